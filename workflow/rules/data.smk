@@ -1,0 +1,123 @@
+# Data stages: dataset -> subset -> packed cache of trimmed clips -> split.
+
+
+rule make_demo_dataset:
+    output:
+        root=directory("resources/demo"),
+    log:
+        "logs/make_demo_dataset/demo.log",
+    benchmark:
+        "results/benchmarks/make_demo_dataset/demo.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        labels=get_demo_labels(),
+        demo=DATASET.get("demo", {}),
+    script:
+        "../scripts/make_demo_dataset.py"
+
+
+rule download_metadata:
+    output:
+        meta=directory("resources/FSDKaggle2018/FSDKaggle2018.meta"),
+    log:
+        "logs/download_metadata/FSDKaggle2018.log",
+    benchmark:
+        "results/benchmarks/download_metadata/FSDKaggle2018.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        root="resources/FSDKaggle2018",
+        base_url=DATASET.get("base_url"),
+        url_template=DATASET.get("url_template"),
+        archive=DATASET.get("archives", {}).get("meta"),
+        download=DATASET.get("download", {}),
+    script:
+        "../scripts/download_metadata.py"
+
+
+rule select_subset:
+    input:
+        meta=get_meta_input(),
+    output:
+        subset="results/data/subset.csv",
+    log:
+        "logs/select_subset/subset.log",
+    benchmark:
+        "results/benchmarks/select_subset/subset.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        kind=KIND,
+        labels=config["labels"],
+        include_test_clips=config["include_test_clips"],
+        manually_verified_only=config["manually_verified_only"],
+        data_root=get_data_root(),
+        folder=get_folder_settings(),
+    script:
+        "../scripts/select_subset.py"
+
+
+rule download_audio:
+    input:
+        subset="results/data/subset.csv",
+    output:
+        manifest="resources/FSDKaggle2018/clips_manifest.csv",
+    log:
+        "logs/download_audio/FSDKaggle2018.log",
+    benchmark:
+        "results/benchmarks/download_audio/FSDKaggle2018.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        root="resources/FSDKaggle2018",
+        base_url=DATASET.get("base_url"),
+        url_template=DATASET.get("url_template"),
+        archives=DATASET.get("archives"),
+        download=DATASET.get("download", {}),
+    script:
+        "../scripts/download_audio.py"
+
+
+rule preprocess_audio:
+    input:
+        subset="results/data/subset.csv",
+        audio=get_audio_input(),
+    output:
+        cache="results/data/cache.pt",
+        clips="results/data/clips.csv",
+        excluded="results/data/excluded.csv",
+    log:
+        "logs/preprocess_audio/preprocess.log",
+    benchmark:
+        "results/benchmarks/preprocess_audio/preprocess.tsv"
+    conda:
+        "../../envs/preprocess.yaml"
+    threads: 8
+    params:
+        sample_rate=config["preprocess"]["sample_rate"],
+        top_db=config["preprocess"]["top_db"],
+        pad_ms=config["preprocess"]["pad_ms"],
+        mode=config["preprocess"]["mode"],
+        max_excluded_fraction=config["preprocess"]["max_excluded_fraction"],
+    script:
+        "../scripts/preprocess_audio.py"
+
+
+rule split_dataset:
+    input:
+        clips="results/data/clips.csv",
+    output:
+        split="results/data/split.csv",
+        counts="results/data/split_counts.csv",
+    log:
+        "logs/split_dataset/split.log",
+    benchmark:
+        "results/benchmarks/split_dataset/split.tsv"
+    conda:
+        "../../envs/data.yaml"
+    params:
+        fractions=config["split"]["fractions"],
+        seed=config["split"]["seed"],
+    script:
+        "../scripts/split_dataset.py"

@@ -1,0 +1,49 @@
+"""Config validation against the JSON schema, with errors that name the key."""
+
+from __future__ import annotations
+
+import os
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The configuration does not match workflow/schemas/config.schema.yaml."""
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _message(error: jsonschema.ValidationError) -> str:
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{error.message}; allowed keys here: {', '.join(allowed)}"
+    if error.validator == "oneOf" and error.context:
+        return "; or ".join(sorted({e.message for e in error.context}))
+    return error.message
+
+
+def validate_config(config: dict, schema_path: str | os.PathLike) -> dict:
+    """Raise ConfigError naming every wrong key; fill schema defaults; return the config."""
+    with open(schema_path) as handle:
+        schema = yaml.safe_load(handle)
+    validator_cls = jsonschema.validators.validator_for(schema)
+    errors = sorted(validator_cls(schema).iter_errors(config), key=lambda e: list(e.path))
+    if errors:
+        lines = [f"  {_key(e.absolute_path)}: {_message(e)}" for e in errors]
+        raise ConfigError(
+            "the configuration is invalid (see config/README.md for every key):\n"
+            + "\n".join(lines)
+        )
+    _fill_defaults(config, schema)
+    return config
+
+
+def _fill_defaults(config: dict, schema: dict) -> None:
+    for key, sub in schema.get("properties", {}).items():
+        if key not in config and "default" in sub:
+            config[key] = sub["default"]
+        if isinstance(config.get(key), dict) and sub.get("type") == "object":
+            _fill_defaults(config[key], sub)

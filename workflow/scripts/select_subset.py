@@ -1,0 +1,19 @@
+"""Snakemake entry: write results/data/subset.csv for the configured labels."""
+
+import sys
+
+from audioclf.subset import write_subset
+
+sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+p = snakemake.params
+folder = p.kind == "folder"
+write_subset(
+    snakemake.output.subset,
+    kind=p.kind,
+    labels=p.labels,
+    include_test_clips=p.include_test_clips,
+    manually_verified_only=p.manually_verified_only,
+    meta_dir=None if folder else snakemake.input.meta,
+    audio_root=None if folder else p.data_root,
+    folder=p.folder,
+)

@@ -78,6 +78,6 @@ def jobs_of(dry_run_output: str) -> dict[str, int]:
             if len(parts) == 2 and parts[1].isdigit():
                 if parts[0] != "total":
                     jobs[parts[0]] = int(parts[1])
-            elif parts and not set(line.strip()) <= {"-"}:
+            elif parts and not set("".join(parts)) <= {"-"}:
                 in_table = False
     return jobs

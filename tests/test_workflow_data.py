@@ -68,8 +68,9 @@ def test_bad_config_stops_naming_the_key(data_run):
     bad.write_text("clip_seconds: five\nsplit:\n  sede: 1\n")
     result = snakemake(data_run, "-n", "--configfile", "config/bad.yaml", check=False)
     assert result.returncode != 0
-    assert "clip_seconds: 'five' is not of type 'number'" in result.stderr
-    assert "'sede' was unexpected" in result.stderr
+    said = result.stdout + result.stderr
+    assert "clip_seconds: 'five' is not of type 'number'" in said
+    assert "split: Additional properties are not allowed ('sede' was unexpected)" in said
 
 
 def test_unknown_label_stops_listing_the_dataset_labels(tmp_path):

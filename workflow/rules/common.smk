@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
+from audioclf.report import figure_files  # noqa: E402
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -19,10 +20,6 @@ MODELS = list(config["models"])
 
 wildcard_constraints:
     model="|".join(MODELS),
-
-
-def get_data_root():
-    return DATA_ROOTS.get(KIND, DATASET.get("path"))
 
 
 def get_meta_input():
@@ -64,3 +61,35 @@ def get_eval_outputs(name):
 
 def get_model_outputs(name):
     return expand(f"results/models/{{model}}/{name}", model=MODELS)
+
+
+def get_benchmark_inputs():
+    """The benchmark files of every rule that ran before the report (wall time per rule)."""
+    data = {
+        "demo": ["make_demo_dataset/demo"],
+        "fsdkaggle2018": [
+            "download_metadata/FSDKaggle2018",
+            "download_audio/FSDKaggle2018",
+        ],
+    }.get(KIND, [])
+    data += [
+        "select_subset/subset",
+        "preprocess_audio/preprocess",
+        "split_dataset/split",
+    ]
+    per_model = [
+        f"{rule}/{model}"
+        for rule in ("train_model", "evaluate_model")
+        for model in MODELS
+    ]
+    return [f"results/benchmarks/{name}.tsv" for name in data + per_model]
+
+
+def get_report_figures():
+    """Every figure file of the report, each marked for `snakemake --report`."""
+    files = figure_files("results/report", config["report"]["figure_format"]).items()
+    return [mark_figure(path, f"../report/{name}.rst") for name, path in files]
+
+
+def mark_figure(path, caption):
+    return report(path, caption=caption, category="Figures")

@@ -27,9 +27,9 @@ rule download_metadata:
     conda:
         "../../envs/data.yaml"
     params:
-        root="resources/FSDKaggle2018",
+        root=lambda wildcards, output: Path(output.meta).parent,
         base_url=DATASET.get("base_url"),
-        url_template=DATASET.get("url_template"),
+        url_template=lambda wildcards: DATASET.get("url_template"),
         archive=DATASET.get("archives", {}).get("meta"),
         download=DATASET.get("download", {}),
     script:
@@ -52,7 +52,6 @@ rule select_subset:
         labels=config["labels"],
         include_test_clips=config["include_test_clips"],
         manually_verified_only=config["manually_verified_only"],
-        data_root=get_data_root(),
         folder=get_folder_settings(),
     script:
         "../scripts/select_subset.py"
@@ -70,9 +69,9 @@ rule download_audio:
     conda:
         "../../envs/data.yaml"
     params:
-        root="resources/FSDKaggle2018",
+        root=lambda wildcards, output: Path(output.manifest).parent,
         base_url=DATASET.get("base_url"),
-        url_template=DATASET.get("url_template"),
+        url_template=lambda wildcards: DATASET.get("url_template"),
         archives=DATASET.get("archives"),
         download=DATASET.get("download", {}),
     script:

@@ -13,9 +13,10 @@ rule make_report:
         predictions=get_eval_outputs("predictions.csv"),
         history=get_model_outputs("history.csv"),
         models=get_model_outputs("model.pt"),
+        benchmarks=get_benchmark_inputs(),
     output:
         html="results/report.html",
-        figures=directory("results/report"),
+        figures=get_report_figures(),
     log:
         "logs/make_report/report.log",
     benchmark:
@@ -28,3 +29,9 @@ rule make_report:
         settings=config["report"],
     script:
         "../scripts/make_report.py"
+
+
+onsuccess:
+    if Path("results/report.html").exists():
+        page = Path("results/report.html").resolve()
+        print(f"\nThe report: {page}\nOpen it in a browser: {page.as_uri()}")

@@ -14,6 +14,5 @@ write_subset(
     include_test_clips=p.include_test_clips,
     manually_verified_only=p.manually_verified_only,
     meta_dir=None if folder else snakemake.input.meta,
-    audio_root=None if folder else p.data_root,
     folder=p.folder,
 )

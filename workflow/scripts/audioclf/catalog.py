@@ -47,9 +47,18 @@ def _read_csv(path: Path, required: list[str]) -> pd.DataFrame:
     return frame
 
 
-def fsdkaggle_catalog(meta_dir: str | os.PathLike, audio_root: str | os.PathLike) -> pd.DataFrame:
-    """Train and scored test clips of an FSDKaggle2018-shaped dataset (padding rows dropped)."""
+def fsdkaggle_catalog(
+    meta_dir: str | os.PathLike, audio_root: str | os.PathLike | None = None
+) -> pd.DataFrame:
+    """Train and scored test clips of an FSDKaggle2018-shaped dataset (padding rows dropped).
+
+    Audio paths point into `audio_root`'s archive folders; by default the folder that holds
+    the meta folder, as the archives unpack side by side.
+    """
     train_csv, test_csv = find_meta_csvs(meta_dir)
+    if audio_root is None:
+        meta_folder = train_csv.parent
+        audio_root = meta_folder.parent if meta_folder.name == META_DIR else meta_folder
     audio_root = Path(audio_root)
     train = _read_csv(train_csv, ["fname", "label", "manually_verified"])
     train = train.assign(source="train", manually_verified=train["manually_verified"] == "1")

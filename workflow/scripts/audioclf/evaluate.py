@@ -1,0 +1,237 @@
+"""Score a trained model on the test split; write predictions.csv and metrics.json."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from torch import nn
+
+from audioclf.cache import INT16_SCALE, PackedClips
+from audioclf.crop import centre_start, crop_or_repeat, window_starts
+from audioclf.data import clip_samples, read_split, split_rows
+from audioclf.devices import resolve_device, synchronize
+from audioclf.io import write_csv, write_json
+from audioclf.models import build_model, count_parameters
+from audioclf.train import MODEL_FORMAT
+
+EVAL_WINDOWS = ("sliding", "centre")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """model.pt as written by train(), checked for its format."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != MODEL_FORMAT:
+        raise ValueError(f"{path}: not an {MODEL_FORMAT} file; rerun train_model for it")
+    return checkpoint
+
+
+def rebuild_model(checkpoint: dict) -> nn.Module:
+    """The trained network from a model.pt dict, in eval mode."""
+    model = build_model(
+        checkpoint["type"],
+        len(checkpoint["classes"]),
+        checkpoint["settings"],
+        checkpoint["clip_seconds"],
+        checkpoint["sample_rate"],
+    )
+    model.load_state_dict(checkpoint["state_dict"])
+    return model.eval()
+
+
+def starts_for(n: int, length: int, eval_windows: str) -> list[int]:
+    """Window starts scored for an `n`-sample clip: all sliding windows or the centre one."""
+    if eval_windows == "sliding":
+        return window_starts(n, length)
+    if eval_windows == "centre":
+        return [centre_start(n, length)]
+    raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
+
+
+def window_batches(
+    cache: PackedClips, rows: Sequence[int], length: int, eval_windows: str, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(windows (B, 1, length) float32, owning clip positions (B,)) in batches."""
+    windows, owners = [], []
+    for position, row in enumerate(rows):
+        wave = cache.raw(row)
+        for start in starts_for(wave.numel(), length, eval_windows):
+            windows.append(crop_or_repeat(wave, length, start))
+            owners.append(position)
+            if len(windows) == batch_size:
+                yield (
+                    torch.stack(windows).float().div_(INT16_SCALE).unsqueeze(1),
+                    torch.tensor(owners),
+                )
+                windows, owners = [], []
+    if windows:
+        yield torch.stack(windows).float().div_(INT16_SCALE).unsqueeze(1), torch.tensor(owners)
+
+
+@torch.inference_mode()
+def clip_probabilities(
+    model: nn.Module,
+    cache: PackedClips,
+    rows: Sequence[int],
+    length: int,
+    n_classes: int,
+    eval_windows: str = "sliding",
+    device: torch.device | None = None,
+    batch_size: int = 64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-clip class probabilities (softmax averaged over its windows) and window counts."""
+    device = device or torch.device("cpu")
+    model = model.to(device).eval()
+    sums = torch.zeros(len(rows), n_classes, dtype=torch.float64, device=device)
+    counts = torch.zeros(len(rows), dtype=torch.int64, device=device)
+    for windows, owners in window_batches(cache, rows, length, eval_windows, batch_size):
+        owners = owners.to(device)
+        probs = model(windows.to(device)).float().softmax(dim=-1)
+        sums.index_add_(0, owners, probs.double())
+        counts.index_add_(0, owners, torch.ones_like(owners))
+    return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()
+
+
+def classification_metrics(truth: list[str], predicted: list[str], classes: list[str]) -> dict:
+    """Accuracy, balanced accuracy, macro F1, per-class scores and the confusion matrix."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    matrix = confusion_matrix(truth, predicted, labels=classes)
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
+        "macro_f1": float(
+            f1_score(truth, predicted, labels=classes, average="macro", zero_division=0)
+        ),
+        "per_class": {
+            c: {
+                "precision": float(precision[k]),
+                "recall": float(recall[k]),
+                "f1": float(f1[k]),
+                "support": int(support[k]),
+            }
+            for k, c in enumerate(classes)
+        },
+        "confusion_matrix": {"labels": list(classes), "matrix": matrix.tolist()},
+    }
+
+
+def last_valid_accuracy(history_csv: str | os.PathLike | None) -> float | None:
+    if history_csv is None:
+        return None
+    history = pd.read_csv(history_csv)
+    if history.empty:
+        return None
+    return float(history["valid_accuracy"].iloc[-1])
+
+
+def evaluate(
+    cache_path: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out_predictions: str | os.PathLike,
+    out_metrics: str | os.PathLike,
+    history_csv: str | os.PathLike | None = None,
+    eval_windows: str = "sliding",
+    device: str = "auto",
+    batch_size: int = 64,
+    threads: int | None = None,
+) -> dict:
+    """Score every test clip; long clips by averaging over windows (sliding) or one centre crop."""
+    if eval_windows not in EVAL_WINDOWS:
+        raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}; fix config")
+    if threads:
+        torch.set_num_threads(int(threads))
+    torch_device = resolve_device(device)
+    checkpoint = load_checkpoint(model_path)
+    classes = list(checkpoint["classes"])
+    model = rebuild_model(checkpoint)
+
+    cache = PackedClips.load(cache_path)
+    if cache.sample_rate != checkpoint["sample_rate"]:
+        raise ValueError(
+            f"{cache_path}: sample rate {cache.sample_rate} Hz, but {model_path} was trained at "
+            f"{checkpoint['sample_rate']} Hz; retrain the model on this cache"
+        )
+    fnames, labels = split_rows(read_split(split_csv), "test", str(split_csv))
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+        raise ValueError(
+            f"{split_csv}: test labels {unknown} are not among the classes of {model_path}; "
+            "retrain the model on this split"
+        )
+    rows = cache.index(fnames)
+    length = clip_samples(checkpoint["clip_seconds"], cache.sample_rate)
+
+    # One untimed batch first, so one-off start-up costs (kernels, allocator) stay out of speed.
+    clip_probabilities(model, cache, rows[:1], length, len(classes), "centre", torch_device, 1)
+    started = time.perf_counter()
+    probs, window_counts = clip_probabilities(
+        model, cache, rows, length, len(classes), eval_windows, torch_device, batch_size
+    )
+    synchronize(torch_device)
+    seconds = time.perf_counter() - started
+
+    best = probs.argmax(dim=1)
+    predicted = [classes[k] for k in best.tolist()]
+    predictions = pd.DataFrame({"fname": fnames, "label": labels, "predicted": predicted})
+    predictions["confidence"] = probs.max(dim=1).values.numpy().astype(np.float64)
+    for k, c in enumerate(classes):
+        predictions[f"prob_{c}"] = probs[:, k].numpy().astype(np.float64)
+    write_csv(out_predictions, predictions)
+
+    settings = checkpoint["settings"]
+    scores = classification_metrics(labels, predicted, classes)
+    metrics = {
+        "model": checkpoint["model"],
+        "type": checkpoint["type"],
+        "accuracy": scores["accuracy"],
+        "balanced_accuracy": scores["balanced_accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "valid_accuracy": last_valid_accuracy(history_csv),
+        "n_test": len(fnames),
+        "n_windows": int(window_counts.sum()),
+        "per_class": scores["per_class"],
+        "confusion_matrix": scores["confusion_matrix"],
+        "n_params": count_parameters(model),
+        "architecture": str(model),
+        "train_seconds": checkpoint.get("train_seconds"),
+        "inference_clips_per_second": len(fnames) / max(seconds, 1e-9),
+        "device": checkpoint.get("device"),
+        "eval_device": str(torch_device),
+        "pretrained": bool(checkpoint.get("pretrained", False)),
+        "weight_source": checkpoint.get("weight_source"),
+        "epochs": settings.get("epochs"),
+        "lr": settings.get("lr"),
+        "batch_size": settings.get("batch_size"),
+        "weight_decay": settings.get("weight_decay"),
+        "seed": checkpoint.get("seed"),
+        "eval_windows": eval_windows,
+        "settings": settings,
+    }
+    write_json(out_metrics, metrics)
+    log(
+        f"{Path(model_path)}: test accuracy {metrics['accuracy']:.4f}, balanced "
+        f"{metrics['balanced_accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} on "
+        f"{len(fnames)} clips ({metrics['n_windows']} windows, {eval_windows}); "
+        f"{metrics['inference_clips_per_second']:.1f} clips/s on {torch_device}"
+    )
+    return metrics

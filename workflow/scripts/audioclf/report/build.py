@@ -1,0 +1,215 @@
+"""Assemble the report page from a run's outputs: read, draw, render, check, write."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import jinja2
+import yaml
+
+from audioclf.cache import PackedClips
+from audioclf.io import write_text
+from audioclf.report import figures as fig
+from audioclf.report.example import example_clip, pick_example
+from audioclf.report.formatting import duration, file_size, integer, number, percent
+from audioclf.report.inputs import ModelRun, read_model_runs, read_table
+from audioclf.report.layout import DEFAULT_SETTINGS, figure_files
+from audioclf.report.provenance import benchmark_table, git_commit, package_versions
+from audioclf.report.selfcontained import defang_urls, external_references
+from audioclf.report.summary import (
+    MODEL_TYPE_WORDS,
+    chance_sentence,
+    ranked,
+    summary_sentence,
+    weights_words,
+    what_was_run,
+)
+from audioclf.report.tables import (
+    class_order,
+    duration_table,
+    error_tables,
+    excluded_list,
+    excluded_reasons,
+    frame_table,
+    results_rows,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def build_report(
+    out_html: str | os.PathLike,
+    figures_dir: str | os.PathLike,
+    *,
+    config: dict,
+    subset_csv: str | os.PathLike,
+    clips_csv: str | os.PathLike,
+    excluded_csv: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    split_counts_csv: str | os.PathLike,
+    cache_path: str | os.PathLike,
+    models: dict[str, dict],
+    benchmark_tsvs: list[str | os.PathLike],
+    settings: dict | None = None,
+    generated_at: dt.datetime | None = None,
+) -> None:
+    """Write every figure into `figures_dir` and the self-contained page to `out_html`.
+
+    `models` maps each model name to {"metrics", "predictions", "history", "model"} paths.
+    """
+    settings = {**DEFAULT_SETTINGS, **(settings or {})}
+    runs = read_model_runs(models)
+    labels = class_order(runs)
+    subset = read_table(subset_csv, ("fname", "label", "path"))
+    clips = read_table(clips_csv, ("fname", "label", "original_seconds", "trimmed_seconds"))
+    excluded = read_table(excluded_csv, ("fname", "label", "reason"))
+    split = read_table(split_csv, ("fname", "label", "split"))
+    counts = read_table(split_counts_csv, ("label", "train", "valid", "test", "total"))
+
+    cache = PackedClips.load(cache_path)
+    example = example_clip(
+        pick_example(split, cache, settings["example_clip"]), cache, subset, split, config
+    )
+    del cache  # the whole run's audio; only the example is needed from here on
+
+    files = figure_files(figures_dir, settings["figure_format"])
+    drawings = {
+        "preprocessing": lambda: fig.preprocessing_figure(example),
+        "spectrogram": lambda: fig.spectrogram_figure(example),
+        "durations": lambda: fig.durations_figure(clips, labels_of(clips, labels)),
+        "confusion": lambda: fig.confusion_figure(runs, labels),
+        "per_class_f1": lambda: fig.per_class_f1_figure(runs, labels),
+        "training_curves": lambda: fig.training_curves_figure(runs),
+    }
+    images = {
+        name: fig.save_figure(draw(), files[name], settings["figure_format"], settings["dpi"])
+        for name, draw in drawings.items()
+    }
+
+    all_wrong, only_one = error_tables(runs)
+    bench, bench_total = benchmark_table(benchmark_tsvs)
+    when = generated_at or dt.datetime.now().astimezone()
+    context = {
+        "when": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
+        "summary": summary_sentence(runs),
+        "chance": chance_sentence(len(labels)),
+        "ran": [what_was_run(run) for run in runs],
+        "ranking": [
+            {"name": r.name, "type": r.metrics.get("type"), "accuracy": percent(r.accuracy)}
+            for r in ranked(runs)
+        ],
+        "labels": labels_of(clips, labels),
+        "n_subset": len(subset),
+        "n_clips": len(clips),
+        "split_counts": frame_table(counts),
+        "durations": duration_table(clips, labels_of(clips, labels)),
+        "total_original": duration(float(clips["original_seconds"].sum())),
+        "total_trimmed": duration(float(clips["trimmed_seconds"].sum())),
+        "n_excluded": len(excluded),
+        "excluded_reasons": excluded_reasons(excluded),
+        "excluded_list": excluded_list(excluded),
+        "example": example,
+        "example_seconds": {
+            "original": None
+            if example.original is None
+            else number(example.original.size / example.original_rate, 2),
+            "trimmed": number(example.trimmed.size / example.sample_rate, 2),
+            "clip": number(example.clip_samples / example.sample_rate, 2),
+        },
+        "models": [model_view(run) for run in runs],
+        "metric_rows": results_rows(runs),
+        "model_names": [r.name for r in runs],
+        "all_wrong": all_wrong,
+        "only_one": only_one,
+        "only_one_counts": [(r.name, sum(row[0] == r.name for row in only_one.rows)) for r in runs]
+        if only_one is not None
+        else [],
+        "config_yaml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
+        "versions": package_versions(),
+        "devices": sorted(
+            {str(r.metrics.get(key)) for r in runs for key in ("device", "eval_device")} - {"None"}
+        ),
+        "commit": git_commit(Path(__file__).parent),
+        "benchmarks": bench,
+        "bench_total": duration(bench_total) if bench.rows else None,
+        "images": images,
+        "figure_format": settings["figure_format"],
+    }
+    html = defang_urls(render(context))
+    problems = external_references(html)
+    if problems:
+        raise RuntimeError(
+            f"{out_html}: the report would fetch from outside the file ({problems[:5]}); "
+            "this is a bug in audioclf/report"
+        )
+    write_text(out_html, html)
+
+
+def labels_of(clips, model_labels: list[str]) -> list[str]:
+    """The model's class order, then any label in the data that no model was tested on."""
+    extra = sorted(set(clips["label"]) - set(model_labels))
+    return [label for label in model_labels if label in set(clips["label"])] + extra
+
+
+def model_view(run: ModelRun) -> dict:
+    """One model's facts for the Models section, formatted."""
+    m = run.metrics
+    settings = [
+        ("type", f"{m.get('type')} ({MODEL_TYPE_WORDS.get(m.get('type'), 'unknown type')})"),
+        ("parameters", integer(m.get("n_params"))),
+        ("epochs", str(m.get("epochs"))),
+        ("learning rate", str(m.get("lr"))),
+        ("batch size", str(m.get("batch_size"))),
+        ("weight decay", str(m.get("weight_decay"))),
+        ("seed", str(m.get("seed"))),
+        ("trained on", str(m.get("device"))),
+        ("evaluated on", str(m.get("eval_device", m.get("device")))),
+        ("initial weights", weights_words(m)),
+        ("test windows", str(m.get("eval_windows"))),
+        ("training time", duration(m.get("train_seconds"))),
+        ("epochs run (history.csv)", integer(len(run.history))),
+        ("model file", file_size(run.model_bytes)),
+    ]
+    return {
+        "name": run.name,
+        "facts": settings,
+        "model_settings": yaml.safe_dump(m.get("settings") or {}, sort_keys=False).strip(),
+        "architecture": str(m.get("architecture") or "not recorded"),
+    }
+
+
+def render(context: dict) -> str:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("report.html.j2").render(**context)
+
+
+def model_paths(names: list[str], **files: list[str]) -> dict[str, dict]:
+    """{name: {"metrics": ..., ...}} from Snakemake's per-model input lists (same order)."""
+    for kind, paths in files.items():
+        if len(paths) != len(names):
+            raise ValueError(
+                f"{len(paths)} {kind} file(s) for {len(names)} model(s) {list(names)}; "
+                "the report rule must list one per model, in params.model_names order"
+            )
+    return {name: {kind: paths[i] for kind, paths in files.items()} for i, name in enumerate(names)}
+
+
+def figures_dir_of(figures: str | os.PathLike | list) -> Path:
+    """The figures folder: given as is, or the one folder holding all declared figure files."""
+    if isinstance(figures, str | os.PathLike):
+        return Path(figures)
+    folders = {Path(p).parent for p in figures}
+    if len(folders) != 1:
+        raise ValueError(
+            f"the report's figure outputs lie in {len(folders)} folders "
+            f"({sorted(map(str, folders))}); declare them all in one folder"
+        )
+    return folders.pop()

@@ -1,0 +1,260 @@
+"""The report's matplotlib figures, each saved to a file and returned as a data URI."""
+
+from __future__ import annotations
+
+import base64
+import warnings
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from audioclf.io import atomic_path  # noqa: E402
+from audioclf.report.example import ExampleClip  # noqa: E402
+from audioclf.report.inputs import ModelRun  # noqa: E402
+
+MIME = {"svg": "image/svg+xml", "png": "image/png"}
+ENVELOPE_BINS = 1200
+ANNOTATE_MAX_LABELS = 15
+
+# Same file for the same figure: fixed SVG ids and no creation date.
+matplotlib.rcParams["svg.hashsalt"] = "audioclf-report"
+matplotlib.rcParams["svg.fonttype"] = "path"
+
+
+def save_figure(fig, path: Path, figure_format: str, dpi: int) -> str:
+    """Write `fig` to `path` atomically, close it, and return the file as a base64 data URI."""
+    metadata = {"Date": None} if figure_format == "svg" else {"Software": None}
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=figure_format, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    plt.close(fig)
+    encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f"data:{MIME[figure_format]};base64,{encoded}"
+
+
+def plain(text: str) -> str:
+    """Text shown as typed: a '$' in a label must not switch matplotlib into math mode."""
+    return str(text).replace("$", r"\$")
+
+
+def model_colours(names: list[str]) -> dict[str, tuple]:
+    return dict(zip(names, sns.color_palette("colorblind", len(names)), strict=True))
+
+
+def envelope(wave: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """Min and max of `wave` in `bins` equal chunks: the drawn shape of a long wave, small."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.size <= bins:
+        return wave, wave
+    usable = wave[: wave.size - wave.size % bins].reshape(bins, -1)
+    return usable.min(axis=1), usable.max(axis=1)
+
+
+def _draw_wave(ax, wave: np.ndarray, rate: int, colour, title: str) -> None:
+    low, high = envelope(wave)
+    seconds = np.linspace(0, wave.size / rate, num=low.size)
+    ax.fill_between(seconds, low, high, color=colour, linewidth=0.5, edgecolor=colour)
+    ax.set_title(plain(title), fontsize=10, loc="left")
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_ylabel("amplitude")
+    ax.grid(alpha=0.3)
+
+
+def preprocessing_figure(example: ExampleClip):
+    """Original file, after silence removal, after crop/repeat, on one time axis."""
+    fig, axes = plt.subplots(3, 1, figsize=(10, 6.2), sharex=True, constrained_layout=True)
+    rate = example.sample_rate
+    if example.original is not None:
+        _draw_wave(
+            axes[0],
+            example.original,
+            example.original_rate,
+            "#555555",
+            f"1. original file: {example.original.size / example.original_rate:.2f} s, "
+            f"{example.original_rate} Hz, {example.original_channels} channel(s) (mixed to mono)",
+        )
+    else:
+        axes[0].text(
+            0.5, 0.5, plain(f"original not shown: {example.original_note}"),
+            ha="center", va="center", transform=axes[0].transAxes, wrap=True,
+        )  # fmt: skip
+        axes[0].set_title("1. original file", fontsize=10, loc="left")
+        axes[0].set_yticks([])
+    _draw_wave(
+        axes[1],
+        example.trimmed,
+        rate,
+        "#1f77b4",
+        f"2. silence removed (from the cache): {example.trimmed.size / rate:.2f} s at {rate} Hz",
+    )
+    action = "cropped" if example.trimmed.size >= example.clip_samples else "repeated"
+    _draw_wave(
+        axes[2],
+        example.cropped,
+        rate,
+        "#d62728",
+        f"3. {action} to {example.clip_samples / rate:g} s "
+        f"(start at sample {example.crop_start}): the network's input",
+    )
+    axes[2].set_xlabel("time (s)")
+    fig.suptitle(plain(f"{example.fname} ({example.label})"), fontsize=11)
+    return fig
+
+
+def spectrogram_figure(example: ExampleClip):
+    """The spectrogram model's input for the cropped clip, without and with training masks."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True, constrained_layout=True)
+    settings = example.mel_settings
+    seconds = example.mel.shape[1] * settings["hop_length"] / example.sample_rate
+    vmin = float(min(example.mel.min(), example.mel_masked.min()))
+    vmax = float(max(example.mel.max(), example.mel_masked.max()))
+    titles = (
+        "normalised log-mel spectrogram (as at test time)",
+        f"with training masks ({settings['freq_masks']} × ≤ {settings['freq_mask_width']} "
+        f"mel bins, {settings['time_masks']} × ≤ {settings['time_mask_width']} frames; "
+        f"seed {example.mask_seed})",
+    )
+    for ax, mel, title in zip(axes, (example.mel, example.mel_masked), titles, strict=True):
+        image = ax.imshow(
+            mel, origin="lower", aspect="auto", cmap="magma", vmin=vmin, vmax=vmax,
+            extent=(0, seconds, 0, mel.shape[0]), interpolation="nearest",
+        )  # fmt: skip
+        ax.set_title(title, fontsize=9, loc="left")
+        ax.set_xlabel("time (s)")
+    axes[0].set_ylabel("mel bin")
+    fig.colorbar(image, ax=axes, label="standard deviations from the clip's mean", shrink=0.9)
+    return fig
+
+
+def durations_figure(clips: pd.DataFrame, labels: list[str]):
+    """Per label: clip durations before and after silence removal."""
+    long = pd.concat(
+        [
+            pd.DataFrame({"label": clips["label"], "seconds": clips[col], "duration": stage})
+            for col, stage in (
+                ("original_seconds", "original"),
+                ("trimmed_seconds", "silence removed"),
+            )
+        ],
+        ignore_index=True,
+    )
+    long["label"] = long["label"].map(plain)
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.55 * len(labels)), constrained_layout=True)
+    with warnings.catch_warnings():
+        # seaborn 0.13 still passes boxplot's `vert`, deprecated in matplotlib 3.11
+        warnings.simplefilter("ignore", matplotlib.MatplotlibDeprecationWarning)
+        sns.boxplot(
+            data=long, x="seconds", y="label", hue="duration", order=[plain(x) for x in labels],
+            ax=ax, fliersize=2, linewidth=0.8, palette=["#999999", "#1f77b4"],
+        )  # fmt: skip
+    ax.set_xlabel("clip duration (s)")
+    ax.set_ylabel("")
+    sns.move_legend(
+        ax, "lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, title=None, frameon=False
+    )
+    ax.grid(axis="x", alpha=0.3)
+    return fig
+
+
+def confusion_figure(runs: list[ModelRun], labels: list[str]):
+    """One confusion matrix per model, same class order, one colour scale (share of true label)."""
+    width = 1.2 + 0.42 * len(labels)
+    fig, axes = plt.subplots(
+        1, len(runs), figsize=(max(4.5, width) * len(runs) + 1.0, max(4.0, width)),
+        squeeze=False, constrained_layout=True,
+    )  # fmt: skip
+    ticks = [plain(x) for x in labels]
+    for ax, run in zip(axes[0], runs, strict=True):
+        counts = ordered_confusion(run.metrics["confusion_matrix"], labels)
+        totals = counts.sum(axis=1, keepdims=True)
+        shares = np.divide(counts, totals, out=np.zeros_like(counts, float), where=totals > 0)
+        image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+        if len(labels) <= ANNOTATE_MAX_LABELS:
+            for (i, j), n in np.ndenumerate(counts):
+                colour = "white" if shares[i, j] > 0.6 else "black"
+                ax.text(j, i, str(n), ha="center", va="center", color=colour, fontsize=8)
+        ax.set_xticks(range(len(labels)), ticks, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(len(labels)), ticks, fontsize=8)
+        ax.set_xlabel("predicted label")
+        ax.set_ylabel("true label")
+        ax.set_title(plain(f"{run.name} (accuracy {100 * run.accuracy:.1f}%)"), fontsize=10)
+    fig.colorbar(image, ax=axes[0].tolist(), label="share of the true label's clips", shrink=0.8)
+    return fig
+
+
+def ordered_confusion(confusion: dict, labels: list[str]) -> np.ndarray:
+    """The matrix of metrics.json with rows and columns put in `labels` order."""
+    own = list(confusion["labels"])
+    position = [own.index(label) for label in labels]
+    matrix = np.asarray(confusion["matrix"], dtype=int)
+    return matrix[np.ix_(position, position)]
+
+
+def per_class_f1_figure(runs: list[ModelRun], labels: list[str]):
+    """Grouped bars: each label's test F1 for every model."""
+    rows = [
+        {"label": plain(label), "model": run.name, "F1": run.metrics["per_class"][label]["f1"]}
+        for run in runs
+        for label in labels
+    ]
+    fig, ax = plt.subplots(figsize=(max(7.0, 1.0 + 0.5 * len(labels) * len(runs)), 4.2))
+    sns.barplot(
+        data=pd.DataFrame(rows), x="label", y="F1", hue="model", ax=ax,
+        palette=model_colours([r.name for r in runs]), order=[plain(x) for x in labels],
+    )  # fmt: skip
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("")
+    ax.set_ylabel("F1 on the test clips")
+    sns.move_legend(
+        ax, "lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(runs), title=None, frameon=False
+    )
+    ax.grid(axis="y", alpha=0.3)
+    ax.tick_params(axis="x", labelrotation=30)
+    for tick in ax.get_xticklabels():
+        tick.set_ha("right")
+    fig.tight_layout()
+    return fig
+
+
+def training_curves_figure(runs: list[ModelRun]):
+    """Train loss, valid loss and valid accuracy per epoch; all models on the same axes."""
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True, constrained_layout=True)
+    colours = model_colours([r.name for r in runs])
+    panels = (
+        ("train_loss", "training loss"),
+        ("valid_loss", "validation loss"),
+        ("valid_accuracy", "validation accuracy"),
+    )
+    for ax, (column, title) in zip(axes, panels, strict=True):
+        for run in runs:
+            history = run.history
+            ax.plot(
+                history["epoch"], history[column], marker="o", markersize=3,
+                color=colours[run.name], label=plain(run.name),
+            )  # fmt: skip
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    losses = pd.concat([r.history[["train_loss", "valid_loss"]] for r in runs]).to_numpy(float)
+    losses = losses[np.isfinite(losses)]
+    if losses.size and (losses > 0).all():
+        # One diverged epoch (a loss of hundreds) would flatten every other curve on a linear axis.
+        for ax in axes[:2]:
+            ax.set_yscale("log")
+        axes[0].set_ylabel("cross-entropy (log scale)")
+    # Both losses on one scale, so training and validation loss can be compared by eye.
+    low = min(axes[0].get_ylim()[0], axes[1].get_ylim()[0])
+    high = max(axes[0].get_ylim()[1], axes[1].get_ylim()[1])
+    axes[0].set_ylim(low, high)
+    axes[1].set_ylim(low, high)
+    axes[2].set_ylim(0, 1)
+    axes[2].legend(title="model", fontsize=8)
+    return fig

@@ -1,0 +1,177 @@
+"""The page's tables as rows of already formatted text; the template only lays them out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from audioclf.report.formatting import duration, integer, number, percent
+from audioclf.report.inputs import ModelRun
+
+
+@dataclass
+class Table:
+    """Column headers and rows of display strings; `numeric` columns are right-aligned."""
+
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: set[int] = field(default_factory=set)
+
+
+@dataclass
+class MetricRow:
+    """One row of the results table: a metric's key, its header and each model's display text."""
+
+    key: str
+    header: str
+    cells: list[tuple[str, str]]  # (model name, display text)
+
+
+def class_order(runs: list[ModelRun]) -> list[str]:
+    """The first model's confusion-matrix label order, used for every model."""
+    return list(runs[0].metrics["confusion_matrix"]["labels"])
+
+
+def results_rows(runs: list[ModelRun]) -> list[MetricRow]:
+    """Each metric of metrics.json as shown: fractions in %, F1 to 3 decimals, seconds to 0.1."""
+
+    def row(key: str, header: str, show) -> MetricRow:
+        return MetricRow(key, header, [(r.name, show(r.metrics)) for r in runs])
+
+    rows = [
+        row("accuracy", "test accuracy", lambda m: percent(m["accuracy"])),
+        row("balanced_accuracy", "balanced accuracy", lambda m: percent(m["balanced_accuracy"])),
+        row("macro_f1", "macro F1", lambda m: number(m["macro_f1"], 3)),
+    ]
+    for label in class_order(runs):
+        rows.append(
+            row(
+                f"recall:{label}",
+                f"recall: {label}",
+                lambda m, label=label: percent(m["per_class"][label]["recall"]),
+            )
+        )
+    rows += [
+        row("valid_accuracy", "valid accuracy", lambda m: percent(m["valid_accuracy"])),
+        row("train_seconds", "training time (s)", lambda m: number(m["train_seconds"], 1)),
+        row(
+            "inference_clips_per_second",
+            "inference (clips/s)",
+            lambda m: number(m["inference_clips_per_second"], 1),
+        ),
+        row("n_params", "parameters", lambda m: integer(m["n_params"])),
+    ]
+    return rows
+
+
+def frame_table(frame: pd.DataFrame) -> Table:
+    """Any data frame as text, numbers right-aligned."""
+    numeric = {i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])}
+    rows = [
+        [integer(v) if pd.api.types.is_integer(v) else str(v) for v in record]
+        for record in frame.itertuples(index=False)
+    ]
+    return Table([str(c) for c in frame.columns], rows, numeric)
+
+
+def duration_table(clips: pd.DataFrame, labels: list[str]) -> Table:
+    """Per label: clips, total and mean duration before and after silence removal."""
+    rows = []
+    for label in labels:
+        part = clips[clips["label"] == label]
+        rows.append(_duration_row(label, part))
+    rows.append(_duration_row("total", clips))
+    columns = [
+        "label",
+        "clips",
+        "original total",
+        "trimmed total",
+        "original mean (s)",
+        "trimmed mean (s)",
+        "kept after trimming",
+    ]
+    return Table(columns, rows, numeric=set(range(1, len(columns))))
+
+
+def _duration_row(label: str, part: pd.DataFrame) -> list[str]:
+    original = float(part["original_seconds"].sum())
+    trimmed = float(part["trimmed_seconds"].sum())
+    return [
+        label,
+        integer(len(part)),
+        duration(original),
+        duration(trimmed),
+        number(part["original_seconds"].mean(), 2) if len(part) else "—",
+        number(part["trimmed_seconds"].mean(), 2) if len(part) else "—",
+        percent(trimmed / original) if original > 0 else "—",
+    ]
+
+
+def excluded_reasons(excluded: pd.DataFrame) -> Table:
+    counts = excluded["reason"].value_counts()
+    rows = [[str(reason), integer(n)] for reason, n in counts.items()]
+    return Table(["reason", "clips"], rows, numeric={1})
+
+
+def excluded_list(excluded: pd.DataFrame) -> Table:
+    columns = [c for c in ("fname", "label", "path", "reason") if c in excluded.columns]
+    return frame_table(excluded[columns])
+
+
+def prediction_matrix(runs: list[ModelRun]) -> pd.DataFrame:
+    """Test clips (first model's order) x models: label, each model's prediction and confidence."""
+    base = runs[0].predictions[["fname", "label"]]
+    merged = base
+    for run in runs:
+        part = run.predictions[["fname", "label", "predicted", "confidence"]].rename(
+            columns={
+                "label": f"label:{run.name}",
+                "predicted": f"predicted:{run.name}",
+                "confidence": f"confidence:{run.name}",
+            }
+        )
+        merged = merged.merge(part, on="fname", how="inner", validate="one_to_one")
+        disagree = merged[merged["label"] != merged[f"label:{run.name}"]]
+        if len(disagree):
+            raise ValueError(
+                f"predictions of {runs[0].name!r} and {run.name!r} give different true labels "
+                f"for {len(disagree)} clip(s), e.g. {disagree['fname'].iloc[0]!r}; "
+                "rerun evaluate_model on the same split"
+            )
+    for run in runs:
+        merged[f"wrong:{run.name}"] = merged[f"predicted:{run.name}"] != merged["label"]
+    return merged
+
+
+def error_tables(runs: list[ModelRun]) -> tuple[Table, Table | None]:
+    """Clips every model got wrong, and clips exactly one model got wrong (None with one model)."""
+    merged = prediction_matrix(runs)
+    wrong = merged[[f"wrong:{r.name}" for r in runs]]
+    n_wrong = wrong.sum(axis=1)
+    columns = ["fname", "label"] + [f"{r.name}: predicted (confidence)" for r in runs]
+    all_wrong = _error_table(merged[n_wrong == len(runs)], runs, columns)
+    if len(runs) < 2:
+        return all_wrong, None
+    only_one = merged[n_wrong == 1].copy()
+    only_one["who"] = [
+        next(r.name for r in runs if row[f"wrong:{r.name}"]) for _, row in only_one.iterrows()
+    ]
+    # Group by the model that erred, so each model's own mistakes read as one block.
+    only_one["who_order"] = only_one["who"].map({r.name: i for i, r in enumerate(runs)})
+    only_one = only_one.sort_values(["who_order", "label", "fname"], kind="stable")
+    return all_wrong, _error_table(only_one, runs, ["wrong only in", *columns], who=True)
+
+
+def _error_table(frame: pd.DataFrame, runs: list[ModelRun], columns, who: bool = False) -> Table:
+    rows = []
+    for _, record in frame.iterrows():
+        cells = [record["fname"], record["label"]]
+        for run in runs:
+            mark = "✗ " if record[f"wrong:{run.name}"] else "✓ "
+            cells.append(
+                f"{mark}{record[f'predicted:{run.name}']} "
+                f"({percent(float(record[f'confidence:{run.name}']), 0)})"
+            )
+        rows.append(([record["who"]] if who else []) + cells)
+    return Table(list(columns), rows)

@@ -1,0 +1,20 @@
+"""Snakemake entry: score one trained model on the test split."""
+
+import sys
+
+from audioclf.evaluate import evaluate
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821 (injected by Snakemake)
+sm = snakemake  # noqa: F821
+evaluate(
+    sm.input.cache,
+    sm.input.split,
+    sm.input.model,
+    sm.output.predictions,
+    sm.output.metrics,
+    history_csv=sm.input.history,
+    eval_windows=sm.params.eval_windows,
+    device=sm.params.device,
+    batch_size=int(sm.params.batch_size),
+    threads=sm.threads,
+)

@@ -1,0 +1,34 @@
+"""Snakemake entry: write the self-contained HTML report and its figure files."""
+
+import contextlib
+from pathlib import Path
+
+from audioclf.report.build import build_report, figures_dir_of, model_paths
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+
+with open(sm.log[0], "w") as log, contextlib.redirect_stderr(log):
+    build_report(
+        sm.output.html,
+        figures_dir_of(sm.output.figures),
+        config=sm.params.config,
+        subset_csv=sm.input.subset,
+        clips_csv=sm.input.clips,
+        excluded_csv=sm.input.excluded,
+        split_csv=sm.input.split,
+        split_counts_csv=sm.input.split_counts,
+        cache_path=sm.input.cache,
+        models=model_paths(
+            sm.params.model_names,
+            metrics=sm.input.metrics,
+            predictions=sm.input.predictions,
+            history=sm.input.history,
+            model=sm.input.models,
+        ),
+        benchmark_tsvs=list(getattr(sm.input, "benchmarks", [])),
+        settings=sm.params.settings,
+    )
+    report = Path(sm.output.html).resolve()
+    message = f"report written: {report}\nopen it in a browser: {report.as_uri()}"
+    print(message, file=log)
+print(message)

@@ -1,0 +1,20 @@
+"""Snakemake entry: train one configured model on the packed cache."""
+
+import sys
+
+from audioclf.train import train
+
+sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821 (injected by Snakemake)
+sm = snakemake  # noqa: F821
+train(
+    sm.input.cache,
+    sm.input.split,
+    sm.output.model,
+    sm.output.history,
+    model_name=sm.params.model_name,
+    model_settings=dict(sm.params.settings),
+    clip_seconds=float(sm.params.clip_seconds),
+    device=sm.params.device,
+    seed=int(sm.params.seed),
+    threads=sm.threads,
+)

@@ -86,3 +86,25 @@ def test_unknown_label_stops_listing_the_dataset_labels(tmp_path):
     assert result.returncode != 0
     log = (workdir / "logs/select_subset/subset.log").read_text()
     assert "labels ['Meow'] are not in the dataset; it has 2 labels: cat, dog" in log
+
+
+def test_users_folder_dataset_on_top_of_the_default_config(tmp_path, fsdd_recordings):
+    """A user's file that sets only `labels` and `dataset` (README), merged over config.yaml."""
+    user = {
+        "dataset": {
+            "kind": "folder",
+            "path": str(fsdd_recordings),
+            "label_regex": r"^(?P<label>\d)_",
+        },
+        "labels": "all",
+    }
+    workdir = make_workdir(tmp_path, user)
+    snakemake(workdir, *DATA_TARGETS, "--cores", "2", "--configfile", "config/test.yaml")
+    subset = pd.read_csv(workdir / "results/data/subset.csv", dtype={"label": str})
+    split = pd.read_csv(workdir / "results/data/split.csv", dtype={"label": str})
+    excluded = pd.read_csv(workdir / "results/data/excluded.csv")
+    assert len(subset) == 3000 and subset["label"].nunique() == 10
+    assert len(split) + len(excluded) == 3000
+    counts = split.groupby(["label", "split"]).size().unstack()
+    assert (counts["test"] >= 59).all() and (counts["test"] <= 61).all()
+    assert not (workdir / "resources").exists(), "a folder dataset downloads nothing"

@@ -92,7 +92,7 @@ rule preprocess_audio:
         "results/benchmarks/preprocess_audio/preprocess.tsv"
     conda:
         "../../envs/preprocess.yaml"
-    threads: 8
+    threads: 2  # worker processes; each holds torch (~0.7 GB RSS)
     params:
         sample_rate=config["preprocess"]["sample_rate"],
         top_db=config["preprocess"]["top_db"],

@@ -2,11 +2,13 @@
 
 import sys
 
-from audioclf.fsdkaggle import fetch_audio
+# Before any other import, so that import errors land in the log too.
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
+
+from audioclf.fsdkaggle import fetch_audio  # noqa: E402
 
 # Snakemake's script: directive defines `snakemake` before running this file.
 smk = snakemake  # noqa: F821
-sys.stderr = open(smk.log[0], "w", buffering=1)
 
 p = smk.params
 fetch_audio(

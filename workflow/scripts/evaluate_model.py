@@ -2,9 +2,11 @@
 
 import sys
 
-from audioclf.evaluate import evaluate
+# Before any other import, so that import errors land in the log too.
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-sys.stderr = open(snakemake.log[0], "w", buffering=1)  # noqa: F821 (injected by Snakemake)
+from audioclf.evaluate import evaluate  # noqa: E402
+
 sm = snakemake  # noqa: F821
 evaluate(
     sm.input.cache,

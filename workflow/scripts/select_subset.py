@@ -2,9 +2,11 @@
 
 import sys
 
-from audioclf.subset import write_subset
+# Before any other import, so that import errors land in the log too.
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+from audioclf.subset import write_subset  # noqa: E402
+
 p = snakemake.params
 folder = p.kind == "folder"
 write_subset(

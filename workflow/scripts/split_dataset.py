@@ -2,9 +2,11 @@
 
 import sys
 
-from audioclf.split import write_split
+# Before any other import, so that import errors land in the log too.
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-sys.stderr = sys.stdout = open(snakemake.log[0], "w")
+from audioclf.split import write_split  # noqa: E402
+
 write_split(
     snakemake.input.clips,
     snakemake.output.split,

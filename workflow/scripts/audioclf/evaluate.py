@@ -25,8 +25,7 @@ from audioclf.crop import centre_start, crop_or_repeat, window_starts
 from audioclf.data import clip_samples, read_split, split_rows
 from audioclf.devices import resolve_device, synchronize
 from audioclf.io import write_csv, write_json
-from audioclf.models import build_model, count_parameters
-from audioclf.train import MODEL_FORMAT
+from audioclf.models import MODEL_FORMAT, build_model, count_parameters
 
 EVAL_WINDOWS = ("sliding", "centre")
 
@@ -109,6 +108,17 @@ def clip_probabilities(
     return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()
 
 
+def prediction_table(probs: torch.Tensor, classes: Sequence[str]) -> pd.DataFrame:
+    """`predicted,confidence,prob_<class>...` from (n_clips, n_classes) clip probabilities;
+    confidence is the probability of the predicted class."""
+    best = probs.argmax(dim=1)
+    table = pd.DataFrame({"predicted": [classes[k] for k in best.tolist()]})
+    table["confidence"] = probs.max(dim=1).values.numpy().astype(np.float64)
+    for k, c in enumerate(classes):
+        table[f"prob_{c}"] = probs[:, k].numpy().astype(np.float64)
+    return table
+
+
 def classification_metrics(truth: list[str], predicted: list[str], classes: list[str]) -> dict:
     """Accuracy, balanced accuracy, macro F1, per-class scores and the confusion matrix."""
     precision, recall, f1, support = precision_recall_fscore_support(
@@ -154,8 +164,12 @@ def evaluate(
     device: str = "auto",
     batch_size: int = 64,
     threads: int | None = None,
+    fold: int | str | None = None,
 ) -> dict:
-    """Score every test clip; long clips by averaging over windows (sliding) or one centre crop."""
+    """Score every test clip; long clips by averaging over windows (sliding) or one centre crop.
+
+    `fold` (cross-validation: the test fold of this split) is only recorded in metrics.json.
+    """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}; fix config")
     if threads:
@@ -190,12 +204,9 @@ def evaluate(
     synchronize(torch_device)
     seconds = time.perf_counter() - started
 
-    best = probs.argmax(dim=1)
-    predicted = [classes[k] for k in best.tolist()]
-    predictions = pd.DataFrame({"fname": fnames, "label": labels, "predicted": predicted})
-    predictions["confidence"] = probs.max(dim=1).values.numpy().astype(np.float64)
-    for k, c in enumerate(classes):
-        predictions[f"prob_{c}"] = probs[:, k].numpy().astype(np.float64)
+    scored = prediction_table(probs, classes)
+    predicted = scored["predicted"].tolist()
+    predictions = pd.concat([pd.DataFrame({"fname": fnames, "label": labels}), scored], axis=1)
     write_csv(out_predictions, predictions)
 
     settings = checkpoint["settings"]
@@ -224,6 +235,7 @@ def evaluate(
         "batch_size": settings.get("batch_size"),
         "weight_decay": settings.get("weight_decay"),
         "seed": checkpoint.get("seed"),
+        "fold": fold,
         "eval_windows": eval_windows,
         "settings": settings,
     }

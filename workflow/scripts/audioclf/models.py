@@ -1,17 +1,17 @@
-"""The two networks as bare nn.Modules: a raw-waveform 1D CNN and a log-mel ResNet."""
+"""The networks as bare nn.Modules: raw-waveform 1D CNNs (shallow, deep) and a log-mel ResNet."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import torch
-import torchvision
-from fastai.vision.models.xresnet import xresnet18
 from torch import nn
 
+from audioclf.augment import AUGMENT_DEFAULTS, WaveformAugment
 from audioclf.features import FRONT_END_DEFAULTS, LogMelFrontEnd
 
-MODEL_TYPES = ("raw1d", "spectrogram")
+MODEL_FORMAT = "audioclf-model/1"  # model.pt: the settings and weights build_model rebuilds from
+MODEL_TYPES = ("raw1d", "raw1d_deep", "spectrogram")
 ARCHES = ("resnet18", "xresnet18")
 SPECTROGRAM_DEFAULTS = {"arch": "resnet18", **FRONT_END_DEFAULTS}
 
@@ -57,6 +57,100 @@ def raw1d(n_classes: int, n_samples: int) -> nn.Sequential:
     )
 
 
+RAW1D_DEEP_DEFAULTS = {
+    "channels": 64,  # width of the first two blocks, doubled by each later one (M5: 128)
+    "blocks": 4,  # conv blocks, the first included (M5: 4)
+    "convs_per_block": 1,  # conv layers per block after the first (M5: 1; M11-like: 2)
+    "first_kernel": 80,  # 5 ms at 16 kHz
+    "first_stride": 4,
+    "kernel_size": 3,
+    "pool": 4,  # max-pool size (and stride) after every block
+    "dropout": 0.2,  # before the linear head
+    **AUGMENT_DEFAULTS,
+}
+
+
+def conv_block(c_in: int, c_out: int, kernel: int, stride: int, convs: int, pool: int):
+    """`convs` x (Conv1d + BatchNorm1d + ReLU), then MaxPool1d(pool)."""
+    layers: list[nn.Module] = []
+    for k in range(convs):
+        step = stride if k == 0 else 1
+        layers += [
+            # padding keeps length / step frames (the length itself for odd kernels at step 1)
+            nn.Conv1d(
+                c_in if k == 0 else c_out,
+                c_out,
+                kernel_size=kernel,
+                stride=step,
+                padding=(kernel - step) // 2,
+                bias=False,
+            ),
+            nn.BatchNorm1d(c_out),
+            nn.ReLU(inplace=True),
+        ]
+    layers.append(nn.MaxPool1d(pool))
+    return nn.Sequential(*layers)
+
+
+def _conv_frames(stages: list[nn.Sequential], n_samples: int) -> int:
+    """Frames left after `stages` for an `n_samples` input (0 when a layer would run dry)."""
+    frames = n_samples
+    for layer in (m for stage in stages for m in stage):
+        if isinstance(layer, nn.Conv1d):
+            (kernel,), (stride,), (padding,) = layer.kernel_size, layer.stride, layer.padding
+            frames = (frames + 2 * padding - kernel) // stride + 1
+        elif isinstance(layer, nn.MaxPool1d):
+            frames //= layer.kernel_size
+        if frames < 1:
+            return 0
+    return frames
+
+
+class RawWaveformCNN(nn.Module):
+    """M5-style deep 1D CNN on the waveform: a wide strided first conv, small-kernel blocks,
+    global average pooling and a linear head; waveform augmentation in training mode only."""
+
+    def __init__(self, augment: WaveformAugment, features: nn.Sequential, head: nn.Module):
+        super().__init__()
+        self.augment = augment
+        self.features = features
+        self.head = head
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(self.augment(wave)).mean(dim=-1))
+
+
+def raw1d_deep_settings(settings: Mapping) -> dict:
+    """RAW1D_DEEP_DEFAULTS with the keys `settings` gives."""
+    return {**RAW1D_DEEP_DEFAULTS, **{k: settings[k] for k in RAW1D_DEEP_DEFAULTS if k in settings}}
+
+
+def raw1d_deep(n_classes: int, n_samples: int, settings: Mapping) -> RawWaveformCNN:
+    """The deep raw-waveform network; `settings` may override any of RAW1D_DEEP_DEFAULTS."""
+    s = raw1d_deep_settings(settings)
+    channels, blocks, convs = int(s["channels"]), int(s["blocks"]), int(s["convs_per_block"])
+    first_kernel, first_stride = int(s["first_kernel"]), int(s["first_stride"])
+    kernel, pool = int(s["kernel_size"]), int(s["pool"])
+    if min(channels, blocks, convs, first_kernel, first_stride, kernel) < 1 or pool < 2:
+        raise ValueError(
+            f"raw1d_deep settings {s}: channels, blocks, convs_per_block, kernels and stride "
+            "must be at least 1 and pool at least 2; fix them in config"
+        )
+    widths = [channels] + [channels * 2 ** max(0, i - 1) for i in range(1, blocks)]
+    stages = [conv_block(1, widths[0], first_kernel, first_stride, 1, pool)]
+    stages += [
+        conv_block(widths[i - 1], widths[i], kernel, 1, convs, pool) for i in range(1, blocks)
+    ]
+    if _conv_frames(stages, n_samples) < 1:
+        raise ValueError(
+            f"raw1d_deep with {blocks} blocks (stride {first_stride}, pool {pool}) needs longer "
+            f"clips than {n_samples} samples; raise clip_seconds or lower `blocks`"
+        )
+    head = nn.Sequential(nn.Dropout(float(s["dropout"])), nn.Linear(widths[-1], n_classes))
+    augment = WaveformAugment(s["gain_db"], s["shift_fraction"], s["noise_snr_db"])
+    return RawWaveformCNN(augment, nn.Sequential(*stages), head)
+
+
 class SpectrogramClassifier(nn.Module):
     """Waveform -> log-mel image (on the model's device) -> 1-channel image backbone."""
 
@@ -77,6 +171,8 @@ class SpectrogramClassifier(nn.Module):
 
 def resnet18_1ch(n_classes: int) -> nn.Module:
     """torchvision's resnet18 with a 1-channel first conv and a new `n_classes` fc."""
+    import torchvision  # here, not at the top: loading a raw model need not import it (~2 s)
+
     net = torchvision.models.resnet18(weights=None)
     net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
     net.fc = nn.Linear(net.fc.in_features, n_classes)
@@ -96,9 +192,19 @@ def spectrogram(n_classes: int, settings: Mapping, sample_rate: int) -> Spectrog
     if arch == "resnet18":
         return SpectrogramClassifier(front_end, resnet18_1ch(n_classes), "fc")
     if arch == "xresnet18":
+        from fastai.vision.models.xresnet import xresnet18  # fastai takes seconds to import
+
         backbone = xresnet18(c_in=1, n_out=n_classes, pretrained=False)
         return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
     raise ValueError(f"spectrogram arch {arch!r} is not one of {ARCHES}; fix `arch` in config")
+
+
+# What each type fills in for keys its settings leave out (train.py records the merged dict).
+MODEL_DEFAULTS = {
+    "raw1d": {},
+    "raw1d_deep": RAW1D_DEEP_DEFAULTS,
+    "spectrogram": SPECTROGRAM_DEFAULTS,
+}
 
 
 def build_model(
@@ -112,6 +218,8 @@ def build_model(
     settings = settings or {}
     if model_type == "raw1d":
         return raw1d(n_classes, int(round(clip_seconds * sample_rate)))
+    if model_type == "raw1d_deep":
+        return raw1d_deep(n_classes, int(round(clip_seconds * sample_rate)), settings)
     if model_type == "spectrogram":
         return spectrogram(n_classes, settings, sample_rate)
     raise ValueError(f"model type {model_type!r} is not one of {MODEL_TYPES}; fix `type` in config")

@@ -111,7 +111,9 @@ def _results(jobs: list[tuple[str, ClipSettings]], workers: int):
         finally:
             torch.set_num_threads(threads)
         return
-    chunksize = max(1, min(8, len(jobs) // (workers * 8)))
+    # Chunks amortise the per-message cost of the pool (about a third of the CPU time of a
+    # 0.5 s clip when sent one by one) while leaving eight chunks per worker to balance load.
+    chunksize = max(1, min(32, len(jobs) // (workers * 8)))
     with _worker_context().Pool(min(workers, len(jobs)), initializer=_init_worker) as pool:
         yield from pool.imap(_process_job, jobs, chunksize=chunksize)
 

@@ -23,10 +23,16 @@ from audioclf.cache import PackedClips
 from audioclf.data import class_names, read_split, training_loaders
 from audioclf.devices import enable_fast_math, resolve_device, synchronize
 from audioclf.io import atomic_path, write_csv
-from audioclf.models import build_model, count_parameters, parameter_groups
+from audioclf.models import (
+    MODEL_DEFAULTS,
+    MODEL_FORMAT,
+    MODEL_TYPES,
+    build_model,
+    count_parameters,
+    parameter_groups,
+)
 from audioclf.weights import load_pretrained
 
-MODEL_FORMAT = "audioclf-model/1"
 HISTORY_COLUMNS = ["epoch", "train_loss", "valid_loss", "valid_accuracy", "seconds"]
 TRAINING_DEFAULTS = {
     "epochs": 10,
@@ -44,11 +50,14 @@ def log(message: str) -> None:
 
 
 def resolve_settings(settings: Mapping) -> dict:
-    """The model's settings with training defaults filled in (what model.pt records)."""
-    resolved = {**TRAINING_DEFAULTS, **settings}
-    if resolved.get("type") is None:
-        raise ValueError(f"model settings {dict(settings)} have no `type` (raw1d or spectrogram)")
-    return resolved
+    """The model's settings with training and architecture defaults filled in (what model.pt
+    records, so the file says exactly what was trained even if a default changes later)."""
+    model_type = settings.get("type")
+    if model_type is None:
+        raise ValueError(
+            f"model settings {dict(settings)} have no `type` (one of {', '.join(MODEL_TYPES)})"
+        )
+    return {**TRAINING_DEFAULTS, **MODEL_DEFAULTS.get(model_type, {}), **settings}
 
 
 class EpochHistory(Callback):
@@ -194,6 +203,8 @@ def train(
         "classes": classes,
         "sample_rate": int(cache.sample_rate),
         "clip_seconds": float(clip_seconds),
+        # how the cache was made from audio files, so predict.py can do the same to new ones
+        "preprocess": dict(cache.settings),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "train_seconds": train_seconds,
         "device": str(torch_device),

@@ -1,0 +1,157 @@
+"""End to end: both models trained, evaluated and reported by snakemake on a tiny demo set.
+
+Also the rerun scope (one model's setting, a figure setting) and recovery after an
+interrupted run (SIGINT to snakemake, SIGKILL of the training process).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import psutil
+import pytest
+
+from conftest import REPO, jobs_of, make_workdir, snakemake
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "dataset": {
+        "kind": "demo",
+        "demo": {
+            "train_per_label": 10,
+            "test_per_label": 0,
+            "distractors_per_label": 1,
+            "ignored_test_clips": 2,
+            "min_seconds": 0.3,
+            "max_seconds": 3.0,
+        },
+    },
+    "labels": ["Bark", "Knock", "Trumpet"],
+    "clip_seconds": 1,
+    "device": "cpu",
+    "models": {
+        "raw": {"epochs": 3, "batch_size": 8},
+        "spectrogram": {
+            "pretrained": False,
+            "epochs": 3,
+            "batch_size": 8,
+            "n_mels": 32,
+            "freq_mask_width": 4,
+            "time_mask_width": 4,
+        },
+    },
+}
+RUN = ["--cores", "2", "--configfile", "config/test.yaml"]
+
+
+def metrics_of(workdir, model):
+    return json.loads((workdir / f"results/eval/{model}/metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("models"), TINY)
+    snakemake(workdir, *RUN)
+    return workdir
+
+
+def test_both_models_are_trained_evaluated_and_reported(tiny_run):
+    for model, kind in (("raw", "raw1d"), ("spectrogram", "spectrogram")):
+        metrics = metrics_of(tiny_run, model)
+        assert metrics["type"] == kind
+        assert metrics["pretrained"] is False and metrics["device"] == "cpu"
+        assert metrics["confusion_matrix"]["labels"] == ["Bark", "Knock", "Trumpet"]
+        predictions = pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv")
+        split = pd.read_csv(tiny_run / "results/data/split.csv")
+        assert sorted(predictions["fname"]) == sorted(split[split["split"] == "test"]["fname"])
+        assert metrics["accuracy"] == pytest.approx(
+            (predictions["label"] == predictions["predicted"]).mean()
+        )
+        history = pd.read_csv(tiny_run / f"results/models/{model}/history.csv")
+        assert len(history) == TINY["models"][model]["epochs"]
+    html = (tiny_run / "results/report.html").read_text()
+    assert "raw" in html and "spectrogram" in html
+    for figure in ("confusion", "training_curves", "preprocessing"):
+        assert (tiny_run / f"results/report/{figure}.svg").stat().st_size > 0
+
+
+def test_one_models_setting_reruns_only_that_model(tiny_run):
+    config = tiny_run / "config" / "lr.yaml"
+    config.write_text("models:\n  raw:\n    lr: 0.01\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/lr.yaml").stdout
+    assert jobs_of(out) == {"train_model": 1, "evaluate_model": 1, "make_report": 1, "all": 1}
+    assert "wildcards: model=raw" in out
+    assert "model=spectrogram" not in out
+
+
+def test_a_figure_setting_reruns_only_the_report(tiny_run):
+    config = tiny_run / "config" / "dpi.yaml"
+    config.write_text("report:\n  dpi: 60\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/dpi.yaml").stdout
+    assert jobs_of(out) == {"make_report": 1, "all": 1}
+
+
+def start(workdir):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *RUN]
+    return subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_training(workdir, process, model="spectrogram", timeout=300):
+    """Block until `model` has finished one epoch but not its training."""
+    log = workdir / f"logs/train_model/{model}.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and "epoch 1/" in log.read_text():
+            return
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.2)
+    raise AssertionError(f"{model} did not start training within {timeout} s")
+
+
+def training_process(snakemake_process):
+    for child in psutil.Process(snakemake_process.pid).children(recursive=True):
+        if any("train_model" in part for part in child.cmdline()):
+            return child
+    raise AssertionError("no train_model process is running")
+
+
+@pytest.mark.parametrize("how", ["sigint_snakemake", "sigkill_training"])
+def test_interrupted_run_resumes_to_the_same_results(tiny_run, tmp_path, how):
+    workdir = make_workdir(tmp_path, TINY)
+    process = start(workdir)
+    try:
+        wait_for_training(workdir, process)
+        if how == "sigint_snakemake":
+            # What Ctrl-C does in a terminal: SIGINT to the whole foreground process group.
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            training_process(process).kill()
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    # The run really stopped mid-training: no model file, half-written or otherwise.
+    assert not (workdir / "results/models/spectrogram/model.pt").exists()
+    assert not list((workdir / "results/models/spectrogram").glob("*.tmp"))
+    snakemake(workdir, *RUN, "--rerun-incomplete")
+    for model in ("raw", "spectrogram"):
+        resumed, clean = metrics_of(workdir, model), metrics_of(tiny_run, model)
+        for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class"):
+            assert resumed[key] == clean[key], (model, key)
+        pd.testing.assert_frame_equal(
+            pd.read_csv(workdir / f"results/eval/{model}/predictions.csv"),
+            pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv"),
+        )

@@ -155,3 +155,10 @@ def test_interrupted_run_resumes_to_the_same_results(tiny_run, tmp_path, how):
             pd.read_csv(workdir / f"results/eval/{model}/predictions.csv"),
             pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv"),
         )
+
+
+def test_snakemake_report_holds_every_figure(tiny_run):
+    snakemake(tiny_run, "--configfile", "config/test.yaml", "--report", "snakemake-report.html")
+    page = (tiny_run / "snakemake-report.html").read_text()
+    for figure in ("preprocessing", "spectrogram", "confusion", "training_curves"):
+        assert f"{figure}.svg" in page, figure

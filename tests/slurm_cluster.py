@@ -67,13 +67,16 @@ class Cluster:
 
 
 @contextmanager
-def single_node_cluster(root: Path, cpus: int = 16, gpus: int = 1) -> Iterator[Cluster]:
+def single_node_cluster(
+    root: Path, cpus: int = 16, gpus: int = 1, memory_mb: int = 65536
+) -> Iterator[Cluster]:
     """Start munge, MariaDB, slurmdbd, slurmctld and slurmd under `root`; stop them all after.
 
-    The node declares `cpus` CPUs and `gpus` GPUs whatever the machine has (slurmd is told
-    to trust its config), so that jobs asking for a real cluster's share can be scheduled
-    here; the jobs then use the cores there are. Every daemon is stopped by its pid when the
-    block ends, however it ends, and so is any process left with this cluster's SLURM_CONF.
+    The node declares `cpus` CPUs, `gpus` GPUs and `memory_mb` of memory whatever the
+    machine has (slurmd is told to trust its config), so that jobs asking for a real
+    cluster's share can be scheduled here; the jobs then use what there is. Every daemon
+    is stopped by its pid when the block ends, however it ends, and so is any process left
+    with this cluster's SLURM_CONF.
     """
     missing = missing_programs()
     if missing:
@@ -81,13 +84,13 @@ def single_node_cluster(root: Path, cpus: int = 16, gpus: int = 1) -> Iterator[C
     node = socket.gethostname().split(".")[0]
     cluster = Cluster(root=root, node=node, env={})
     try:
-        _start(cluster, cpus, gpus)
+        _start(cluster, cpus, gpus, memory_mb)
         yield cluster
     finally:
         stop(cluster)
 
 
-def _start(cluster: Cluster, cpus: int, gpus: int) -> None:
+def _start(cluster: Cluster, cpus: int, gpus: int, memory_mb: int) -> None:
     root = cluster.root
     for sub in ("etc", "log", "run", "munge", "db", "state", "spool"):
         (root / sub).mkdir(parents=True, exist_ok=True)
@@ -108,11 +111,9 @@ def _start(cluster: Cluster, cpus: int, gpus: int) -> None:
     cluster.env = {
         **os.environ,
         "PATH": os.pathsep.join([str(shims), SEARCH_PATH]),
-        "SLURM_CONF": str(cluster.conf),
-        # munge clients (sbatch, srun) find the daemon through AuthInfo; these are for munge(1).
-        "MUNGE_SOCKET": str(munge_socket),
+        "SLURM_CONF": str(cluster.conf),  # SLURM's clients and daemons find the rest in it
     }
-    _write_configs(cluster, ports, munge_socket, cpus, gpus)
+    _write_configs(cluster, ports, munge_socket, cpus, gpus, memory_mb)
 
     key = root / "munge" / "munge.key"
     key.write_bytes(os.urandom(1024))
@@ -122,6 +123,7 @@ def _start(cluster: Cluster, cpus: int, gpus: int) -> None:
         f"--socket={munge_socket}", f"--key-file={key}",
         f"--log-file={root / 'log' / 'munged.log'}", f"--pid-file={root / 'run' / 'munged.pid'}",
         f"--seed-file={root / 'munge' / 'munged.seed'}",
+        f"--origin={LOOPBACK}",  # rather than looking up this host's name
     ])  # fmt: skip
     _wait(cluster, "munged", lambda: munge_socket.exists())
 
@@ -145,9 +147,10 @@ def _start(cluster: Cluster, cpus: int, gpus: int) -> None:
     _wait(cluster, "slurmd", lambda: _node_state(cluster) in {"idle", "mixed", "allocated"})
 
 
-def _write_configs(cluster: Cluster, ports: dict, munge_socket: Path, cpus: int, gpus: int):
+def _write_configs(
+    cluster: Cluster, ports: dict, munge_socket: Path, cpus: int, gpus: int, memory_mb: int
+) -> None:
     root, node = cluster.root, cluster.node
-    memory_mb = int(_total_memory_mb() * 0.9)
     auth = f"AuthType=auth/munge\nAuthInfo=socket={munge_socket}\n"
     cluster.conf.write_text(
         f"""# Written by tests/slurm_cluster.py: one node, loopback only, no systemd or cgroups.
@@ -181,7 +184,7 @@ AccountingStoragePass={munge_socket}
 AccountingStorageTRES=gres/gpu
 AccountingStoreFlags=job_comment
 JobCompType=jobcomp/none
-# The node trusts this file: {cpus} CPUs and {gpus} GPU(s), whatever the machine has.
+# The node trusts this file ({cpus} CPUs, {gpus} GPUs, {memory_mb} MB), not the machine.
 SlurmdParameters=config_overrides
 ReturnToService=2
 MinJobAge=300
@@ -340,10 +343,3 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
-
-
-def _total_memory_mb() -> int:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal:"):
-            return int(line.split()[1]) // 1024
-    raise RuntimeError("/proc/meminfo has no MemTotal line")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import itertools
 import json
 import re
 import runpy
@@ -24,52 +25,68 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from audioclf.aggregate import aggregate_runs
 from audioclf.cache import PackedClips
 from audioclf.report import FIGURE_NAMES, figure_files
-from audioclf.report.build import build_report
+from audioclf.report.build import build_report, optional_path
 from audioclf.report.example import example_clip, pick_example
-from audioclf.report.inputs import read_model_runs
+from audioclf.report.inputs import ReportInputError, read_model_runs
 from audioclf.report.provenance import benchmark_table
-from audioclf.report.summary import summary_sentence, what_was_run
-from audioclf.report.tables import error_tables
+from audioclf.report.summary import (
+    MODEL_TYPE_WORDS,
+    augment_words,
+    runs_sentence,
+    summary_sentence,
+    what_was_run,
+)
+from audioclf.report.tables import error_tables, results_rows
+from audioclf.stats import compare_predictions, describe_comparison
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 16000
 FIVE_LABELS = ["Bark", "Cough", "Knock", "Meow", "Telephone"]
 HOSTILE_LABEL = "<script>alert(1)</script>"
 CONFIG_URL = "https://zenodo.org/record/2552860"
-# Fixture models: not claims about real models, just two different accuracies.
+# Fixture models: not claims about real models, just different accuracies per model.
 FAKE_MODELS = {
     "raw": {"type": "raw1d", "accuracy": 0.55, "params": 1_234_567},
     "spectrogram": {"type": "spectrogram", "accuracy": 0.85, "params": 11_200_000},
 }
+THREE_MODELS = {
+    "raw": FAKE_MODELS["raw"],
+    "raw_deep": {"type": "raw1d_deep", "accuracy": 0.7, "params": 151_000},
+    "spectrogram": FAKE_MODELS["spectrogram"],
+}
+FULL_SEEDS = (11, 12, 13)
+HOSTILE_SEEDS = (5, 6)
+HOSTILE_FOLDS = (1, 2)
+N_DRAWS = 2000  # bootstrap draws of the fixture comparisons: enough for a CI, quick to draw
+DEEP_SETTINGS = {"channels": 32, "blocks": 4, "gain_db": 6.0, "shift_fraction": 0.1,
+                 "noise_snr_db": 20.0}  # fmt: skip
 
 
-def fake_config() -> dict:
+def fake_config(models: dict) -> dict:
+    settings = {
+        "raw1d": {},
+        "raw1d_deep": DEEP_SETTINGS,
+        "spectrogram": {"n_fft": 512, "hop_length": 160, "n_mels": 64},
+    }
     return {
         "clip_seconds": 2,
         "device": "cpu",
         "seed": 7,
         "download": {"url": CONFIG_URL},
         "models": {
-            "raw": {
-                "type": "raw1d",
+            name: {
+                "type": spec["type"],
                 "epochs": 4,
                 "lr": 0.001,
                 "batch_size": 32,
                 "weight_decay": 0.01,
-            },
-            "spectrogram": {
-                "type": "spectrogram",
-                "epochs": 4,
-                "lr": 0.001,
-                "batch_size": 32,
-                "weight_decay": 0.01,
-                "n_fft": 512,
-                "hop_length": 160,
-                "n_mels": 64,
-            },
-        },  # fmt: skip
+                **settings[spec["type"]],
+            }
+            for name, spec in models.items()
+        },
         "report": {"figure_format": "svg", "dpi": 100, "example_clip": None},
     }
 
@@ -87,8 +104,15 @@ def make_fake_run(
     per_label: dict[str, int],
     original_file: bool = True,
     seed: int = 0,
+    models: dict = FAKE_MODELS,
+    seeds: tuple = FULL_SEEDS,
+    folds: tuple = (),
 ) -> dict:
-    """Every input of build_report for a consistent fake run; returns its keyword arguments."""
+    """Every input of build_report for a consistent fake run; returns its keyword arguments.
+
+    Each model is "run" once per seed (and fold): its predictions are drawn at the model's
+    accuracy, scored, and the runs aggregated with audioclf.aggregate as the workflow does.
+    """
     rng = np.random.default_rng(seed)
     data = root / "results" / "data"
     data.mkdir(parents=True)
@@ -138,10 +162,17 @@ def make_fake_run(
 
     count_table(split).to_csv(data / "split_counts.csv", index=False)
 
-    test = split[split["split"] == "test"]
-    models = {}
-    for name, spec in FAKE_MODELS.items():
-        models[name] = fake_model(root, name, spec, test, labels, rng)
+    test = split[split["split"] == "test"].reset_index(drop=True)
+    # Cross-validation: every test clip in exactly one fold; without it, one fold called None.
+    test_of_fold = (
+        {fold: test.iloc[i :: len(folds)] for i, fold in enumerate(folds)}
+        if folds
+        else {None: test}
+    )
+    paths, frames = {}, {}
+    for name, spec in models.items():
+        paths[name], frames[name] = fake_model(root, name, spec, test_of_fold, seeds, labels, rng)
+    comparison = write_comparisons(root / "results" / "eval" / "comparison.json", paths, frames)
     bench = root / "results" / "benchmarks"
     for rule, wildcards, seconds in (("preprocess_audio", "all", 12.5), ("train_model", "raw", 61)):
         (bench / rule).mkdir(parents=True, exist_ok=True)
@@ -149,7 +180,7 @@ def make_fake_run(
             "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
             f"{seconds}\t0:00:12\t512.3\t900.1\t500.0\t505.0\t1.0\t2.0\t95.0\t11.0\n"
         )
-    config = fake_config()
+    config = fake_config(models)
     return {
         "config": config,
         "subset_csv": data / "subset.csv",
@@ -158,16 +189,17 @@ def make_fake_run(
         "split_csv": data / "split.csv",
         "split_counts_csv": data / "split_counts.csv",
         "cache_path": data / "cache.pt",
-        "models": models,
+        "models": paths,
         "benchmark_tsvs": sorted(bench.rglob("*.tsv")),
+        "comparison_json": comparison,
         "settings": config["report"],
     }
 
 
-def fake_model(root: Path, name: str, spec: dict, test: pd.DataFrame, labels, rng) -> dict:
-    """predictions.csv, metrics.json (computed from them), history.csv and model.pt."""
+def fake_predictions(test: pd.DataFrame, accuracy: float, labels, rng) -> pd.DataFrame:
+    """predictions.csv of one run: right with probability `accuracy`, else another label."""
     truth = test["label"].to_numpy()
-    right = rng.random(truth.size) < spec["accuracy"]
+    right = rng.random(truth.size) < accuracy
     others = {t: [x for x in labels if x != t] for t in labels}
     predicted = np.array(
         [t if ok else rng.choice(others[t]) for t, ok in zip(truth, right, strict=True)]
@@ -181,10 +213,16 @@ def fake_model(root: Path, name: str, spec: dict, test: pd.DataFrame, labels, rn
     )  # fmt: skip
     for j, label in enumerate(labels):
         predictions[f"prob_{label}"] = probs[:, j]
+    return predictions
+
+
+def run_metrics(name, spec, predictions, labels, seed, fold, rng) -> dict:
+    """One run's metrics.json, computed from its predictions as evaluate_model does."""
+    truth, predicted = predictions["label"], predictions["predicted"]
     precision, recall, f1, support = precision_recall_fscore_support(
         truth, predicted, labels=labels, zero_division=0
     )
-    metrics = {
+    return {
         "model": name, "type": spec["type"],
         "accuracy": accuracy_score(truth, predicted),
         "balanced_accuracy": balanced_accuracy_score(truth, predicted),
@@ -207,29 +245,75 @@ def fake_model(root: Path, name: str, spec: dict, test: pd.DataFrame, labels, rn
         "device": "cpu", "pretrained": spec["type"] == "spectrogram",
         "weight_source": "torchvision ResNet18_Weights.IMAGENET1K_V1"
         if spec["type"] == "spectrogram" else None,
-        "epochs": 4, "lr": 0.001, "batch_size": 32, "weight_decay": 0.01, "seed": 7,
-        "eval_windows": "sliding", "settings": {"dropout": 0.1},
+        "epochs": 4, "lr": 0.001, "batch_size": 32, "weight_decay": 0.01, "seed": seed,
+        "fold": fold, "eval_windows": "sliding",
+        "settings": DEEP_SETTINGS if spec["type"] == "raw1d_deep" else {"dropout": 0.1},
     }  # fmt: skip
+
+
+def fake_model(root: Path, name: str, spec: dict, test_of_fold: dict, seeds, labels, rng):
+    """A model's files as the report gets them, and each seed's prediction frames.
+
+    metrics.json aggregates every run; runs/seed<S>_fold<F>.json keep the single runs;
+    predictions.csv is the first seed's (its folds concatenated); history and model the
+    first run's.
+    """
+    per_run, frames = [], {}
+    for seed in seeds:
+        for fold, test in test_of_fold.items():
+            predictions = fake_predictions(test, spec["accuracy"], labels, rng)
+            frames.setdefault(seed, []).append(predictions)
+            per_run.append(run_metrics(name, spec, predictions, labels, seed, fold, rng))
+    metrics = aggregate_runs(per_run)
     epochs = np.arange(1, 5)
     history = pd.DataFrame(
         {"epoch": epochs, "train_loss": (2.2 - 1.5 * spec["accuracy"]) / epochs,
          "valid_loss": (2.4 - 1.5 * spec["accuracy"]) / epochs + 0.1,
-         "valid_accuracy": np.linspace(0.3, metrics["valid_accuracy"], 4), "seconds": 10.0}
+         "valid_accuracy": np.linspace(0.3, per_run[0]["valid_accuracy"], 4), "seconds": 10.0}
     )  # fmt: skip
     out = root / "results" / "models" / name
     evaluation = root / "results" / "eval" / name
+    (evaluation / "runs").mkdir(parents=True)
     out.mkdir(parents=True)
-    evaluation.mkdir(parents=True)
-    predictions.to_csv(evaluation / "predictions.csv", index=False)
+    pd.concat(frames[seeds[0]]).to_csv(evaluation / "predictions.csv", index=False)
     (evaluation / "metrics.json").write_text(json.dumps(metrics))
+    for run in per_run:
+        (evaluation / "runs" / f"seed{run['seed']}_fold{run['fold']}.json").write_text(
+            json.dumps(run)
+        )
     history.to_csv(out / "history.csv", index=False)
     torch.save({"format": "audioclf-model/1", "model": name, "state_dict": {}}, out / "model.pt")
-    return {
+    paths = {
         "metrics": evaluation / "metrics.json",
         "predictions": evaluation / "predictions.csv",
         "history": out / "history.csv",
         "model": out / "model.pt",
     }
+    return paths, frames
+
+
+def write_comparisons(path: Path, paths: dict, frames: dict) -> Path:
+    """comparison.json as the workflow writes it: the best model against each other, then
+    the remaining pairs, each audioclf.stats' result with its sentence."""
+    accuracy = {n: json.loads(p["metrics"].read_text())["accuracy"] for n, p in paths.items()}
+    best = max(accuracy, key=accuracy.get)
+    rest = [n for n in paths if n != best]
+    pairs = [(best, other) for other in rest] + list(itertools.combinations(rest, 2))
+    comparisons = []
+    for a, b in pairs:
+        seeds_a, seeds_b = list(frames[a]), list(frames[b])
+        result = compare_predictions(
+            [f for s in seeds_a for f in frames[a][s]],
+            [s for s in seeds_a for _ in frames[a][s]],
+            [f for s in seeds_b for f in frames[b][s]],
+            [s for s in seeds_b for _ in frames[b][s]],
+            n_draws=N_DRAWS,
+        )
+        sentence = describe_comparison(a, b, result, result["n_seeds"])
+        comparisons.append({"model_a": a, "model_b": b, "sentence": sentence, **result})
+    n_seeds = len(next(iter(frames.values())))
+    path.write_text(json.dumps({"n_seeds": n_seeds, "comparisons": comparisons}))
+    return path
 
 
 def build(root: Path, inputs: dict, **overrides) -> tuple[str, Path]:
@@ -241,7 +325,8 @@ def build(root: Path, inputs: dict, **overrides) -> tuple[str, Path]:
 
 @pytest.fixture(scope="module")
 def full_run(tmp_path_factory):
-    """The default experiment's shape: 5 labels, 2 models, ~870 train and ~270 test clips."""
+    """The default experiment's shape: 5 labels, 2 models, ~870 train and ~270 test clips,
+    3 seeds."""
     root = tmp_path_factory.mktemp("full")
     inputs = make_fake_run(root, FIVE_LABELS, {"train": 174, "valid": 30, "test": 54})
     page, figures = build(root, inputs)
@@ -250,48 +335,100 @@ def full_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
-    """Labels with markup and '$', and the example clip's source file gone."""
+    """Labels with markup and '$', the example clip's source file gone; three models (one a
+    raw1d_deep), 2 seeds x 2 cross-validation folds."""
     root = tmp_path_factory.mktemp("hostile")
     labels = [HOSTILE_LABEL, "Bark & $Meow$", "Knock"]
-    inputs = make_fake_run(root, labels, {"train": 6, "valid": 2, "test": 4}, original_file=False)
+    inputs = make_fake_run(
+        root, labels, {"train": 6, "valid": 2, "test": 4}, original_file=False,
+        models=THREE_MODELS, seeds=HOSTILE_SEEDS, folds=HOSTILE_FOLDS,
+    )  # fmt: skip
     page, figures = build(root, inputs)
     return root, inputs, page, figures
 
 
+def metrics_of(inputs: dict, name: str) -> dict:
+    return json.loads(Path(inputs["models"][name]["metrics"]).read_text())
+
+
 class CellParser(HTMLParser):
-    """(model, metric) -> text of every element with data-model and data-metric attributes."""
+    """(model, metric) -> shown mean (the cell's own text) and ± std (its `std` span), of
+    every element with data-model and data-metric attributes."""
 
     def __init__(self):
         super().__init__()
         self.cells: dict[tuple[str, str], str] = {}
-        self._key = None
+        self.stds: dict[tuple[str, str], str] = {}
+        self._key = self._tag = None
+        self._in_std = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if "data-model" in attrs and "data-metric" in attrs:
-            self._key = (attrs["data-model"], attrs["data-metric"])
+            self._key, self._tag = (attrs["data-model"], attrs["data-metric"]), tag
             self.cells[self._key] = ""
+            self.stds.pop(self._key, None)
+        elif self._key and tag == "span" and "std" in (attrs.get("class") or "").split():
+            self._in_std = True
+            self.stds[self._key] = ""
 
     def handle_endtag(self, tag):
-        self._key = None
+        if self._in_std and tag == "span":
+            self._in_std = False
+        elif tag == self._tag:
+            self._key = self._tag = None
 
     def handle_data(self, data):
-        if self._key:
+        if self._key and self._in_std:
+            self.stds[self._key] += data
+        elif self._key:
             self.cells[self._key] += data
 
 
+class RowParser(HTMLParser):
+    """Rows (<tr>) carrying all of `row_attributes`: their attributes and {data-field: text}."""
+
+    def __init__(self, *row_attributes: str):
+        super().__init__()
+        self.wanted = row_attributes
+        self.rows: list[tuple[dict, dict[str, str]]] = []
+        self._field = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and all(a in attrs for a in self.wanted):
+            self.rows.append((attrs, {}))
+        elif self.rows and "data-field" in attrs:
+            self._field = attrs["data-field"]
+            self.rows[-1][1][self._field] = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._field = None
+
+    def handle_data(self, data):
+        if self._field:
+            self.rows[-1][1][self._field] += data
+
+
+def parsed(parser: HTMLParser, page: str) -> HTMLParser:
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
 def shown(text: str) -> float:
-    """'84.2%' -> 84.2, '1,234,567' -> 1234567.0."""
-    return float(text.strip().rstrip("%").replace(",", ""))
+    """'84.2%' -> 84.2, '1,234,567' -> 1234567.0, ' ± 1.3' -> 1.3."""
+    return float(text.strip().lstrip("±").strip().rstrip("%").replace(",", ""))
 
 
 def test_results_table_numbers_equal_metrics_json(full_run):
     _, inputs, page, _ = full_run
-    parser = CellParser()
-    parser.feed(page)
+    parser = parsed(CellParser(), page)
     compared = 0
-    for name, paths in inputs["models"].items():
-        metrics = json.loads(Path(paths["metrics"]).read_text())
+    for name in inputs["models"]:
+        metrics = metrics_of(inputs, name)
+        assert metrics["n_runs"] == len(FULL_SEEDS)
         expected = {
             "accuracy": (100 * metrics["accuracy"], 0.05),
             "balanced_accuracy": (100 * metrics["balanced_accuracy"], 0.05),
@@ -310,19 +447,133 @@ def test_results_table_numbers_equal_metrics_json(full_run):
     assert compared == 2 * (7 + len(FIVE_LABELS))
 
 
+def test_results_table_shows_std_over_runs(full_run):
+    _, inputs, page, _ = full_run
+    parser = parsed(CellParser(), page)
+    for name in inputs["models"]:
+        std = metrics_of(inputs, name)["std"]
+        expected = {
+            "accuracy": (100 * std["accuracy"], 0.05),
+            "balanced_accuracy": (100 * std["balanced_accuracy"], 0.05),
+            "macro_f1": (std["macro_f1"], 0.0005),
+            "valid_accuracy": (100 * std["valid_accuracy"], 0.05),
+            "train_seconds": (std["train_seconds"], 0.05),
+        }
+        assert std["accuracy"] > 0, "fixture runs should differ, or the test shows nothing"
+        for metric, (value, tolerance) in expected.items():
+            text = parser.stds[(name, metric)]
+            assert text.strip().startswith("±"), text
+            assert shown(text) == pytest.approx(value, abs=tolerance + 1e-9), (name, metric, text)
+        # Per-label recalls are means without a spread in metrics.json: no ± shown.
+        assert (name, f"recall:{FIVE_LABELS[0]}") not in parser.stds
+
+
+def run_table_rows(page: str) -> dict[str, list[dict[str, str]]]:
+    rows: dict[str, list[dict[str, str]]] = {}
+    for attrs, cells in parsed(RowParser("data-model", "data-run"), page).rows:
+        rows.setdefault(attrs["data-model"], []).append(cells)
+    return rows
+
+
+@pytest.mark.parametrize("fixture", ["full_run", "hostile_run"])
+def test_per_run_table_equals_metrics_runs(fixture, request):
+    _, inputs, page, _ = request.getfixturevalue(fixture)
+    table = run_table_rows(page)
+    assert list(table) == list(inputs["models"])
+    for name, rows in table.items():
+        runs = metrics_of(inputs, name)["runs"]
+        assert len(rows) == len(runs) > 1
+        for row, run in zip(rows, runs, strict=True):
+            assert row["seed"] == str(run["seed"])
+            if fixture == "hostile_run":
+                assert row["fold"] == str(run["fold"])
+            else:
+                assert "fold" not in row, "no folds were run: no fold column"
+            for key, scale, tolerance in (
+                ("accuracy", 100, 0.05), ("balanced_accuracy", 100, 0.05),
+                ("macro_f1", 1, 0.0005), ("valid_accuracy", 100, 0.05),
+            ):  # fmt: skip
+                assert shown(row[key]) == pytest.approx(scale * run[key], abs=tolerance + 1e-9)
+
+
 def test_summary_names_both_models_with_their_accuracy(full_run):
     _, inputs, page, _ = full_run
     sentence = re.search(r'id="summary-sentence">(.*?)</p>', page, re.S).group(1)
-    accuracies = {
-        name: json.loads(Path(p["metrics"]).read_text())["accuracy"]
-        for name, p in inputs["models"].items()
-    }
+    accuracies = {name: metrics_of(inputs, name)["accuracy"] for name in inputs["models"]}
     best, worst = sorted(accuracies, key=accuracies.get, reverse=True)
     gap = round(100 * accuracies[best], 1) - round(100 * accuracies[worst], 1)
     assert sentence.startswith(f"The {best} model")
     assert f"{100 * accuracies[best]:.1f}%" in sentence
+    assert f"(mean of {len(FULL_SEEDS)} runs)" in sentence
     assert f"{gap:.1f} points more than the {worst} model" in sentence
     assert f"{100 * accuracies[worst]:.1f}%" in sentence
+
+
+def test_summary_leads_with_the_escaped_comparison_sentences(full_run):
+    _, inputs, page, _ = full_run
+    comparisons = json.loads(inputs["comparison_json"].read_text())["comparisons"]
+    sentence = comparisons[0]["sentence"]
+    # The fixture's models differ by ~30 points on 270 clips: describe_comparison writes
+    # "p < 0.001", a '<' the page must escape.
+    assert "<" in sentence, sentence
+    assert sentence not in page
+    lead = re.search(r'id="comparison-sentences">(.*?)</ul>', page, re.S).group(1)
+    assert f"<li>{html.escape(sentence)}</li>" in lead
+    assert page.index('id="summary-sentence"') < page.index('id="comparison-sentences"')
+    assert page.index('id="comparison-sentences"') < page.index('id="data"')
+
+
+def test_summary_states_seeds_and_which_seed_errors_and_curves_show(full_run, hostile_run):
+    _, _, page, _ = full_run
+    seeds = ", ".join(map(str, FULL_SEEDS))
+    assert f"Every model was trained and tested with 3 seeds ({seeds}): 3 runs." in page
+    assert f"Errors and training curves: seed {FULL_SEEDS[0]}, the first seed" in page
+    assert "summed over the 3 runs of each model" in page
+    _, _, page, _ = hostile_run
+    assert "with 2 seeds (5, 6) on each of 2 cross-validation folds (1, 2): 4 runs." in page
+    assert f"Errors and training curves: seed {HOSTILE_SEEDS[0]}" in page
+    curves = f"each model's first run (seed {HOSTILE_SEEDS[0]}, fold {HOSTILE_FOLDS[0]})"
+    assert curves in html.unescape(page)
+    assert "summed over the 4 runs of each model" in page
+
+
+@pytest.mark.parametrize("fixture", ["full_run", "hostile_run"])
+def test_statistics_table_equals_comparison_json(fixture, request):
+    _, inputs, page, _ = request.getfixturevalue(fixture)
+    comparisons = json.loads(inputs["comparison_json"].read_text())["comparisons"]
+    n = len(inputs["models"])
+    assert len(comparisons) == n * (n - 1) // 2
+    rows = [cells for _, cells in parsed(RowParser("data-comparison"), page).rows]
+    assert len(rows) == len(comparisons)
+    for row, pair in zip(rows, comparisons, strict=True):
+        assert row["pair"] == f"{pair['model_a']} vs {pair['model_b']}"
+        assert shown(row["difference"]) == pytest.approx(pair["difference"], abs=0.05 + 1e-9)
+        low, high, level = re.fullmatch(r"(\S+) to (\S+) \((\d+)%\)", row["ci"]).groups()
+        assert shown(low) == pytest.approx(pair["low"], abs=0.05 + 1e-9)
+        assert shown(high) == pytest.approx(pair["high"], abs=0.05 + 1e-9)
+        assert float(level) == pytest.approx(100 * pair["level"])
+        assert (int(row["b"]), int(row["c"])) == (pair["b"], pair["c"])
+        if pair["p_value"] < 0.001:
+            assert row["p_value"] == "< 0.001"
+        else:
+            assert float(row["p_value"]) == pytest.approx(pair["p_value"], abs=0.0005 + 1e-9)
+        assert int(row["n_seeds"]) == pair["n_seeds"] and int(row["n_clips"]) == pair["n_clips"]
+        assert row["sentence"] == pair["sentence"]
+    assert "pooled p-value is then optimistic" in page
+    assert page.index('id="results"') < page.index('id="statistics"') < page.index('id="errors"')
+
+
+def test_three_model_report_describes_the_deep_raw_model(hostile_run):
+    _, inputs, page, _ = hostile_run
+    assert list(inputs["models"]) == ["raw", "raw_deep", "spectrogram"]
+    assert metrics_of(inputs, "raw_deep")["type"] == "raw1d_deep"
+    parser = parsed(CellParser(), page)
+    assert {model for model, _ in parser.cells} == set(THREE_MODELS)
+    assert html.escape(MODEL_TYPE_WORDS["raw1d_deep"]) in page
+    # The augmentation as recorded in the deep model's settings, in words.
+    assert html.escape(augment_words(DEEP_SETTINGS)) in page
+    assert "±6.0 dB" in page and "20 to 40 dB" in page
+    assert "The raw-waveform models (raw, raw_deep)" in page
 
 
 def test_no_network_reference_anywhere(full_run):
@@ -368,8 +619,7 @@ def test_text_from_data_is_escaped(hostile_run):
     assert html.escape(HOSTILE_LABEL) in page
     assert html.escape("Bark & $Meow$") in page
     # The escaped label still reaches the results table as a data attribute, readable again.
-    parser = CellParser()
-    parser.feed(page)
+    parser = parsed(CellParser(), page)
     assert ("raw", f"recall:{HOSTILE_LABEL}") in parser.cells
 
 
@@ -386,6 +636,20 @@ def test_unknown_example_clip_is_an_error_naming_it(hostile_run, tmp_path):
         build(tmp_path, inputs, settings={"example_clip": "nope.wav"})
 
 
+def test_comparison_of_models_not_in_the_report_is_an_error_naming_them(hostile_run, tmp_path):
+    _, inputs, _, _ = hostile_run
+    with pytest.raises(
+        ReportInputError, match=r"comparison\.json: .* names model\(s\) \['spectrogram'\]"
+    ):
+        build(tmp_path, inputs, models={"raw": inputs["models"]["raw"]})
+    stale = json.loads(inputs["comparison_json"].read_text())
+    stale["comparisons"][0]["n_clips"] += 1
+    path = tmp_path / "stale.json"
+    path.write_text(json.dumps(stale))
+    with pytest.raises(ReportInputError, match="stale"):
+        build(tmp_path, inputs, comparison_json=path)
+
+
 def test_summary_sentence_for_one_two_and_three_models(hostile_run):
     _, inputs, _, _ = hostile_run
     runs = read_model_runs(inputs["models"])
@@ -394,7 +658,7 @@ def test_summary_sentence_for_one_two_and_three_models(hostile_run):
     assert f"{100 * runs[0].accuracy:.1f}%" in one
     third = read_model_runs({"third": inputs["models"]["raw"]})[0]
     third.metrics["accuracy"] = 0.01
-    three = summary_sentence([*runs, third])
+    three = summary_sentence([runs[0], runs[2], third])
     assert "then third: 1.0%" in three
     tie = read_model_runs({"twin": inputs["models"]["raw"], "raw": inputs["models"]["raw"]})
     assert "the same as the raw model" in summary_sentence(tie)
@@ -414,6 +678,16 @@ def test_error_tables_list_all_wrong_and_only_one_wrong_clips(full_run):
     assert len(only_one.rows) == len(expected_only) > 0
 
 
+def test_single_run_metrics_read_as_one_run_without_spread(full_run):
+    _, inputs, _, _ = full_run
+    paths = dict(inputs["models"]["raw"])
+    paths["metrics"] = paths["metrics"].parent / "runs" / f"seed{FULL_SEEDS[0]}_foldNone.json"
+    (run,) = read_model_runs({"raw": paths})
+    assert (run.n_runs, run.seeds, run.folds) == (1, [FULL_SEEDS[0]], [])
+    assert all(std is None for row in results_rows([run]) for _, _, std in row.cells)
+    assert runs_sentence([run]) == f"The model was trained and tested once (seed {FULL_SEEDS[0]})."
+
+
 def test_benchmark_table_reads_rule_wildcards_and_seconds(tmp_path):
     path = tmp_path / "results" / "benchmarks" / "train_model" / "spectrogram.tsv"
     path.parent.mkdir(parents=True)
@@ -424,6 +698,13 @@ def test_benchmark_table_reads_rule_wildcards_and_seconds(tmp_path):
     path.write_text("h:m:s\n0:01:01\n")
     with pytest.raises(ValueError, match="spectrogram.tsv"):
         benchmark_table([path])
+
+
+def test_optional_path_takes_snakemake_inputs_that_may_be_absent():
+    assert optional_path(None) is None and optional_path([]) is None and optional_path("") is None
+    assert optional_path("a.json") == "a.json" == optional_path(["a.json"])
+    with pytest.raises(ValueError, match="b.json"):
+        optional_path(["a.json", "b.json"])
 
 
 def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
@@ -443,6 +724,7 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
             history=[str(inputs["models"][n]["history"]) for n in names],
             models=[str(inputs["models"][n]["model"]) for n in names],
             benchmarks=[str(p) for p in inputs["benchmark_tsvs"]],
+            comparison=str(inputs["comparison_json"]),
         ),
         output=SimpleNamespace(
             html=str(out), figures=[str(p) for p in figure_files(figures_dir, "png").values()]
@@ -461,16 +743,33 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
     for path in figure_files(figures_dir, "png").values():
         assert path.read_bytes().startswith(b"\x89PNG"), path
     assert out.resolve().as_uri() in capsys.readouterr().out
+    pairs = json.loads(inputs["comparison_json"].read_text())["comparisons"]
+    assert len(parsed(RowParser("data-comparison"), page).rows) == len(pairs) == 3
+
+
+def test_report_without_comparison_file_builds(hostile_run, tmp_path):
+    _, inputs, _, _ = hostile_run
+    two = {n: inputs["models"][n] for n in ("raw", "spectrogram")}
+    page, _ = build(tmp_path, inputs, models=two, comparison_json=None)
+    assert "No comparison file was given" in page
+    assert 'id="comparison-sentences"' not in page
+    assert not parsed(RowParser("data-comparison"), page).rows
+    assert {model for model, _ in parsed(CellParser(), page).cells} == set(two)
+    assert "only one model got wrong" in page.lower()
 
 
 def test_single_model_report_has_no_comparison(hostile_run, tmp_path):
     _, inputs, _, _ = hostile_run
-    page, _ = build(tmp_path, inputs, models={"raw": inputs["models"]["raw"]})
-    parser = CellParser()
-    parser.feed(page)
+    # The workflow's comparison.json for a single model: no pairs.
+    lone = tmp_path / "comparison.json"
+    lone.write_text(json.dumps({"n_seeds": len(HOSTILE_SEEDS), "comparisons": []}))
+    page, _ = build(tmp_path, inputs, models={"raw": inputs["models"]["raw"]}, comparison_json=lone)
+    parser = parsed(CellParser(), page)
     assert {model for model, _ in parser.cells} == {"raw"}
     assert "only one model got wrong" not in page
     assert "points more" not in page
+    assert "only one model, so nothing to compare" in page
+    assert 'id="comparison-sentences"' not in page
 
 
 def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
@@ -490,11 +789,14 @@ def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
     assert first.cropped.size == inputs["config"]["clip_seconds"] * cache.sample_rate
 
 
-def test_what_was_run_states_epochs_device_seed_and_weights(hostile_run):
+def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):
     _, inputs, _, _ = hostile_run
-    raw, spectrogram = read_model_runs(inputs["models"])
+    raw, _, spectrogram = read_model_runs(inputs["models"])
     raw.metrics["epochs"] = 1
-    assert what_was_run(raw).startswith("raw: 1 epoch on cpu, seed 7, from random initial weights")
+    assert what_was_run(raw).startswith(
+        "raw: 1 epoch on cpu, seeds 5, 6, folds 1, 2, from random initial weights"
+    )
+    assert what_was_run(raw).endswith("per run on average (4 runs).")
     spectrogram.metrics["settings"] = {"freeze_epochs": 2}
     line = what_was_run(spectrogram)
     assert "2 epochs with the pretrained body frozen, then 4 epochs on cpu" in line

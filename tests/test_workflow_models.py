@@ -34,8 +34,11 @@ TINY = {
     "labels": ["Bark", "Knock", "Trumpet"],
     "clip_seconds": 1,
     "device": "cpu",
+    "seeds": [0],
+    "evaluation": {"bootstrap_draws": 500},
     "models": {
         "raw": {"epochs": 3, "batch_size": 8},
+        "raw_deep": {"epochs": 2, "batch_size": 8, "channels": 8, "blocks": 3},
         "spectrogram": {
             "pretrained": False,
             "epochs": 3,
@@ -47,6 +50,12 @@ TINY = {
     },
 }
 RUN = ["--cores", "2", "--configfile", "config/test.yaml"]
+
+
+def _summary_keys(summary):
+    """The keys a one-run summary adds to (or recomputes from) its run's metrics.json."""
+    added = ("runs", "std", "n_runs", "seeds", "folds", "n_predictions")
+    return {k: summary[k] for k in added if k in summary}
 
 
 def metrics_of(workdir, model):
@@ -61,9 +70,14 @@ def tiny_run(tmp_path_factory):
 
 
 def test_both_models_are_trained_evaluated_and_reported(tiny_run):
-    for model, kind in (("raw", "raw1d"), ("spectrogram", "spectrogram")):
+    for model, kind in (
+        ("raw", "raw1d"),
+        ("raw_deep", "raw1d_deep"),
+        ("spectrogram", "spectrogram"),
+    ):
         metrics = metrics_of(tiny_run, model)
-        assert metrics["type"] == kind
+        assert metrics["type"] == kind and metrics["n_runs"] == 1 and metrics["seeds"] == [0]
+        assert metrics == {**metrics_of(tiny_run, f"{model}/seed0"), **_summary_keys(metrics)}
         assert metrics["pretrained"] is False and metrics["device"] == "cpu"
         assert metrics["confusion_matrix"]["labels"] == ["Bark", "Knock", "Trumpet"]
         predictions = pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv")
@@ -72,7 +86,7 @@ def test_both_models_are_trained_evaluated_and_reported(tiny_run):
         assert metrics["accuracy"] == pytest.approx(
             (predictions["label"] == predictions["predicted"]).mean()
         )
-        history = pd.read_csv(tiny_run / f"results/models/{model}/history.csv")
+        history = pd.read_csv(tiny_run / f"results/models/{model}/seed0/history.csv")
         assert len(history) == TINY["models"][model]["epochs"]
     html = (tiny_run / "results/report.html").read_text()
     assert "raw" in html and "spectrogram" in html
@@ -84,9 +98,12 @@ def test_one_models_setting_reruns_only_that_model(tiny_run):
     config = tiny_run / "config" / "lr.yaml"
     config.write_text("models:\n  raw:\n    lr: 0.01\n")
     out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/lr.yaml").stdout
-    assert jobs_of(out) == {"train_model": 1, "evaluate_model": 1, "make_report": 1, "all": 1}
-    assert "wildcards: model=raw" in out
-    assert "model=spectrogram" not in out
+    assert jobs_of(out) == {
+        "train_model": 1, "evaluate_model": 1, "summarize_model": 1,
+        "compare_models": 1, "make_report": 1, "all": 1,
+    }  # fmt: skip
+    assert "wildcards: model=raw, run=seed0" in out
+    assert "model=spectrogram" not in out and "model=raw_deep" not in out
 
 
 def test_a_figure_setting_reruns_only_the_report(tiny_run):
@@ -110,7 +127,7 @@ def start(workdir):
 
 def wait_for_training(workdir, process, model="spectrogram", timeout=300):
     """Block until `model` has finished one epoch but not its training."""
-    log = workdir / f"logs/train_model/{model}.log"
+    log = workdir / f"logs/train_model/{model}/seed0.log"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if log.exists() and "epoch 1/" in log.read_text():
@@ -144,10 +161,10 @@ def test_interrupted_run_resumes_to_the_same_results(tiny_run, tmp_path, how):
             os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode != 0
     # The run really stopped mid-training: no model file, half-written or otherwise.
-    assert not (workdir / "results/models/spectrogram/model.pt").exists()
-    assert not list((workdir / "results/models/spectrogram").glob("*.tmp"))
+    assert not (workdir / "results/models/spectrogram/seed0/model.pt").exists()
+    assert not list((workdir / "results/models/spectrogram/seed0").glob("*.tmp"))
     snakemake(workdir, *RUN, "--rerun-incomplete")
-    for model in ("raw", "spectrogram"):
+    for model in ("raw", "raw_deep", "spectrogram"):
         resumed, clean = metrics_of(workdir, model), metrics_of(tiny_run, model)
         for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class"):
             assert resumed[key] == clean[key], (model, key)
@@ -162,3 +179,62 @@ def test_snakemake_report_holds_every_figure(tiny_run):
     page = (tiny_run / "snakemake-report.html").read_text()
     for figure in ("preprocessing", "spectrogram", "confusion", "training_curves"):
         assert f"{figure}.svg" in page, figure
+
+
+def test_comparison_names_every_pair_in_plain_words(tiny_run):
+    comparison = json.loads((tiny_run / "results/eval/comparison.json").read_text())
+    pairs = {frozenset((c["model_a"], c["model_b"])) for c in comparison["comparisons"]}
+    assert pairs == {frozenset(p) for p in [("raw", "raw_deep"), ("raw", "spectrogram"),
+                                            ("raw_deep", "spectrogram")]}  # fmt: skip
+    best = max(
+        ("raw", "raw_deep", "spectrogram"), key=lambda m: metrics_of(tiny_run, m)["accuracy"]
+    )
+    first = comparison["comparisons"][0]
+    assert first["model_a"] == best
+    assert first["sentence"].endswith("over 1 seed") and "95% CI" in first["sentence"]
+    assert 0 <= first["p_value"] <= 1 and first["low"] <= first["difference"] <= first["high"]
+
+
+def test_adding_a_seed_schedules_only_that_seeds_runs(tiny_run):
+    (tiny_run / "config" / "seeds.yaml").write_text("seeds: [0, 1]\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/seeds.yaml").stdout
+    assert jobs_of(out) == {
+        "train_model": 3, "evaluate_model": 3, "summarize_model": 3,
+        "compare_models": 1, "make_report": 1, "all": 1,
+    }  # fmt: skip
+    assert "run=seed1" in out and "run=seed0" not in out
+
+
+def test_folds_train_one_run_per_fold(tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    rows = [f"{label}{i}.wav,{label},{i % 3 + 1}" for label in ("a", "b") for i in range(9)]
+    (audio / "meta.csv").write_text("fname,label,fold\n" + "\n".join(rows) + "\n")
+    folder = {"kind": "folder", "path": str(audio), "metadata": str(audio / "meta.csv")}
+    config = {**TINY, "dataset": folder, "labels": "all", "split": {"method": "folds"}}
+    workdir = make_workdir(tmp_path, config)
+    out = snakemake(workdir, "-n", "--configfile", "config/test.yaml").stdout
+    jobs = jobs_of(out)
+    assert jobs["split_fold"] == 3 and jobs["train_model"] == 3 * 3
+    for fold in (1, 2, 3):
+        assert f"run=fold{fold}-seed0" in out
+
+
+def test_predict_target_labels_a_folder_of_new_audio(tiny_run, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    new = tmp_path / "new"
+    new.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("one.wav", "two.wav"):
+        sf.write(new / name, 0.3 * rng.standard_normal(16000).astype("float32"), 16000)
+    (new / "broken.wav").write_bytes(b"not audio at all")
+    (tiny_run / "config" / "predict.yaml").write_text(f"predict:\n  folder: {new}\n")
+    snakemake(tiny_run, "predict", *RUN, "config/predict.yaml")
+    table = pd.read_csv(tiny_run / "results/predict/raw.csv")
+    assert len(table) == 3
+    broken = table[table["file"].str.endswith("broken.wav")].iloc[0]
+    assert isinstance(broken["error"], str) and pd.isna(broken["predicted"])
+    good = table[table["error"].isna()]
+    assert set(good["predicted"]) <= {"Bark", "Knock", "Trumpet"} and len(good) == 2

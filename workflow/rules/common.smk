@@ -1,6 +1,7 @@
 # Config validation and the small get_* helpers the rules call. Nothing else.
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 # The package sits beside the scripts; the rules' own envs find it through `script:`,
 # this makes it importable here too when snakemake itself runs outside the venv.
@@ -8,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
+from audioclf.runs import RUN_PATTERN, folds_in, parse_run, run_ids  # noqa: E402
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -16,10 +18,16 @@ KIND = DATASET["kind"]
 DATA_ROOTS = {"demo": "resources/demo", "fsdkaggle2018": "resources/FSDKaggle2018"}
 DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
 MODELS = list(config["models"])
+SPLIT = config["split"]
+FOLDS = folds_in(DATASET.get("metadata")) if SPLIT["method"] == "folds" else None
+RUNS = run_ids(config["seeds"], FOLDS)
 
 
 wildcard_constraints:
     model="|".join(MODELS),
+    run=RUN_PATTERN,
+    seed=r"[0-9]+",
+    fold=r"[A-Za-z0-9_.]+",
 
 
 def get_meta_input():
@@ -55,12 +63,60 @@ def get_model_settings(wildcards):
     return config["models"][wildcards.model]
 
 
+def get_fold_valid_fraction():
+    """Cross-validation: the valid share of the non-test clips, as in the random split."""
+    fractions = SPLIT["fractions"]
+    return fractions["valid"] / (fractions["train"] + fractions["valid"])
+
+
+def get_split_file(wildcards):
+    """The split a run trains and tests on: fixed, one per seed, or one per fold."""
+    fold, seed = parse_run(wildcards.run)
+    if fold is not None:
+        return f"results/data/splits/fold{fold}/split.csv"
+    if SPLIT["vary_with_seed"]:
+        return f"results/data/splits/seed{seed}/split.csv"
+    return "results/data/split.csv"
+
+
+def get_first_split(name):
+    """split.csv or split_counts.csv of the first run (the one the report shows in detail)."""
+    split = get_split_file(SimpleNamespace(run=RUNS[0]))
+    return str(Path(split).with_name(name))
+
+
+def get_run_seed(wildcards):
+    return parse_run(wildcards.run)[1]
+
+
+def get_run_fold(wildcards):
+    return parse_run(wildcards.run)[0]
+
+
+def get_run_files(name, model=None):
+    """A file of every run of one model (or of the {model} wildcard's), in run order."""
+
+    def files(wildcards):
+        which = model or wildcards.model
+        return [f"results/eval/{which}/{run}/{name}" for run in RUNS]
+
+    return files
+
+
 def get_eval_outputs(name):
     return expand(f"results/eval/{{model}}/{name}", model=MODELS)
 
 
-def get_model_outputs(name):
-    return expand(f"results/models/{{model}}/{name}", model=MODELS)
+def get_first_run_outputs(name):
+    return expand(f"results/models/{{model}}/{RUNS[0]}/{name}", model=MODELS)
+
+
+def get_comparison_inputs():
+    return {
+        f"{kind}_{model}": get_run_files(name, model)(None)
+        for model in MODELS
+        for kind, name in (("runs", "metrics.json"), ("predictions", "predictions.csv"))
+    }
 
 
 def get_benchmark_inputs():
@@ -77,12 +133,21 @@ def get_benchmark_inputs():
         "preprocess_audio/preprocess",
         "split_dataset/split",
     ]
-    per_model = [
-        f"{rule}/{model}"
+    if FOLDS:
+        data += [f"split_fold/fold{fold}" for fold in FOLDS]
+    elif SPLIT["vary_with_seed"]:
+        data += [f"split_dataset_per_seed/seed{seed}" for seed in config["seeds"]]
+    runs = [
+        f"{rule}/{model}/{run}"
         for rule in ("train_model", "evaluate_model")
         for model in MODELS
+        for run in RUNS
     ]
-    return [f"results/benchmarks/{name}.tsv" for name in data + per_model]
+    summaries = [f"summarize_model/{model}" for model in MODELS]
+    return [
+        f"results/benchmarks/{name}.tsv"
+        for name in data + runs + summaries + ["compare_models/comparison"]
+    ]
 
 
 def get_report_figures():
@@ -93,3 +158,13 @@ def get_report_figures():
 
 def mark_figure(path, caption):
     return report(path, caption=caption, category="Figures")
+
+
+def get_predict_folder(wildcards):
+    folder = config["predict"]["folder"]
+    if not folder:
+        raise ValueError(
+            "the predict target needs predict.folder: set it to a folder of audio files, "
+            "e.g. --config predict='{folder: my_recordings}' or in your config file"
+        )
+    return folder

@@ -10,6 +10,10 @@ rule make_demo_dataset:
         "results/benchmarks/make_demo_dataset/demo.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
     params:
         labels=get_demo_labels(),
         demo=DATASET.get("demo", {}),
@@ -26,6 +30,10 @@ rule download_metadata:
         "results/benchmarks/download_metadata/FSDKaggle2018.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=15,
     params:
         root=lambda wildcards, output: Path(output.meta).parent,
         base_url=DATASET.get("base_url"),
@@ -47,6 +55,10 @@ rule select_subset:
         "results/benchmarks/select_subset/subset.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         kind=KIND,
         labels=config["labels"],
@@ -68,6 +80,10 @@ rule download_audio:
         "results/benchmarks/download_audio/FSDKaggle2018.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=180,
     params:
         root=lambda wildcards, output: Path(output.manifest).parent,
         base_url=DATASET.get("base_url"),
@@ -93,6 +109,9 @@ rule preprocess_audio:
     conda:
         "../../envs/preprocess.yaml"
     threads: 2  # worker processes; each holds torch (~0.7 GB RSS)
+    resources:
+        mem_mb=lambda wildcards, threads: 1500 + 500 * threads,
+        runtime=30,
     params:
         sample_rate=config["preprocess"]["sample_rate"],
         top_db=config["preprocess"]["top_db"],
@@ -115,8 +134,60 @@ rule split_dataset:
         "results/benchmarks/split_dataset/split.tsv"
     conda:
         "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
     params:
         fractions=config["split"]["fractions"],
         seed=config["split"]["seed"],
     script:
         "../scripts/split_dataset.py"
+
+
+rule split_dataset_per_seed:
+    input:
+        clips="results/data/clips.csv",
+    output:
+        split="results/data/splits/seed{seed}/split.csv",
+        counts="results/data/splits/seed{seed}/split_counts.csv",
+    log:
+        "logs/split_dataset_per_seed/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/split_dataset_per_seed/seed{seed}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        fractions=config["split"]["fractions"],
+        seed=lambda wildcards: int(wildcards.seed),
+    script:
+        "../scripts/split_dataset.py"
+
+
+rule split_fold:
+    input:
+        subset="results/data/subset.csv",
+        clips="results/data/clips.csv",
+    output:
+        split="results/data/splits/fold{fold}/split.csv",
+        counts="results/data/splits/fold{fold}/split_counts.csv",
+    log:
+        "logs/split_fold/fold{fold}.log",
+    benchmark:
+        "results/benchmarks/split_fold/fold{fold}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        fold="{fold}",
+        valid_fraction=get_fold_valid_fraction(),
+        seed=config["split"]["seed"],
+    script:
+        "../scripts/split_fold.py"

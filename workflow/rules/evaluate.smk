@@ -1,25 +1,75 @@
-# Evaluation of each trained model on the test split.
+# Evaluation of every run on its test split, a summary per model, and the paired statistics.
 
 
 rule evaluate_model:
     input:
         cache="results/data/cache.pt",
-        split="results/data/split.csv",
-        model="results/models/{model}/model.pt",
-        history="results/models/{model}/history.csv",
+        split=get_split_file,
+        model="results/models/{model}/{run}/model.pt",
+        history="results/models/{model}/{run}/history.csv",
     output:
-        predictions="results/eval/{model}/predictions.csv",
-        metrics="results/eval/{model}/metrics.json",
+        predictions="results/eval/{model}/{run}/predictions.csv",
+        metrics="results/eval/{model}/{run}/metrics.json",
     log:
-        "logs/evaluate_model/{model}.log",
+        "logs/evaluate_model/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/evaluate_model/{model}.tsv"
+        "results/benchmarks/evaluate_model/{model}/{run}.tsv"
     conda:
         "../../envs/evaluate.yaml"
     threads: 8
+    resources:
+        mem_mb=6000,
+        runtime=30,
+        gpu=0,
     params:
         eval_windows=config["evaluation"]["eval_windows"],
         batch_size=config["evaluation"]["batch_size"],
         device=config["device"],
+        fold=get_run_fold,
     script:
         "../scripts/evaluate_model.py"
+
+
+rule summarize_model:
+    input:
+        metrics=get_run_files("metrics.json"),
+        predictions=get_run_files("predictions.csv"),
+    output:
+        metrics="results/eval/{model}/metrics.json",
+        predictions="results/eval/{model}/predictions.csv",
+    log:
+        "logs/summarize_model/{model}.log",
+    benchmark:
+        "results/benchmarks/summarize_model/{model}.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/summarize_model.py"
+
+
+rule compare_models:
+    input:
+        **get_comparison_inputs(),
+        summaries=get_eval_outputs("metrics.json"),
+    output:
+        comparison="results/eval/comparison.json",
+    log:
+        "logs/compare_models/comparison.log",
+    benchmark:
+        "results/benchmarks/compare_models/comparison.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=15,
+    params:
+        models=MODELS,
+        n_draws=config["evaluation"]["bootstrap_draws"],
+        seed=config["evaluation"]["bootstrap_seed"],
+    script:
+        "../scripts/compare_models.py"

@@ -6,13 +6,14 @@ rule make_report:
         subset="results/data/subset.csv",
         clips="results/data/clips.csv",
         excluded="results/data/excluded.csv",
-        split="results/data/split.csv",
-        split_counts="results/data/split_counts.csv",
+        split=get_first_split("split.csv"),
+        split_counts=get_first_split("split_counts.csv"),
         cache="results/data/cache.pt",
         metrics=get_eval_outputs("metrics.json"),
         predictions=get_eval_outputs("predictions.csv"),
-        history=get_model_outputs("history.csv"),
-        models=get_model_outputs("model.pt"),
+        history=get_first_run_outputs("history.csv"),
+        models=get_first_run_outputs("model.pt"),
+        comparison="results/eval/comparison.json",
         benchmarks=get_benchmark_inputs(),
     output:
         html="results/report.html",
@@ -23,6 +24,10 @@ rule make_report:
         "results/benchmarks/make_report/report.tsv"
     conda:
         "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
     params:
         model_names=MODELS,
         config=config,

@@ -1,25 +1,29 @@
-# Training: one job per configured model, on the cached clips of the shared split.
+# Training: one job per configured model and run (seed, or fold and seed).
 
 
 rule train_model:
     input:
         cache="results/data/cache.pt",
-        split="results/data/split.csv",
+        split=get_split_file,
     output:
-        model="results/models/{model}/model.pt",
-        history="results/models/{model}/history.csv",
+        model="results/models/{model}/{run}/model.pt",
+        history="results/models/{model}/{run}/history.csv",
     log:
-        "logs/train_model/{model}.log",
+        "logs/train_model/{model}/{run}.log",
     benchmark:
-        "results/benchmarks/train_model/{model}.tsv"
+        "results/benchmarks/train_model/{model}/{run}.tsv"
     conda:
         "../../envs/train.yaml"
     threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=180,
+        gpu=0,
     params:
         model_name="{model}",
         settings=get_model_settings,
         clip_seconds=config["clip_seconds"],
         device=config["device"],
-        seed=config["seed"],
+        seed=get_run_seed,
     script:
         "../scripts/train_model.py"

@@ -19,4 +19,5 @@ evaluate(
     device=sm.params.device,
     batch_size=int(sm.params.batch_size),
     threads=sm.threads,
+    fold=sm.params.fold,
 )

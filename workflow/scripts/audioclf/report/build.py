@@ -12,6 +12,14 @@ import yaml
 from audioclf.cache import PackedClips
 from audioclf.io import write_text
 from audioclf.report import figures as fig
+from audioclf.report.comparison import (
+    NUMERIC_FIELDS,
+    STATISTICS_FIELDS,
+    Comparisons,
+    lead_sentences,
+    read_comparisons,
+    statistics_rows,
+)
 from audioclf.report.example import example_clip, pick_example
 from audioclf.report.formatting import duration, file_size, integer, number, percent
 from audioclf.report.inputs import ModelRun, read_model_runs, read_table
@@ -19,9 +27,16 @@ from audioclf.report.layout import DEFAULT_SETTINGS, figure_files
 from audioclf.report.provenance import benchmark_table, git_commit, package_versions
 from audioclf.report.selfcontained import defang_urls, external_references
 from audioclf.report.summary import (
+    AUGMENTED_TYPES,
     MODEL_TYPE_WORDS,
+    RAW_TYPES,
+    augment_words,
     chance_sentence,
+    first_run_note,
+    history_words,
+    listed,
     ranked,
+    runs_sentence,
     summary_sentence,
     weights_words,
     what_was_run,
@@ -34,6 +49,7 @@ from audioclf.report.tables import (
     excluded_reasons,
     frame_table,
     results_rows,
+    run_table,
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,15 +68,20 @@ def build_report(
     cache_path: str | os.PathLike,
     models: dict[str, dict],
     benchmark_tsvs: list[str | os.PathLike],
+    comparison_json: str | os.PathLike | None = None,
     settings: dict | None = None,
     generated_at: dt.datetime | None = None,
 ) -> None:
     """Write every figure into `figures_dir` and the self-contained page to `out_html`.
 
-    `models` maps each model name to {"metrics", "predictions", "history", "model"} paths.
+    `models` maps each model name to {"metrics", "predictions", "history", "model"} paths:
+    metrics.json summarises the model's runs (seeds, folds); predictions are the first seed's,
+    history and model the first run's. `comparison_json` (optional) holds the paired
+    statistics between the models; without it the page shows no Statistics table.
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     runs = read_model_runs(models)
+    comparisons = read_comparisons(comparison_json, runs) if comparison_json else None
     labels = class_order(runs)
     subset = read_table(subset_csv, ("fname", "label", "path"))
     clips = read_table(clips_csv, ("fname", "label", "original_seconds", "trimmed_seconds"))
@@ -89,17 +110,23 @@ def build_report(
     }
 
     all_wrong, only_one = error_tables(runs)
+    run_columns, run_rows = run_table(runs)
     bench, bench_total = benchmark_table(benchmark_tsvs)
     when = generated_at or dt.datetime.now().astimezone()
     context = {
         "when": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
         "summary": summary_sentence(runs),
+        "comparison_sentences": lead_sentences(comparisons, ranked(runs)[0].name),
+        "runs_sentence": runs_sentence(runs),
+        "first_run_note": first_run_note(runs),
+        "several_runs": any(r.n_runs > 1 for r in runs),
         "chance": chance_sentence(len(labels)),
         "ran": [what_was_run(run) for run in runs],
         "ranking": [
             {"name": r.name, "type": r.metrics.get("type"), "accuracy": percent(r.accuracy)}
             for r in ranked(runs)
         ],
+        "raw_models": raw_models(runs),
         "labels": labels_of(clips, labels),
         "n_subset": len(subset),
         "n_clips": len(clips),
@@ -120,6 +147,11 @@ def build_report(
         },
         "models": [model_view(run) for run in runs],
         "metric_rows": results_rows(runs),
+        "run_columns": run_columns,
+        "run_rows": run_rows,
+        "summed_words": summed_words(runs),
+        "history_words": history_words(runs),
+        "statistics": statistics_view(comparisons, len(runs)),
         "model_names": [r.name for r in runs],
         "all_wrong": all_wrong,
         "only_one": only_one,
@@ -156,27 +188,82 @@ def labels_of(clips, model_labels: list[str]) -> list[str]:
 def model_view(run: ModelRun) -> dict:
     """One model's facts for the Models section, formatted."""
     m = run.metrics
+    model_type = m.get("type")
+    first = history_words([run])
     settings = [
-        ("type", f"{m.get('type')} ({MODEL_TYPE_WORDS.get(m.get('type'), 'unknown type')})"),
+        ("type", f"{model_type} ({MODEL_TYPE_WORDS.get(model_type, 'unknown type')})"),
         ("parameters", integer(m.get("n_params"))),
         ("epochs", str(m.get("epochs"))),
         ("learning rate", str(m.get("lr"))),
         ("batch size", str(m.get("batch_size"))),
         ("weight decay", str(m.get("weight_decay"))),
-        ("seed", str(m.get("seed"))),
+        ("runs", integer(run.n_runs)),
+        ("seeds" if len(run.seeds) > 1 else "seed", listed(run.seeds)),
+    ]
+    if run.folds:
+        settings.append(("cross-validation folds", listed(run.folds)))
+    if model_type in AUGMENTED_TYPES:
+        settings.append(("augmentation", augment_words(m.get("settings") or {})))
+    per_run = " per run (mean)" if run.n_runs > 1 else ""
+    settings += [
         ("trained on", str(m.get("device"))),
         ("evaluated on", str(m.get("eval_device", m.get("device")))),
         ("initial weights", weights_words(m)),
         ("test windows", str(m.get("eval_windows"))),
-        ("training time", duration(m.get("train_seconds"))),
-        ("epochs run (history.csv)", integer(len(run.history))),
-        ("model file", file_size(run.model_bytes)),
+        ("training time", duration(m.get("train_seconds")) + per_run),
+        (f"epochs run ({first})", integer(len(run.history))),
+        (f"model file ({first})", file_size(run.model_bytes)),
     ]
     return {
         "name": run.name,
         "facts": settings,
         "model_settings": yaml.safe_dump(m.get("settings") or {}, sort_keys=False).strip(),
         "architecture": str(m.get("architecture") or "not recorded"),
+    }
+
+
+def raw_models(runs: list[ModelRun]) -> list[dict]:
+    """The models that read the waveform itself, with their training augmentation in words."""
+    return [
+        {
+            "name": r.name,
+            "augment": augment_words(r.metrics.get("settings") or {})
+            if r.metrics.get("type") in AUGMENTED_TYPES
+            else None,
+        }
+        for r in runs
+        if r.metrics.get("type") in RAW_TYPES
+    ]
+
+
+def summed_words(runs: list[ModelRun]) -> str:
+    """How the confusion matrices add up runs: ', summed over the 3 runs of each model'."""
+    counts = {r.n_runs for r in runs}
+    if counts == {1}:
+        return ""
+    if len(counts) == 1:
+        whose = "of each model" if len(runs) > 1 else "of the model"
+        return f", summed over the {counts.pop()} runs {whose}"
+    each = ", ".join(f"{r.name}: {r.n_runs}" for r in runs)
+    return f", summed over each model's runs ({each})"
+
+
+def statistics_view(comparisons: Comparisons | None, n_models: int) -> dict:
+    """The Statistics part: its columns and rows, or why there are none."""
+    if n_models == 1:
+        reason = "There is only one model, so nothing to compare."
+    elif comparisons is None:
+        reason = "No comparison file was given to the report, so no paired statistics are shown."
+    else:
+        reason = "The comparison file lists no pair of models."
+    if comparisons is None or not comparisons.pairs:
+        return {"rows": [], "reason": reason}
+    return {
+        "columns": STATISTICS_FIELDS,
+        "numeric": NUMERIC_FIELDS,
+        "rows": statistics_rows(comparisons),
+        "n_seeds": comparisons.n_seeds,
+        "n_clips": integer(comparisons.pairs[0]["n_clips"]),
     }
 
 
@@ -200,6 +287,16 @@ def model_paths(names: list[str], **files: list[str]) -> dict[str, dict]:
                 "the report rule must list one per model, in params.model_names order"
             )
     return {name: {kind: paths[i] for kind, paths in files.items()} for i, name in enumerate(names)}
+
+
+def optional_path(value) -> str | None:
+    """A Snakemake input that may be absent: None, '' or [] -> None; [path] or path -> path."""
+    if value is None or isinstance(value, str | os.PathLike):
+        return str(value) if value else None
+    paths = list(value)
+    if len(paths) > 1:
+        raise ValueError(f"expected at most one comparison file, got {paths}")
+    return str(paths[0]) if paths else None
 
 
 def figures_dir_of(figures: str | os.PathLike | list) -> Path:

@@ -164,7 +164,8 @@ def durations_figure(clips: pd.DataFrame, labels: list[str]):
 
 
 def confusion_figure(runs: list[ModelRun], labels: list[str]):
-    """One confusion matrix per model, same class order, one colour scale (share of true label)."""
+    """One confusion matrix per model (summed over its runs), same class order, one colour scale
+    (share of the true label)."""
     width = 1.2 + 0.42 * len(labels)
     fig, axes = plt.subplots(
         1, len(runs), figsize=(max(4.5, width) * len(runs) + 1.0, max(4.0, width)),
@@ -184,7 +185,11 @@ def confusion_figure(runs: list[ModelRun], labels: list[str]):
         ax.set_yticks(range(len(labels)), ticks, fontsize=8)
         ax.set_xlabel("predicted label")
         ax.set_ylabel("true label")
-        ax.set_title(plain(f"{run.name} (accuracy {100 * run.accuracy:.1f}%)"), fontsize=10)
+        title = f"{run.name} (accuracy {100 * run.accuracy:.1f}%)"
+        if run.n_runs > 1:
+            mean = f"mean accuracy {100 * run.accuracy:.1f}%"
+            title = f"{run.name}: {run.n_runs} runs summed\n({mean})"
+        ax.set_title(plain(title), fontsize=10)
     fig.colorbar(image, ax=axes[0].tolist(), label="share of the true label's clips", shrink=0.8)
     return fig
 
@@ -198,7 +203,7 @@ def ordered_confusion(confusion: dict, labels: list[str]) -> np.ndarray:
 
 
 def per_class_f1_figure(runs: list[ModelRun], labels: list[str]):
-    """Grouped bars: each label's test F1 for every model."""
+    """Grouped bars: each label's test F1 (mean over runs) for every model."""
     rows = [
         {"label": plain(label), "model": run.name, "F1": run.metrics["per_class"][label]["f1"]}
         for run in runs
@@ -211,7 +216,8 @@ def per_class_f1_figure(runs: list[ModelRun], labels: list[str]):
     )  # fmt: skip
     ax.set_ylim(0, 1)
     ax.set_xlabel("")
-    ax.set_ylabel("F1 on the test clips")
+    several = any(run.n_runs > 1 for run in runs)
+    ax.set_ylabel("F1 on the test clips" + (" (mean over runs)" if several else ""))
     sns.move_legend(
         ax, "lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(runs), title=None, frameon=False
     )
@@ -224,7 +230,8 @@ def per_class_f1_figure(runs: list[ModelRun], labels: list[str]):
 
 
 def training_curves_figure(runs: list[ModelRun]):
-    """Train loss, valid loss and valid accuracy per epoch; all models on the same axes."""
+    """Train loss, valid loss and valid accuracy per epoch of each model's first run (its
+    history.csv); all models on the same axes."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True, constrained_layout=True)
     colours = model_colours([r.name for r in runs])
     panels = (

@@ -24,6 +24,13 @@ def number(value: float | None, digits: int = 1) -> str:
     return f"{value:,.{digits}f}"
 
 
+def p_value(p: float | None) -> str:
+    """A p-value for a table: '< 0.001', else three decimals ('0.042', '1.000')."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def integer(value: int | None) -> str:
     return "—" if value is None else f"{int(value):,}"
 

@@ -1,4 +1,4 @@
-"""Read a run's outputs (data tables, per-model metrics, predictions, histories) for the report."""
+"""Read a run's outputs (data tables, per-model metric summaries, predictions, histories)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from audioclf.aggregate import aggregate_runs
 
 METRIC_KEYS = (
     "model",
@@ -25,6 +27,7 @@ METRIC_KEYS = (
     "device",
     "epochs",
 )
+SUMMARY_KEYS = ("runs", "std", "n_runs", "seeds", "folds")
 PREDICTION_COLUMNS = ("fname", "label", "predicted", "confidence")
 HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_accuracy")
 
@@ -35,7 +38,8 @@ class ReportInputError(ValueError):
 
 @dataclass
 class ModelRun:
-    """One trained and evaluated model, as the report sees it."""
+    """One model, as the report sees it: its metrics summarised over its runs (seeds, folds),
+    the first seed's test predictions, and the first run's history and model file."""
 
     name: str
     metrics: dict
@@ -45,7 +49,36 @@ class ModelRun:
 
     @property
     def accuracy(self) -> float:
+        """Test accuracy, the mean over this model's runs."""
         return float(self.metrics["accuracy"])
+
+    @property
+    def runs(self) -> list[dict]:
+        """Each run's seed, fold and scores (metrics.json `runs`)."""
+        return self.metrics["runs"]
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.metrics["n_runs"])
+
+    @property
+    def seeds(self) -> list:
+        return list(self.metrics["seeds"])
+
+    @property
+    def folds(self) -> list:
+        """The cross-validation folds run, or [] without cross-validation."""
+        return [f for f in self.metrics["folds"] if f is not None]
+
+    @property
+    def first_seed(self):
+        """The seed whose test predictions the report shows (predictions.csv)."""
+        return self.seeds[0]
+
+    @property
+    def first_run(self) -> dict:
+        """The run whose history.csv and model.pt the report shows."""
+        return self.runs[0]
 
     @property
     def model_bytes(self) -> int | None:
@@ -67,12 +100,25 @@ def read_table(path: str | os.PathLike, required: tuple[str, ...]) -> pd.DataFra
 
 
 def read_metrics(path: str | os.PathLike) -> dict:
+    """A model's metrics.json: the summary over its runs (audioclf.aggregate.aggregate_runs).
+
+    A single run's metrics.json (no `runs`) is read as a summary of that one run.
+    """
     with open(path, encoding="utf-8") as handle:
         metrics = json.load(handle)
     missing = [k for k in METRIC_KEYS if k not in metrics]
     if missing:
         raise ReportInputError(
             f"{path}: missing key(s) {missing}; rerun evaluate_model for this model"
+        )
+    if "runs" not in metrics:
+        metrics = aggregate_runs([metrics])
+    missing = [k for k in SUMMARY_KEYS if k not in metrics]
+    if missing or not metrics["runs"] or int(metrics["n_runs"]) != len(metrics["runs"]):
+        raise ReportInputError(
+            f"{path}: not a summary over runs (missing {missing}, or n_runs "
+            f"{metrics.get('n_runs')} disagrees with {len(metrics.get('runs') or [])} runs); "
+            "rerun the rule that aggregates this model's runs"
         )
     return metrics
 
@@ -84,9 +130,11 @@ def read_model_run(name: str, paths: dict) -> ModelRun:
     history = read_table(paths["history"], HISTORY_COLUMNS)
     predictions["predicted"] = predictions["predicted"].astype(str)
     if len(predictions) != int(metrics["n_test"]):
+        # One seed's predictions (its folds concatenated) cover every distinct test clip once.
         raise ReportInputError(
             f"{paths['predictions']}: {len(predictions)} rows, but {paths['metrics']} says "
-            f"n_test = {metrics['n_test']}; rerun evaluate_model for model {name!r}"
+            f"n_test = {metrics['n_test']} distinct test clips; give the report the first "
+            f"seed's predictions of model {name!r} (all folds), or rerun evaluate_model"
         )
     model_path = paths.get("model")
     return ModelRun(

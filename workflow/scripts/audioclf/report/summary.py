@@ -1,24 +1,41 @@
-"""The result in words: models ranked by test accuracy, and what exactly was run."""
+"""The result in words: models ranked by mean test accuracy, and what exactly was run."""
 
 from __future__ import annotations
 
-from audioclf.report.formatting import duration, percent, points
+from audioclf.augment import AUGMENT_DEFAULTS, NOISE_SNR_SPAN_DB
+from audioclf.report.formatting import duration, number, percent, points
 from audioclf.report.inputs import ModelRun
 
 MODEL_TYPE_WORDS = {
     "raw1d": "1D CNN on the raw waveform",
+    "raw1d_deep": "deep M5-style 1D CNN on the raw waveform, with waveform augmentation",
     "spectrogram": "CNN on the mel spectrogram",
 }
+RAW_TYPES = ("raw1d", "raw1d_deep")
+AUGMENTED_TYPES = ("raw1d_deep",)
 
 
 def ranked(runs: list[ModelRun]) -> list[ModelRun]:
-    """Best test accuracy first; ties keep the configured order."""
+    """Best mean test accuracy first; ties keep the configured order."""
     return sorted(runs, key=lambda run: -run.accuracy)
 
 
 def describe(run: ModelRun) -> str:
     kind = MODEL_TYPE_WORDS.get(run.metrics.get("type"), run.metrics.get("type") or "model")
     return f"the {run.name} model ({kind})"
+
+
+def plural(n, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def listed(values) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def mean_words(run: ModelRun) -> str:
+    """' (mean of 3 runs)', or '' for a single run."""
+    return f" (mean of {run.n_runs} runs)" if run.n_runs > 1 else ""
 
 
 def summary_sentence(runs: list[ModelRun]) -> str:
@@ -29,24 +46,85 @@ def summary_sentence(runs: list[ModelRun]) -> str:
     clips = "the" if same_test else "its"
     text = (
         f"{describe(best)[0].upper()}{describe(best)[1:]} classified {percent(best.accuracy)} "
-        f"of {clips} {int(best.metrics['n_test']):,} test clips correctly"
+        f"of {clips} {int(best.metrics['n_test']):,} test clips correctly{mean_words(best)}"
     )
     if len(order) == 1:
         return text + "."
     runner_up = order[1]
     # Difference of the rounded values, so the reader's own subtraction agrees with the page.
     gap = points(best.accuracy) - points(runner_up.accuracy)
+    runner_up_runs = mean_words(runner_up) if runner_up.n_runs != best.n_runs else ""
     if round(gap, 1) == 0:
-        text += f", the same as {describe(runner_up)}"
+        text += f", the same as {describe(runner_up)}{runner_up_runs}"
     else:
         text += (
             f", {gap:.1f} points more than {describe(runner_up)}, "
-            f"which got {percent(runner_up.accuracy)}"
+            f"which got {percent(runner_up.accuracy)}{runner_up_runs}"
         )
     if len(order) > 2:
         others = "; ".join(f"{r.name}: {percent(r.accuracy)}" for r in order[2:])
         text += f" (then {others})"
     return text + "."
+
+
+def runs_words(run: ModelRun) -> str:
+    """'trained and tested with 3 seeds (0, 1, 2) on each of 2 folds (1, 2): 6 runs'."""
+    if run.n_runs == 1:
+        fold = f", fold {run.folds[0]}" if run.folds else ""
+        return f"trained and tested once (seed {run.first_seed}{fold})"
+    text = f"trained and tested with {plural(len(run.seeds), 'seed')} ({listed(run.seeds)})"
+    if run.folds:
+        text += (
+            f" on each of {plural(len(run.folds), 'cross-validation fold')} ({listed(run.folds)})"
+        )
+    return f"{text}: {run.n_runs} runs"
+
+
+def runs_sentence(runs: list[ModelRun]) -> str:
+    """How often the models were trained and tested, and what the page's scores are."""
+    shapes = {(tuple(map(str, r.seeds)), tuple(map(str, r.folds))) for r in runs}
+    if len(shapes) == 1:
+        subject = "Every model was" if len(runs) > 1 else "The model was"
+        text = f"{subject} {runs_words(runs[0])}."
+    else:
+        text = "; ".join(f"{r.name} was {runs_words(r)}" for r in runs)
+        text = f"{text[0].upper()}{text[1:]}."
+    if any(r.n_runs > 1 for r in runs):
+        text += (
+            " Scores are means over a model's runs, shown ± their standard deviation; "
+            "confusion matrices add up all runs."
+        )
+    return text
+
+
+def history_words(runs: list[ModelRun]) -> str:
+    """The run each model's history.csv and model.pt come from: 'seed 0, fold 1'."""
+
+    def words(run: ModelRun) -> str:
+        fold = run.first_run.get("fold")
+        return f"seed {run.first_run.get('seed')}" + (f", fold {fold}" if fold is not None else "")
+
+    shown = {words(run) for run in runs}
+    if len(shown) == 1:
+        return shown.pop()
+    return "; ".join(f"{run.name}: {words(run)}" for run in runs)
+
+
+def first_run_note(runs: list[ModelRun]) -> str:
+    """Which runs the errors and training curves show: 'Errors and training curves: seed 0'."""
+    seeds = {str(r.first_seed) for r in runs}
+    if len(seeds) == 1:
+        text = f"Errors and training curves: seed {runs[0].first_seed}, the first seed"
+    else:
+        text = "Errors and training curves: " + "; ".join(
+            f"seed {r.first_seed} for {r.name}" for r in runs
+        )
+    if any(r.folds for r in runs):
+        text += (
+            f" (the errors cover that seed's test predictions over all folds; the training "
+            f"curves its first run, {history_words(runs)})"
+        )
+    return text + ". The other runs count in the scores but are not shown clip by clip."
 
 
 def chance_sentence(n_labels: int) -> str:
@@ -63,20 +141,42 @@ def weights_words(metrics: dict) -> str:
     return f"from pretrained weights ({source})" if source else "from pretrained weights"
 
 
-def plural(n, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def augment_words(settings: dict) -> str:
+    """The waveform augmentation of a raw1d_deep model in words, from its recorded settings."""
+    merged = {**AUGMENT_DEFAULTS, **{k: v for k, v in settings.items() if k in AUGMENT_DEFAULTS}}
+    steps = []
+    if merged["shift_fraction"]:
+        share = percent(float(merged["shift_fraction"]), 0)
+        steps.append(f"is shifted in time (circularly) by up to {share} of the window")
+    if merged["gain_db"]:
+        steps.append(f"has its gain changed by up to ±{number(float(merged['gain_db']), 1)} dB")
+    if merged["noise_snr_db"]:
+        low = float(merged["noise_snr_db"])
+        steps.append(
+            f"gets noise at a signal-to-noise ratio of {number(low, 0)} to "
+            f"{number(low + NOISE_SNR_SPAN_DB, 0)} dB"
+        )
+    if not steps:
+        return "no waveform augmentation (all of its steps are off)"
+    listing = steps[0] if len(steps) == 1 else f"{', '.join(steps[:-1])} and {steps[-1]}"
+    return f"in training only, each clip {listing}, drawn anew for every clip and epoch"
 
 
 def what_was_run(run: ModelRun) -> str:
-    """'raw: 30 epochs on cpu, seed 42, from random initial weights, training took 3 min 2 s.'"""
+    """'raw: 30 epochs on cpu, seeds 0, 1, 2, from random initial weights; training took ...'."""
     m = run.metrics
-    seed = f", seed {m['seed']}" if m.get("seed") is not None else ""
+    seeds = [s for s in run.seeds if s is not None]
+    seed = f", {'seed' if len(seeds) == 1 else 'seeds'} {listed(seeds)}" if seeds else ""
+    folds = f", {'fold' if len(run.folds) == 1 else 'folds'} {listed(run.folds)}"
     epochs = plural(m["epochs"], "epoch")
     frozen = int((m.get("settings") or {}).get("freeze_epochs") or 0) if m.get("pretrained") else 0
     if frozen:
         # fine_tune: the frozen-body epochs come first and are not part of `epochs`
         epochs = f"{plural(frozen, 'epoch')} with the pretrained body frozen, then {epochs}"
+    took = duration(m.get("train_seconds"))
+    if run.n_runs > 1:
+        took = f"{took} per run on average ({run.n_runs} runs)"
     return (
-        f"{run.name}: {epochs} on {m['device']}{seed}, {weights_words(m)}; "
-        f"training took {duration(m.get('train_seconds'))}."
+        f"{run.name}: {epochs} on {m['device']}{seed}{folds if run.folds else ''}, "
+        f"{weights_words(m)}; training took {took}."
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 
@@ -21,11 +22,20 @@ class Table:
 
 @dataclass
 class MetricRow:
-    """One row of the results table: a metric's key, its header and each model's display text."""
+    """One row of the results table: a metric's key, its header and each model's cell."""
 
     key: str
     header: str
-    cells: list[tuple[str, str]]  # (model name, display text)
+    cells: list[tuple[str, str, str | None]]  # (model name, mean as shown, ± std or None)
+
+
+@dataclass
+class RunRow:
+    """One run of one model in the per-run table: (field, display text) per column."""
+
+    model: str
+    run: int
+    cells: list[tuple[str, str]]
 
 
 def class_order(runs: list[ModelRun]) -> list[str]:
@@ -33,16 +43,36 @@ def class_order(runs: list[ModelRun]) -> list[str]:
     return list(runs[0].metrics["confusion_matrix"]["labels"])
 
 
+def _in_points(fraction: float | None) -> str:
+    """A spread of fractions in percentage points, as shown after '±'."""
+    return number(None if fraction is None else 100 * fraction, 1)
+
+
 def results_rows(runs: list[ModelRun]) -> list[MetricRow]:
-    """Each metric of metrics.json as shown: fractions in %, F1 to 3 decimals, seconds to 0.1."""
+    """Each metric of metrics.json as shown: fractions in %, F1 to 3 decimals, seconds to 0.1.
 
-    def row(key: str, header: str, show) -> MetricRow:
-        return MetricRow(key, header, [(r.name, show(r.metrics)) for r in runs])
+    Values are the means over a model's runs; a model with several runs also gets the sample
+    standard deviation over them (metrics.json `std`), in the mean's unit (points for a %).
+    """
 
+    def row(key: str, header: str, show, spread=None) -> MetricRow:
+        cells = []
+        for r in runs:
+            std = r.metrics.get("std", {}).get(key)
+            shown = spread(std) if spread and r.n_runs > 1 and std is not None else None
+            cells.append((r.name, show(r.metrics), shown))
+        return MetricRow(key, header, cells)
+
+    three, one = partial(number, digits=3), partial(number, digits=1)
     rows = [
-        row("accuracy", "test accuracy", lambda m: percent(m["accuracy"])),
-        row("balanced_accuracy", "balanced accuracy", lambda m: percent(m["balanced_accuracy"])),
-        row("macro_f1", "macro F1", lambda m: number(m["macro_f1"], 3)),
+        row("accuracy", "test accuracy", lambda m: percent(m["accuracy"]), _in_points),
+        row(
+            "balanced_accuracy",
+            "balanced accuracy",
+            lambda m: percent(m["balanced_accuracy"]),
+            _in_points,
+        ),
+        row("macro_f1", "macro F1", lambda m: number(m["macro_f1"], 3), three),
     ]
     for label in class_order(runs):
         rows.append(
@@ -53,16 +83,55 @@ def results_rows(runs: list[ModelRun]) -> list[MetricRow]:
             )
         )
     rows += [
-        row("valid_accuracy", "valid accuracy", lambda m: percent(m["valid_accuracy"])),
-        row("train_seconds", "training time (s)", lambda m: number(m["train_seconds"], 1)),
+        row("valid_accuracy", "valid accuracy", lambda m: percent(m["valid_accuracy"]), _in_points),
+        row(
+            "train_seconds",
+            "training time per run (s)",
+            lambda m: number(m["train_seconds"], 1),
+            one,
+        ),
         row(
             "inference_clips_per_second",
             "inference (clips/s)",
             lambda m: number(m["inference_clips_per_second"], 1),
+            one,
         ),
         row("n_params", "parameters", lambda m: integer(m["n_params"])),
     ]
     return rows
+
+
+RUN_FIELDS = (
+    ("seed", "seed"),
+    ("fold", "fold"),
+    ("accuracy", "test accuracy"),
+    ("balanced_accuracy", "balanced accuracy"),
+    ("macro_f1", "macro F1"),
+    ("valid_accuracy", "valid accuracy"),
+)
+
+
+def run_table(runs: list[ModelRun]) -> tuple[list[tuple[str, str]], list[RunRow]]:
+    """(field, header) columns and one row per run of every model (metrics.json `runs`).
+
+    The fold column is left out when no model was cross-validated.
+    """
+    with_folds = any(r.folds for r in runs)
+    columns = [(f, h) for f, h in RUN_FIELDS if with_folds or f != "fold"]
+    show = {
+        "seed": lambda v: "—" if v is None else str(v),
+        "fold": lambda v: "—" if v is None else str(v),
+        "accuracy": percent,
+        "balanced_accuracy": percent,
+        "macro_f1": partial(number, digits=3),
+        "valid_accuracy": percent,
+    }
+    rows = [
+        RunRow(model.name, i, [(f, show[f](run.get(f))) for f, _ in columns])
+        for model in runs
+        for i, run in enumerate(model.runs)
+    ]
+    return columns, rows
 
 
 def frame_table(frame: pd.DataFrame) -> Table:

@@ -1,0 +1,109 @@
+"""The paired comparisons of comparison.json, checked against the models and laid out."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from audioclf.report.formatting import integer, number, p_value
+from audioclf.report.inputs import ModelRun, ReportInputError
+
+# What the comparison rule writes per pair: names, sentence, audioclf.stats.compare's result.
+COMPARISON_KEYS = (
+    "model_a",
+    "model_b",
+    "sentence",
+    "difference",
+    "low",
+    "high",
+    "level",
+    "n_draws",
+    "n_clips",
+    "b",
+    "c",
+    "p_value",
+    "n_seeds",
+)
+
+
+@dataclass
+class Comparisons:
+    """comparison.json: the seeds compared over and the pairs, best model against the rest first."""
+
+    n_seeds: int
+    pairs: list[dict]
+
+
+def read_comparisons(path: str | os.PathLike, runs: list[ModelRun]) -> Comparisons:
+    """comparison.json, checked to compare the report's models on their own test clips."""
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    if not isinstance(data, dict) or not isinstance(data.get("comparisons"), list):
+        raise ReportInputError(
+            f"{path}: expected {{'n_seeds': ..., 'comparisons': [...]}}; "
+            "rerun the rule that compares the models"
+        )
+    by_name = {run.name: run for run in runs}
+    for position, pair in enumerate(data["comparisons"]):
+        missing = [k for k in COMPARISON_KEYS if k not in pair]
+        if missing:
+            raise ReportInputError(
+                f"{path}: comparison {position} lacks {missing}; "
+                "rerun the rule that compares the models"
+            )
+        unknown = [pair[k] for k in ("model_a", "model_b") if pair[k] not in by_name]
+        if unknown:
+            raise ReportInputError(
+                f"{path}: comparison {position} names model(s) {unknown}, but the report has "
+                f"{list(by_name)}; rerun the rule that compares the models"
+            )
+        n_test = int(by_name[pair["model_a"]].metrics["n_test"])
+        if int(pair["n_clips"]) != n_test:
+            raise ReportInputError(
+                f"{path}: comparison {position} ({pair['model_a']} vs {pair['model_b']}) paired "
+                f"{pair['n_clips']} test clips, but metrics.json of {pair['model_a']!r} has "
+                f"n_test = {n_test}; the comparison is stale, rerun it"
+            )
+    return Comparisons(int(data.get("n_seeds") or 0), list(data["comparisons"]))
+
+
+def lead_sentences(comparisons: Comparisons | None, best: str) -> list[str]:
+    """The sentences comparing the best model with each other model, in the file's order."""
+    if comparisons is None:
+        return []
+    return [p["sentence"] for p in comparisons.pairs if best in (p["model_a"], p["model_b"])]
+
+
+STATISTICS_FIELDS = (
+    ("pair", "A vs B"),
+    ("difference", "A − B (points)"),
+    ("ci", "confidence interval (points)"),
+    ("b", "b: only A right"),
+    ("c", "c: only B right"),
+    ("p_value", "McNemar p"),
+    ("n_seeds", "seeds"),
+    ("n_clips", "test clips"),
+    ("sentence", "in words"),
+)
+NUMERIC_FIELDS = {"difference", "ci", "b", "c", "p_value", "n_seeds", "n_clips"}
+
+
+def statistics_rows(comparisons: Comparisons) -> list[list[tuple[str, str]]]:
+    """One row of (field, display text) per comparison, in STATISTICS_FIELDS order."""
+    rows = []
+    for pair in comparisons.pairs:
+        shown = {
+            "pair": f"{pair['model_a']} vs {pair['model_b']}",
+            "difference": number(pair["difference"], 1),
+            "ci": f"{number(pair['low'], 1)} to {number(pair['high'], 1)} "
+            f"({100 * float(pair['level']):g}%)",
+            "b": integer(pair["b"]),
+            "c": integer(pair["c"]),
+            "p_value": p_value(pair["p_value"]),
+            "n_seeds": integer(pair["n_seeds"]),
+            "n_clips": integer(pair["n_clips"]),
+            "sentence": pair["sentence"],
+        }
+        rows.append([(field, shown[field]) for field, _ in STATISTICS_FIELDS])
+    return rows

@@ -32,9 +32,11 @@ def run(workdir: Path, *args: str) -> float:
 
 def rule_table(workdir: Path) -> pd.DataFrame:
     rows = []
-    for tsv in sorted((workdir / "results" / "benchmarks").glob("*/*.tsv")):
+    root = workdir / "results" / "benchmarks"
+    for tsv in sorted(root.glob("**/*.tsv")):
         bench = pd.read_csv(tsv, sep="\t")
-        rows.append((f"{tsv.parent.name}/{tsv.stem}", bench["s"].iloc[0], bench["max_rss"].iloc[0]))
+        name = tsv.relative_to(root).with_suffix("").as_posix()
+        rows.append((name, bench["s"].iloc[0], bench["max_rss"].iloc[0]))
     return pd.DataFrame(rows, columns=["job", "seconds", "max_rss_mb"])
 
 
@@ -48,7 +50,7 @@ def main() -> None:
 
     demo = run(workdir, "--cores", "8", "--configfile", "config/demo.yaml")
     print(rule_table(workdir).to_string(index=False))
-    print(f"\ndemo workflow, both models: {demo:.1f} s wall (goal <= 300 s on 2 cores)")
+    print(f"\ndemo workflow, every model: {demo:.1f} s wall (goal <= 300 s on 2 cores)")
     noops = [
         run(workdir, "--cores", "8", "--configfile", "config/demo.yaml")
         for _ in range(args.noop_repeats)

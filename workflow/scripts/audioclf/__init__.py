@@ -1,3 +1,11 @@
 """audioclf: raw-waveform vs spectrogram sound classification, the library behind the workflow."""
 
+import warnings
+
+# fastai.torch_core decorates a few activations with torch.jit.script at import, which torch
+# 2.14 deprecates; the warning is fastai's, printed in every training log, and not actionable.
+warnings.filterwarnings(
+    "ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning
+)
+
 __version__ = "0.1.0"

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from audioclf.archive import extract_members
-from audioclf.http import RetryPolicy, download_file
-from audioclf.remote_zip import (
+from audioclf.datasets.download.archive import extract_members
+from audioclf.datasets.download.http import RetryPolicy, download_file
+from audioclf.datasets.download.remote_zip import (
     RemoteZip,
     cheapest_span_count,
     choose_method,

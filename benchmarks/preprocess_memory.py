@@ -20,9 +20,9 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from audioclf.demo import META_DIR, make_demo_dataset
-from audioclf.preprocess import preprocess_subset
-from audioclf.subset import write_subset
+from audioclf.datasets.demo import META_DIR, make_demo_dataset
+from audioclf.datasets.subset import write_subset
+from audioclf.preprocess.clips import preprocess_subset
 
 GOAL_BYTES = 2 * 1024**3
 LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]

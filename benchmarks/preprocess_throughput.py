@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from audioclf.demo import META_DIR, make_demo_dataset
-from audioclf.preprocess import preprocess_subset
-from audioclf.subset import write_subset
+from audioclf.datasets.demo import META_DIR, make_demo_dataset
+from audioclf.datasets.subset import write_subset
+from audioclf.preprocess.clips import preprocess_subset
 
 GOAL = 300.0
 LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]

@@ -12,23 +12,22 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from fastai.torch_core import set_seed
 from torch import nn
 
-from audioclf.data import (
-    ClipDataset,
-    class_names,
-    make_loader,
-    split_rows,
-    synthetic_clips,
-    synthetic_split,
-)
 from audioclf.devices import enable_fast_math, resolve_device, synchronize
-from audioclf.models import build_model, count_parameters
-from audioclf.train import EpochHistory, build_learner
+from audioclf.learn.data import ClipDataset, class_names, make_loader, split_rows
+from audioclf.learn.models import count_parameters
+from audioclf.learn.registry import build_model
+from audioclf.learn.train import EpochHistory, build_learner
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from synthetic import synthetic_clips, synthetic_split  # noqa: E402  (the tests' helper)
 
 SETTINGS = {
     "raw1d": {"type": "raw1d"},
@@ -129,9 +128,8 @@ def main() -> None:
         timings = {}
         for name, loop in (("fastai", fastai_epochs), ("bare", bare_epochs)):
             set_seed(0)
-            model = build_model(
-                model_type, N_CLASSES, SETTINGS[model_type], args.clip_seconds, 16000
-            )
+            samples = int(round(args.clip_seconds * 16000))
+            model = build_model(SETTINGS[model_type], N_CLASSES, samples, 16000)
             timings[name] = steady(loop(model, train_dl, valid_dl, device, args.epochs, mixed))
         print(
             f"{model_type:<12} {count_parameters(model):>11,} {timings['fastai']:>15.2f} "

@@ -1,4 +1,5 @@
-"""Shared fixtures: repo paths, the read-only ../shared data, and a snakemake runner."""
+"""Shared fixtures: repo paths, the read-only ../shared data, a snakemake runner, and one
+tiny trained model per registered model type (built once per test run)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,7 +41,15 @@ def fsdd_recordings() -> Path:
 
 
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900, **kwargs):
-    """Run this repo's workflow in `workdir` (which holds its own config/ and outputs)."""
+    """Run this repo's workflow in `workdir` (which holds its own config/ and outputs).
+
+    Only tests/integration may: tests/unit stay fast by calling the package directly.
+    """
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    if current.startswith("tests/unit/"):
+        raise AssertionError(
+            f"{current.split()[0]}: a unit test runs no snakemake; move it to tests/integration"
+        )
     cmd = [
         sys.executable, "-m", "snakemake",
         "--snakefile", str(REPO / "Snakefile"),
@@ -81,3 +91,95 @@ def jobs_of(dry_run_output: str) -> dict[str, int]:
             elif parts and not set("".join(parts)) <= {"-"}:
                 in_table = False
     return jobs
+
+
+def make_model(
+    model_type: str,
+    n_classes: int,
+    settings: dict | None = None,
+    clip_seconds: float = 1.0,
+    sample_rate: int = 16000,
+):
+    """registry.build_model for a type and its settings, with clip length in seconds."""
+    from audioclf.learn.registry import build_model
+
+    samples = int(round(clip_seconds * sample_rate))
+    return build_model({"type": model_type, **(settings or {})}, n_classes, samples, sample_rate)
+
+
+# Settings of each registered model type's tiny trained model: small enough to train in
+# seconds on 2 cores, long enough to learn the synthetic classes. A new model type needs an
+# entry here (tests/unit/learn/test_registry.py checks), and then gets every shared test.
+TINY_SETTINGS = {
+    "raw1d": {"epochs": 20, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01},
+    "raw1d_deep": {"epochs": 8, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01},
+    "spectrogram": {
+        "arch": "resnet18",
+        "pretrained": False,
+        "n_mels": 32,
+        "epochs": 4,
+        "lr": 1e-3,
+        "batch_size": 8,
+    },
+}
+TINY_CLIP_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class TinyModel:
+    """One briefly trained model of a type: its files, settings and train() result."""
+
+    model_type: str
+    folder: Path
+    settings: dict
+    result: dict
+
+    @property
+    def model(self) -> Path:
+        return self.folder / "model.pt"
+
+    @property
+    def history(self) -> Path:
+        return self.folder / "history.csv"
+
+
+@dataclass(frozen=True)
+class TinyData:
+    """The synthetic set every tiny model trains on: 3 separable classes, 16 clips each of
+    0.5-3 s (longer than the 1 s window), and its split (half train, a quarter valid/test)."""
+
+    folder: Path
+    models: dict
+
+    @property
+    def cache(self) -> Path:
+        return self.folder / "cache.pt"
+
+    @property
+    def split(self) -> Path:
+        return self.folder / "split.csv"
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> TinyData:
+    """One model per registered type, trained by the real train() on the same tiny set."""
+    from audioclf.contracts import SPLIT
+    from audioclf.learn.registry import MODEL_TYPES
+    from audioclf.learn.train import train
+    from synthetic import synthetic_clips, synthetic_split
+
+    folder = tmp_path_factory.mktemp("tiny")
+    cache = synthetic_clips(n_classes=3, clips_per_class=16, seed=1)
+    cache.save(folder / "cache.pt")
+    SPLIT.write(folder / "split.csv", synthetic_split(cache))
+    models = {}
+    for model_type in MODEL_TYPES:
+        settings = {"type": model_type, **TINY_SETTINGS[model_type]}
+        out = folder / model_type
+        result = train(
+            folder / "cache.pt", folder / "split.csv", out / "model.pt", out / "history.csv",
+            model_name=model_type, model_settings=settings, clip_seconds=TINY_CLIP_SECONDS,
+            device="cpu", seed=0, threads=1,
+        )  # fmt: skip
+        models[model_type] = TinyModel(model_type, out, settings, result)
+    return TinyData(folder, models)

@@ -9,7 +9,15 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
-from audioclf.runs import RUN_PATTERN, folds_in, parse_run, run_ids  # noqa: E402
+from audioclf.runs import (  # noqa: E402
+    RUN_PATTERN,
+    SPLIT_PATTERN,
+    folds_in,
+    parse_run,
+    parse_split,
+    run_ids,
+    split_id,
+)
 
 validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
 
@@ -21,13 +29,15 @@ MODELS = list(config["models"])
 SPLIT = config["split"]
 FOLDS = folds_in(DATASET.get("metadata")) if SPLIT["method"] == "folds" else None
 RUNS = run_ids(config["seeds"], FOLDS)
+SPLITS = list(
+    dict.fromkeys(split_id(r, SPLIT["vary_with_seed"], SPLIT["seed"]) for r in RUNS)
+)
 
 
 wildcard_constraints:
     model="|".join(MODELS),
     run=RUN_PATTERN,
-    seed=r"[0-9]+",
-    fold=r"[A-Za-z0-9_.]+",
+    split=SPLIT_PATTERN,
 
 
 def get_meta_input():
@@ -63,26 +73,22 @@ def get_model_settings(wildcards):
     return config["models"][wildcards.model]
 
 
-def get_fold_valid_fraction():
-    """Cross-validation: the valid share of the non-test clips, as in the random split."""
-    fractions = SPLIT["fractions"]
-    return fractions["valid"] / (fractions["train"] + fractions["valid"])
-
-
 def get_split_file(wildcards):
     """The split a run trains and tests on: fixed, one per seed, or one per fold."""
-    fold, seed = parse_run(wildcards.run)
-    if fold is not None:
-        return f"results/data/splits/fold{fold}/split.csv"
-    if SPLIT["vary_with_seed"]:
-        return f"results/data/splits/seed{seed}/split.csv"
-    return "results/data/split.csv"
+    split = split_id(wildcards.run, SPLIT["vary_with_seed"], SPLIT["seed"])
+    return f"results/data/splits/{split}/split.csv"
 
 
 def get_first_split(name):
     """split.csv or split_counts.csv of the first run (the one the report shows in detail)."""
     split = get_split_file(SimpleNamespace(run=RUNS[0]))
     return str(Path(split).with_name(name))
+
+
+def get_fold_valid_seed(wildcards):
+    """The seed that draws a fold split's valid clips (a seed split's own seed is its id)."""
+    fold, _ = parse_split(wildcards.split)
+    return SPLIT["seed"] if fold is not None else None
 
 
 def get_run_seed(wildcards):
@@ -131,12 +137,8 @@ def get_benchmark_inputs():
     data += [
         "select_subset/subset",
         "preprocess_audio/preprocess",
-        "split_dataset/split",
     ]
-    if FOLDS:
-        data += [f"split_fold/fold{fold}" for fold in FOLDS]
-    elif SPLIT["vary_with_seed"]:
-        data += [f"split_dataset_per_seed/seed{seed}" for seed in config["seeds"]]
+    data += [f"split_dataset/{split}" for split in SPLITS]
     runs = [
         f"{rule}/{model}/{run}"
         for rule in ("train_model", "evaluate_model")

@@ -3,7 +3,7 @@
 import contextlib
 from pathlib import Path
 
-from audioclf.report.build import build_report, figures_dir_of, model_paths, optional_path
+from audioclf.report.build import build_report, figures_dir_of, model_paths
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 
@@ -25,8 +25,8 @@ with open(sm.log[0], "w") as log, contextlib.redirect_stderr(log):
             history=sm.input.history,
             model=sm.input.models,
         ),
-        benchmark_tsvs=list(getattr(sm.input, "benchmarks", [])),
-        comparison_json=optional_path(getattr(sm.input, "comparison", None)),
+        benchmark_tsvs=list(sm.input.benchmarks),
+        comparison_json=sm.input.comparison,
         settings=sm.params.settings,
     )
     report = Path(sm.output.html).resolve()

@@ -5,7 +5,7 @@ import sys
 # Before any other import, so that import errors land in the log too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-from audioclf.predict import audio_files, predict_files  # noqa: E402
+from audioclf.evaluate.predict import audio_files, predict_files  # noqa: E402
 
 predict_files(
     snakemake.input.model,

@@ -5,7 +5,7 @@ import sys
 # Before any other import, so that import errors land in the log too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-from audioclf.preprocess import preprocess_subset  # noqa: E402
+from audioclf.preprocess.clips import preprocess_subset  # noqa: E402
 
 # Snakemake's script: directive defines `snakemake` before running this file.
 smk = snakemake  # noqa: F821

@@ -5,7 +5,7 @@ import sys
 # Before any other import, so that import errors land in the log too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-from audioclf.subset import write_subset  # noqa: E402
+from audioclf.datasets.subset import write_subset  # noqa: E402
 
 p = snakemake.params
 folder = p.kind == "folder"

@@ -5,7 +5,7 @@ import sys
 # Before any other import, so that import errors land in the log too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-from audioclf.comparison import summarize_model  # noqa: E402
+from audioclf.evaluate.compare import summarize_model  # noqa: E402
 
 summarize_model(
     snakemake.input.metrics,

@@ -5,7 +5,7 @@ import sys
 # Before any other import, so that import errors land in the log too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
-from audioclf.train import train  # noqa: E402
+from audioclf.learn.train import train  # noqa: E402
 
 sm = snakemake  # noqa: F821
 train(

@@ -1,4 +1,10 @@
-"""audioclf: raw-waveform vs spectrogram sound classification, the library behind the workflow."""
+"""audioclf: raw-waveform vs spectrogram sound classification, the library behind the workflow.
+
+One subpackage per stage, named after its rules file in workflow/rules/: `datasets`,
+`preprocess`, `split`, `learn`, `evaluate`, `report`. Beside them: `contracts` (every file
+passed between stages, declared once), `runs` (run and split ids, fold names), `config`
+(validation against the schema), `devices` and `io` (atomic writes, log lines).
+"""
 
 import warnings
 

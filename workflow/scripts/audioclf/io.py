@@ -1,10 +1,11 @@
-"""Atomic file writing: a half-written output is never taken as done."""
+"""Atomic file writing (a half-written output is never taken as done) and log lines."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,3 +44,8 @@ def write_csv(path: str | os.PathLike, frame) -> None:
     """Write a pandas DataFrame without its index, atomically."""
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
+
+
+def log(message: str) -> None:
+    """One progress line on stderr (each rule's log file), flushed at once."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,7 +1,10 @@
-"""Run ids: one training run per seed, or per cross-validation fold and seed.
+"""Run ids, split ids and fold names: how one training run and its split are named.
 
 A run id is `seed<S>` or `fold<K>-seed<S>`; it names the folders of that run's model and
-evaluation (results/models/<model>/<run>/, results/eval/<model>/<run>/).
+evaluation (results/models/<model>/<run>/, results/eval/<model>/<run>/). A split id is
+`seed<S>` (the stratified split drawn with seed S) or `fold<K>` (fold K is the test set);
+it names results/data/splits/<split>/. Fold names are parsed here and nowhere else.
+Light on purpose: the Snakefile imports this module at every start.
 """
 
 from __future__ import annotations
@@ -9,8 +12,35 @@ from __future__ import annotations
 import os
 import re
 
-RUN_PATTERN = r"(fold[A-Za-z0-9_.]+-)?seed[0-9]+"
-_PARSE = re.compile(r"^(?:fold(?P<fold>[A-Za-z0-9_.]+)-)?seed(?P<seed>[0-9]+)$")
+FOLD_PATTERN = r"[A-Za-z0-9_.]+"
+RUN_PATTERN = rf"(fold{FOLD_PATTERN}-)?seed[0-9]+"
+SPLIT_PATTERN = rf"seed[0-9]+|fold{FOLD_PATTERN}"
+_RUN = re.compile(rf"^(?:fold(?P<fold>{FOLD_PATTERN})-)?seed(?P<seed>[0-9]+)$")
+_SPLIT = re.compile(rf"^(?:seed(?P<seed>[0-9]+)|fold(?P<fold>{FOLD_PATTERN}))$")
+
+
+def fold_name(value) -> str:
+    """A fold as written in a CSV, normalised: whole numbers lose their decimals ("3", 3.0
+    and " 3 " are all "3"); any other value is its stripped text."""
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def fold_key(name: str) -> tuple:
+    """Sort key of fold names: whole numbers first, by value, then the rest as text."""
+    try:
+        return (0, int(name), "")
+    except ValueError:
+        return (1, 0, name)
+
+
+def sorted_folds(values) -> list[str]:
+    """The distinct fold names among `values` (blanks dropped), in fold_key order."""
+    return sorted({fold_name(v) for v in values} - {""}, key=fold_key)
 
 
 def run_ids(seeds: list[int], folds: list | None = None) -> list[str]:
@@ -22,14 +52,31 @@ def run_ids(seeds: list[int], folds: list | None = None) -> list[str]:
 
 def parse_run(run: str) -> tuple[str | None, int]:
     """(fold or None, seed) of a run id."""
-    match = _PARSE.match(run)
+    match = _RUN.match(run)
     if not match:
         raise ValueError(f"{run!r} is not a run id (seed<S> or fold<K>-seed<S>)")
     return match.group("fold"), int(match.group("seed"))
 
 
+def split_id(run: str, vary_with_seed: bool, split_seed: int) -> str:
+    """The split a run trains and tests on: its fold, its own seed's split, or the fixed one."""
+    fold, seed = parse_run(run)
+    if fold is not None:
+        return f"fold{fold}"
+    return f"seed{seed if vary_with_seed else int(split_seed)}"
+
+
+def parse_split(split: str) -> tuple[str | None, int | None]:
+    """(fold, None) of `fold<K>`, (None, seed) of `seed<S>`."""
+    match = _SPLIT.match(split)
+    if not match:
+        raise ValueError(f"{split!r} is not a split id (seed<S> or fold<K>)")
+    seed = match.group("seed")
+    return match.group("fold"), None if seed is None else int(seed)
+
+
 def folds_in(metadata_csv: str | os.PathLike | None) -> list[str]:
-    """The sorted fold values of a folder dataset's CSV (its `fold` column)."""
+    """The fold names of a folder dataset's CSV (its `fold` column), in fold_key order."""
     if not metadata_csv:
         raise ValueError(
             "split.method is folds but dataset.metadata is not set: cross-validation needs "
@@ -40,7 +87,13 @@ def folds_in(metadata_csv: str | os.PathLike | None) -> list[str]:
     frame = pd.read_csv(metadata_csv, dtype=str, keep_default_na=False)
     if "fold" not in frame.columns:
         raise ValueError(f"{metadata_csv}: split.method is folds but the CSV has no fold column")
-    values = sorted(set(frame["fold"]) - {""}, key=lambda v: (len(v), v))
+    values = sorted_folds(frame["fold"])
     if len(values) < 2:
         raise ValueError(f"{metadata_csv}: cross-validation needs at least 2 folds, found {values}")
+    for value in values:
+        if not re.fullmatch(FOLD_PATTERN, value):
+            raise ValueError(
+                f"{metadata_csv}: fold {value!r} can only hold letters, digits, '_' and '.' "
+                "(it names folders); rename it in the fold column"
+            )
     return values

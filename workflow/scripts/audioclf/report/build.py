@@ -9,8 +9,10 @@ from pathlib import Path
 import jinja2
 import yaml
 
-from audioclf.cache import PackedClips
+from audioclf.contracts import CLIPS, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.io import write_text
+from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.preprocess.cache import PackedClips
 from audioclf.report import figures as fig
 from audioclf.report.comparison import (
     NUMERIC_FIELDS,
@@ -22,22 +24,22 @@ from audioclf.report.comparison import (
 )
 from audioclf.report.example import example_clip, pick_example
 from audioclf.report.formatting import duration, file_size, integer, number, percent
-from audioclf.report.inputs import ModelRun, read_model_runs, read_table
+from audioclf.report.inputs import ModelRun, read_model_runs
 from audioclf.report.layout import DEFAULT_SETTINGS, figure_files
 from audioclf.report.provenance import benchmark_table, git_commit, package_versions
 from audioclf.report.selfcontained import defang_urls, external_references
 from audioclf.report.summary import (
-    AUGMENTED_TYPES,
-    MODEL_TYPE_WORDS,
-    RAW_TYPES,
     augment_words,
+    augments_waveform,
     chance_sentence,
     first_run_note,
     history_words,
     listed,
     ranked,
+    reads_waveform,
     runs_sentence,
     summary_sentence,
+    type_words,
     weights_words,
     what_was_run,
 )
@@ -68,7 +70,7 @@ def build_report(
     cache_path: str | os.PathLike,
     models: dict[str, dict],
     benchmark_tsvs: list[str | os.PathLike],
-    comparison_json: str | os.PathLike | None = None,
+    comparison_json: str | os.PathLike,
     settings: dict | None = None,
     generated_at: dt.datetime | None = None,
 ) -> None:
@@ -76,23 +78,25 @@ def build_report(
 
     `models` maps each model name to {"metrics", "predictions", "history", "model"} paths:
     metrics.json summarises the model's runs (seeds, folds); predictions are the first seed's,
-    history and model the first run's. `comparison_json` (optional) holds the paired
-    statistics between the models; without it the page shows no Statistics table.
+    history and model the first run's. `comparison_json` holds the paired statistics
+    between the models.
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     runs = read_model_runs(models)
-    comparisons = read_comparisons(comparison_json, runs) if comparison_json else None
+    comparisons = read_comparisons(comparison_json, runs)
     labels = class_order(runs)
-    subset = read_table(subset_csv, ("fname", "label", "path"))
-    clips = read_table(clips_csv, ("fname", "label", "original_seconds", "trimmed_seconds"))
-    excluded = read_table(excluded_csv, ("fname", "label", "reason"))
-    split = read_table(split_csv, ("fname", "label", "split"))
-    counts = read_table(split_counts_csv, ("label", "train", "valid", "test", "total"))
+    subset = SUBSET.read(subset_csv)
+    clips = CLIPS.read(clips_csv)
+    excluded = EXCLUDED.read(excluded_csv)
+    split = SPLIT.read(split_csv)
+    counts = SPLIT_COUNTS.read(split_counts_csv)
+    checkpoints = {run.name: load_checkpoint(run.model_path) for run in runs}
 
     cache = PackedClips.load(cache_path)
     example = example_clip(
-        pick_example(split, cache, settings["example_clip"]), cache, subset, split, config
+        pick_example(split, cache, settings["example_clip"]), cache, subset, split, checkpoints
     )
+    del checkpoints
     del cache  # the whole run's audio; only the example is needed from here on
 
     files = figure_files(figures_dir, settings["figure_format"])
@@ -191,7 +195,7 @@ def model_view(run: ModelRun) -> dict:
     model_type = m.get("type")
     first = history_words([run])
     settings = [
-        ("type", f"{model_type} ({MODEL_TYPE_WORDS.get(model_type, 'unknown type')})"),
+        ("type", f"{model_type} ({type_words(model_type)})"),
         ("parameters", integer(m.get("n_params"))),
         ("epochs", str(m.get("epochs"))),
         ("learning rate", str(m.get("lr"))),
@@ -202,7 +206,7 @@ def model_view(run: ModelRun) -> dict:
     ]
     if run.folds:
         settings.append(("cross-validation folds", listed(run.folds)))
-    if model_type in AUGMENTED_TYPES:
+    if augments_waveform(run):
         settings.append(("augmentation", augment_words(m.get("settings") or {})))
     per_run = " per run (mean)" if run.n_runs > 1 else ""
     settings += [
@@ -228,11 +232,11 @@ def raw_models(runs: list[ModelRun]) -> list[dict]:
         {
             "name": r.name,
             "augment": augment_words(r.metrics.get("settings") or {})
-            if r.metrics.get("type") in AUGMENTED_TYPES
+            if augments_waveform(r)
             else None,
         }
         for r in runs
-        if r.metrics.get("type") in RAW_TYPES
+        if reads_waveform(r)
     ]
 
 
@@ -248,15 +252,13 @@ def summed_words(runs: list[ModelRun]) -> str:
     return f", summed over each model's runs ({each})"
 
 
-def statistics_view(comparisons: Comparisons | None, n_models: int) -> dict:
+def statistics_view(comparisons: Comparisons, n_models: int) -> dict:
     """The Statistics part: its columns and rows, or why there are none."""
     if n_models == 1:
         reason = "There is only one model, so nothing to compare."
-    elif comparisons is None:
-        reason = "No comparison file was given to the report, so no paired statistics are shown."
     else:
         reason = "The comparison file lists no pair of models."
-    if comparisons is None or not comparisons.pairs:
+    if not comparisons.pairs:
         return {"rows": [], "reason": reason}
     return {
         "columns": STATISTICS_FIELDS,
@@ -287,16 +289,6 @@ def model_paths(names: list[str], **files: list[str]) -> dict[str, dict]:
                 "the report rule must list one per model, in params.model_names order"
             )
     return {name: {kind: paths[i] for kind, paths in files.items()} for i, name in enumerate(names)}
-
-
-def optional_path(value) -> str | None:
-    """A Snakemake input that may be absent: None, '' or [] -> None; [path] or path -> path."""
-    if value is None or isinstance(value, str | os.PathLike):
-        return str(value) if value else None
-    paths = list(value)
-    if len(paths) > 1:
-        raise ValueError(f"expected at most one comparison file, got {paths}")
-    return str(paths[0]) if paths else None
 
 
 def figures_dir_of(figures: str | os.PathLike | list) -> Path:

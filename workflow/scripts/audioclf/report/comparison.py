@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
+from audioclf.contracts import COMPARISON, COMPARISON_PAIR_KEYS
 from audioclf.report.formatting import integer, number, p_value
 from audioclf.report.inputs import ModelRun, ReportInputError
-
-# What the comparison rule writes per pair: names, sentence, audioclf.stats.compare's result.
-COMPARISON_KEYS = (
-    "model_a",
-    "model_b",
-    "sentence",
-    "difference",
-    "low",
-    "high",
-    "level",
-    "n_draws",
-    "n_clips",
-    "b",
-    "c",
-    "p_value",
-    "n_seeds",
-)
 
 
 @dataclass
@@ -37,16 +20,15 @@ class Comparisons:
 
 def read_comparisons(path: str | os.PathLike, runs: list[ModelRun]) -> Comparisons:
     """comparison.json, checked to compare the report's models on their own test clips."""
-    with open(path, encoding="utf-8") as handle:
-        data = json.load(handle)
-    if not isinstance(data, dict) or not isinstance(data.get("comparisons"), list):
+    data = COMPARISON.read(path)
+    if not isinstance(data["comparisons"], list):
         raise ReportInputError(
             f"{path}: expected {{'n_seeds': ..., 'comparisons': [...]}}; "
             "rerun the rule that compares the models"
         )
     by_name = {run.name: run for run in runs}
     for position, pair in enumerate(data["comparisons"]):
-        missing = [k for k in COMPARISON_KEYS if k not in pair]
+        missing = [k for k in COMPARISON_PAIR_KEYS if k not in pair]
         if missing:
             raise ReportInputError(
                 f"{path}: comparison {position} lacks {missing}; "
@@ -68,10 +50,8 @@ def read_comparisons(path: str | os.PathLike, runs: list[ModelRun]) -> Compariso
     return Comparisons(int(data.get("n_seeds") or 0), list(data["comparisons"]))
 
 
-def lead_sentences(comparisons: Comparisons | None, best: str) -> list[str]:
+def lead_sentences(comparisons: Comparisons, best: str) -> list[str]:
     """The sentences comparing the best model with each other model, in the file's order."""
-    if comparisons is None:
-        return []
     return [p["sentence"] for p in comparisons.pairs if best in (p["model_a"], p["model_b"])]
 
 

@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from audioclf.audio import AudioError, load_audio, to_mono
-from audioclf.cache import PackedClips
-from audioclf.crop import centre_start, crop_or_repeat
-from audioclf.features import FRONT_END_DEFAULTS, LogMelFrontEnd
+from audioclf.learn.crop import centre_start, crop_or_repeat
+from audioclf.learn.data import clip_samples as samples_in
+from audioclf.learn.features import FRONT_END_DEFAULTS, LogMelFrontEnd
+from audioclf.learn.registry import model_type
+from audioclf.preprocess.audio import AudioError, load_audio, to_mono
+from audioclf.preprocess.cache import PackedClips
 
 MASK_SEED = 0
 
@@ -58,11 +60,12 @@ def pick_example(split: pd.DataFrame, cache: PackedClips, wanted: str | None) ->
     return candidates[0]
 
 
-def mel_settings_from(config: dict) -> tuple[dict, str]:
-    """Front-end settings of the first spectrogram model in config (as models.py merges them)."""
-    for name, model in (config.get("models") or {}).items():
-        if model.get("type") == "spectrogram":
-            merged = {k: int(model.get(k, v)) for k, v in FRONT_END_DEFAULTS.items()}
+def mel_settings_from(checkpoints: dict[str, dict]) -> tuple[dict, str]:
+    """Front-end settings of the first spectrogram model, as its model.pt recorded them."""
+    for name, checkpoint in checkpoints.items():
+        if not model_type(checkpoint["type"]).waveform_input:
+            settings = checkpoint["settings"]
+            merged = {k: int(settings.get(k, v)) for k, v in FRONT_END_DEFAULTS.items()}
             return merged, f"model {name!r}"
     return dict(FRONT_END_DEFAULTS), "the front end's defaults (no spectrogram model configured)"
 
@@ -72,17 +75,21 @@ def example_clip(
     cache: PackedClips,
     subset: pd.DataFrame,
     split: pd.DataFrame,
-    config: dict,
+    checkpoints: dict[str, dict],
 ) -> ExampleClip:
-    """Run clip `fname` through decoding, (cached) silence removal, crop, log-mel and masking."""
+    """Run clip `fname` through decoding, (cached) silence removal, crop, log-mel and masking.
+
+    `checkpoints` are the models' model.pt dicts: the crop length and the log-mel settings
+    are the ones the models were trained with.
+    """
     index = cache.index([fname])[0]
     rate = cache.sample_rate
     trimmed = cache.clip(index)
-    clip_samples = int(round(float(config["clip_seconds"]) * rate))
+    clip_samples = samples_in(float(next(iter(checkpoints.values()))["clip_seconds"]), rate)
     start = centre_start(trimmed.numel(), clip_samples)
     cropped = crop_or_repeat(trimmed, clip_samples, start=start)
 
-    mel_settings, source = mel_settings_from(config)
+    mel_settings, source = mel_settings_from(checkpoints)
     front_end = LogMelFrontEnd(sample_rate=rate, **mel_settings)
     batch = cropped.reshape(1, 1, -1)
     with torch.no_grad():

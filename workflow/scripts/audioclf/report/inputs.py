@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from audioclf.aggregate import aggregate_runs
-
-METRIC_KEYS = (
-    "model",
-    "type",
-    "accuracy",
-    "balanced_accuracy",
-    "macro_f1",
-    "valid_accuracy",
-    "n_test",
-    "per_class",
-    "confusion_matrix",
-    "n_params",
-    "train_seconds",
-    "inference_clips_per_second",
-    "device",
-    "epochs",
-)
-SUMMARY_KEYS = ("runs", "std", "n_runs", "seeds", "folds")
-PREDICTION_COLUMNS = ("fname", "label", "predicted", "confidence")
-HISTORY_COLUMNS = ("epoch", "train_loss", "valid_loss", "valid_accuracy")
+from audioclf.contracts import HISTORY, PREDICTIONS, SUMMARY, ContractError
 
 
-class ReportInputError(ValueError):
+class ReportInputError(ContractError):
     """An input of the report is missing a field or disagrees with another input."""
 
 
@@ -45,7 +24,7 @@ class ModelRun:
     metrics: dict
     predictions: pd.DataFrame
     history: pd.DataFrame
-    model_path: Path | None
+    model_path: Path
 
     @property
     def accuracy(self) -> float:
@@ -82,43 +61,18 @@ class ModelRun:
 
     @property
     def model_bytes(self) -> int | None:
-        if self.model_path is None or not self.model_path.is_file():
+        if not self.model_path.is_file():
             return None
         return self.model_path.stat().st_size
 
 
-def read_table(path: str | os.PathLike, required: tuple[str, ...]) -> pd.DataFrame:
-    """A CSV with text names kept as text (a label 'NA' stays 'NA'), checked for its columns."""
-    frame = pd.read_csv(path, dtype={"fname": str, "label": str}, keep_default_na=False)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ReportInputError(
-            f"{path}: missing column(s) {missing}; found {list(frame.columns)}. "
-            "Rerun the rule that writes it."
-        )
-    return frame
-
-
 def read_metrics(path: str | os.PathLike) -> dict:
-    """A model's metrics.json: the summary over its runs (audioclf.aggregate.aggregate_runs).
-
-    A single run's metrics.json (no `runs`) is read as a summary of that one run.
-    """
-    with open(path, encoding="utf-8") as handle:
-        metrics = json.load(handle)
-    missing = [k for k in METRIC_KEYS if k not in metrics]
-    if missing:
+    """A model's metrics.json: the summary over its runs (audioclf.evaluate.aggregate)."""
+    metrics = SUMMARY.read(path)
+    if not metrics["runs"] or int(metrics["n_runs"]) != len(metrics["runs"]):
         raise ReportInputError(
-            f"{path}: missing key(s) {missing}; rerun evaluate_model for this model"
-        )
-    if "runs" not in metrics:
-        metrics = aggregate_runs([metrics])
-    missing = [k for k in SUMMARY_KEYS if k not in metrics]
-    if missing or not metrics["runs"] or int(metrics["n_runs"]) != len(metrics["runs"]):
-        raise ReportInputError(
-            f"{path}: not a summary over runs (missing {missing}, or n_runs "
-            f"{metrics.get('n_runs')} disagrees with {len(metrics.get('runs') or [])} runs); "
-            "rerun the rule that aggregates this model's runs"
+            f"{path}: n_runs {metrics.get('n_runs')} disagrees with "
+            f"{len(metrics.get('runs') or [])} runs; rerun summarize_model for this model"
         )
     return metrics
 
@@ -126,9 +80,8 @@ def read_metrics(path: str | os.PathLike) -> dict:
 def read_model_run(name: str, paths: dict) -> ModelRun:
     """Metrics, predictions and history of model `name`; checks they describe the same test."""
     metrics = read_metrics(paths["metrics"])
-    predictions = read_table(paths["predictions"], PREDICTION_COLUMNS)
-    history = read_table(paths["history"], HISTORY_COLUMNS)
-    predictions["predicted"] = predictions["predicted"].astype(str)
+    predictions = PREDICTIONS.read(paths["predictions"])
+    history = HISTORY.read(paths["history"])
     if len(predictions) != int(metrics["n_test"]):
         # One seed's predictions (its folds concatenated) cover every distinct test clip once.
         raise ReportInputError(
@@ -136,13 +89,12 @@ def read_model_run(name: str, paths: dict) -> ModelRun:
             f"n_test = {metrics['n_test']} distinct test clips; give the report the first "
             f"seed's predictions of model {name!r} (all folds), or rerun evaluate_model"
         )
-    model_path = paths.get("model")
     return ModelRun(
         name=name,
         metrics=metrics,
         predictions=predictions,
         history=history,
-        model_path=Path(model_path) if model_path else None,
+        model_path=Path(paths["model"]),
     )
 
 

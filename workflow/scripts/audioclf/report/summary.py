@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from audioclf.augment import AUGMENT_DEFAULTS, NOISE_SNR_SPAN_DB
+from audioclf.learn.augment import AUGMENT_DEFAULTS, NOISE_SNR_SPAN_DB
+from audioclf.learn.registry import MODEL_TYPES
 from audioclf.report.formatting import duration, number, percent, points
 from audioclf.report.inputs import ModelRun
 
-MODEL_TYPE_WORDS = {
-    "raw1d": "1D CNN on the raw waveform",
-    "raw1d_deep": "deep M5-style 1D CNN on the raw waveform, with waveform augmentation",
-    "spectrogram": "CNN on the mel spectrogram",
-}
-RAW_TYPES = ("raw1d", "raw1d_deep")
-AUGMENTED_TYPES = ("raw1d_deep",)
+
+def type_words(model_type: str | None) -> str:
+    """The registry's one-line description of a model type ('unknown type' if none)."""
+    entry = MODEL_TYPES.get(model_type)
+    return entry.description if entry else "unknown type"
+
+
+def reads_waveform(run: ModelRun) -> bool:
+    entry = MODEL_TYPES.get(run.metrics.get("type"))
+    return bool(entry and entry.waveform_input)
+
+
+def augments_waveform(run: ModelRun) -> bool:
+    entry = MODEL_TYPES.get(run.metrics.get("type"))
+    return bool(entry and entry.augmentation == "waveform")
 
 
 def ranked(runs: list[ModelRun]) -> list[ModelRun]:
@@ -21,8 +30,7 @@ def ranked(runs: list[ModelRun]) -> list[ModelRun]:
 
 
 def describe(run: ModelRun) -> str:
-    kind = MODEL_TYPE_WORDS.get(run.metrics.get("type"), run.metrics.get("type") or "model")
-    return f"the {run.name} model ({kind})"
+    return f"the {run.name} model ({type_words(run.metrics.get('type'))})"
 
 
 def plural(n, noun: str) -> str:

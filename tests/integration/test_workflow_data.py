@@ -1,0 +1,113 @@
+"""End to end: the data stages of the workflow on a tiny demo dataset, and their rerun scope."""
+
+import pandas as pd
+import pytest
+
+from conftest import jobs_of, make_workdir, snakemake
+
+TINY_DEMO = {
+    "dataset": {
+        "kind": "demo",
+        "demo": {
+            "train_per_label": 10,
+            "test_per_label": 2,
+            "distractors_per_label": 2,
+            "ignored_test_clips": 3,
+            "min_seconds": 0.3,
+            "max_seconds": 3.0,
+        },
+    },
+}
+SPLIT_CSV = "results/data/splits/seed{}/split.csv"
+DATA_TARGETS = [SPLIT_CSV.format(0)]
+
+
+@pytest.fixture(scope="module")
+def data_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("data"), TINY_DEMO)
+    snakemake(workdir, *DATA_TARGETS, "--cores", "2", "--configfile", "config/test.yaml")
+    return workdir
+
+
+def test_data_stages_produce_a_consistent_split(data_run):
+    subset = pd.read_csv(data_run / "results/data/subset.csv")
+    clips = pd.read_csv(data_run / "results/data/clips.csv")
+    excluded = pd.read_csv(data_run / "results/data/excluded.csv")
+    split = pd.read_csv(data_run / SPLIT_CSV.format(0))
+    assert len(subset) == 50 and set(subset["source"]) == {"train"}
+    assert sorted(subset["label"].unique()) == ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
+    assert len(clips) + len(excluded) == len(subset)
+    assert sorted(split["fname"]) == sorted(clips["fname"])
+    assert list(split.columns) == ["fname", "label", "split"]
+    assert set(split["split"]) == {"train", "valid", "test"}
+    for name in ("cache.pt", "splits/seed0/split_counts.csv"):
+        assert (data_run / "results/data" / name).stat().st_size > 0
+    for rule in ("make_demo_dataset", "select_subset", "preprocess_audio", "split_dataset"):
+        assert list((data_run / "results/benchmarks" / rule).glob("*.tsv")), rule
+        assert list((data_run / "logs" / rule).glob("*.log")), rule
+
+
+def test_finished_run_has_nothing_to_do(data_run):
+    out = snakemake(data_run, *DATA_TARGETS, "-n", "--configfile", "config/test.yaml").stdout
+    assert "Nothing to be done" in out, out
+
+
+def test_new_split_seed_reruns_only_the_split(data_run):
+    config = data_run / "config" / "seed.yaml"
+    config.write_text((data_run / "config" / "test.yaml").read_text() + "split:\n  seed: 7\n")
+    target = SPLIT_CSV.format(7)
+    out = snakemake(data_run, target, "-n", "--configfile", "config/seed.yaml").stdout
+    assert jobs_of(out) == {"split_dataset": 1}, out
+    assert "split=seed7" in out
+    before = pd.read_csv(data_run / SPLIT_CSV.format(0))
+    snakemake(data_run, target, "--cores", "2", "--configfile", "config/seed.yaml")
+    after = pd.read_csv(data_run / target)
+    assert sorted(before["fname"]) == sorted(after["fname"])
+    assert not before.set_index("fname")["split"].equals(after.set_index("fname")["split"])
+
+
+def test_bad_config_stops_naming_the_key(data_run):
+    bad = data_run / "config" / "bad.yaml"
+    bad.write_text("clip_seconds: five\nsplit:\n  sede: 1\n")
+    result = snakemake(data_run, "-n", "--configfile", "config/bad.yaml", check=False)
+    assert result.returncode != 0
+    said = result.stdout + result.stderr
+    assert "clip_seconds: 'five' is not of type 'number'" in said
+    assert "split: Additional properties are not allowed ('sede' was unexpected)" in said
+
+
+def test_unknown_label_stops_listing_the_dataset_labels(tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    (audio / "meta.csv").write_text("fname,label\na.wav,dog\nb.wav,cat\n")
+    folder = {"kind": "folder", "path": str(audio), "metadata": str(audio / "meta.csv")}
+    workdir = make_workdir(tmp_path, {"dataset": folder, "labels": ["dog", "Meow"]})
+    result = snakemake(
+        workdir, "results/data/subset.csv", "--cores", "1",
+        "--configfile", "config/test.yaml", check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    log = (workdir / "logs/select_subset/subset.log").read_text()
+    assert "labels ['Meow'] are not in the dataset; it has 2 labels: cat, dog" in log
+
+
+def test_users_folder_dataset_on_top_of_the_default_config(tmp_path, fsdd_recordings):
+    """A user's file that sets only `labels` and `dataset` (README), merged over config.yaml."""
+    user = {
+        "dataset": {
+            "kind": "folder",
+            "path": str(fsdd_recordings),
+            "label_regex": r"^(?P<label>\d)_",
+        },
+        "labels": "all",
+    }
+    workdir = make_workdir(tmp_path, user)
+    snakemake(workdir, *DATA_TARGETS, "--cores", "2", "--configfile", "config/test.yaml")
+    subset = pd.read_csv(workdir / "results/data/subset.csv", dtype={"label": str})
+    split = pd.read_csv(workdir / SPLIT_CSV.format(0), dtype={"label": str})
+    excluded = pd.read_csv(workdir / "results/data/excluded.csv")
+    assert len(subset) == 3000 and subset["label"].nunique() == 10
+    assert len(split) + len(excluded) == 3000
+    counts = split.groupby(["label", "split"]).size().unstack()
+    assert (counts["test"] >= 59).all() and (counts["test"] <= 61).all()
+    assert not (workdir / "resources").exists(), "a folder dataset downloads nothing"

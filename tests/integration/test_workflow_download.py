@@ -1,0 +1,47 @@
+"""End to end: snakemake's download rules against a local stand-in for Zenodo."""
+
+import pandas as pd
+import pytest
+
+from conftest import make_workdir, snakemake
+from zenodo import assert_clips_match, base_url, build_zenodo, serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def zenodo(tmp_path_factory):
+    return build_zenodo(tmp_path_factory.mktemp("zenodo"))
+
+
+@pytest.fixture
+def server(zenodo):
+    with serve(zenodo) as running:
+        yield running
+
+
+def test_download_rules_fetch_the_subset(server, zenodo, tmp_path):
+    """snakemake's download_metadata, select_subset and download_audio (about 20 s)."""
+    workdir = make_workdir(
+        tmp_path,
+        {
+            "dataset": {
+                "kind": "fsdkaggle2018",
+                "base_url": base_url(server),
+                "archives": zenodo["archives"],
+                "download": {"max_spans": 20, "retries": 1},
+            },
+            "include_test_clips": True,
+        },
+    )
+    manifest_csv = "resources/FSDKaggle2018/clips_manifest.csv"
+    snakemake(workdir, manifest_csv, "--cores", "2", "--configfile", "config/test.yaml")
+    manifest = pd.read_csv(workdir / manifest_csv)
+    subset = pd.read_csv(workdir / "results/data/subset.csv")
+    assert manifest["fname"].tolist() == subset["fname"].tolist() and len(manifest) == 40
+    assert set(manifest["method"]) == {"ranges"}
+    root = "resources/FSDKaggle2018"
+    manifest["path"] = [str(workdir / p) for p in manifest["path"]]
+    assert_clips_match(manifest, workdir / root, zenodo)
+    log = (workdir / "logs/download_audio/FSDKaggle2018.log").read_text()
+    assert "spans" in log and "requests" in log

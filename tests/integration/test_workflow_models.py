@@ -1,0 +1,265 @@
+"""End to end: both models trained, evaluated and reported by snakemake on a tiny demo set.
+
+Also the rerun scope (one model's setting, a figure setting) and recovery after an
+interrupted run (SIGINT to snakemake, SIGKILL of the training process).
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+
+from conftest import REPO, jobs_of, make_workdir, snakemake
+
+pytestmark = pytest.mark.slow
+
+TINY = {
+    "dataset": {
+        "kind": "demo",
+        "demo": {
+            "train_per_label": 10,
+            "test_per_label": 0,
+            "distractors_per_label": 1,
+            "ignored_test_clips": 2,
+            "min_seconds": 0.3,
+            "max_seconds": 3.0,
+        },
+    },
+    "labels": ["Bark", "Knock", "Trumpet"],
+    "clip_seconds": 1,
+    "device": "cpu",
+    "seeds": [0],
+    "evaluation": {"bootstrap_draws": 500},
+    "models": {
+        "raw": {"epochs": 3, "batch_size": 8},
+        "raw_deep": {"epochs": 2, "batch_size": 8, "channels": 8, "blocks": 3},
+        "spectrogram": {
+            "pretrained": False,
+            "epochs": 3,
+            "batch_size": 8,
+            "n_mels": 32,
+            "freq_mask_width": 4,
+            "time_mask_width": 4,
+        },
+    },
+}
+RUN = ["--cores", "2", "--configfile", "config/test.yaml"]
+FIXTURES = REPO / "tests" / "integration" / "fixtures"
+
+
+def _summary_keys(summary):
+    """The keys a one-run summary adds to (or recomputes from) its run's metrics.json."""
+    added = ("runs", "std", "n_runs", "seeds", "folds", "n_predictions")
+    return {k: summary[k] for k in added if k in summary}
+
+
+def metrics_of(workdir, model):
+    return json.loads((workdir / f"results/eval/{model}/metrics.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    workdir = make_workdir(tmp_path_factory.mktemp("models"), TINY)
+    snakemake(workdir, *RUN)
+    return workdir
+
+
+def test_both_models_are_trained_evaluated_and_reported(tiny_run):
+    for model, kind in (
+        ("raw", "raw1d"),
+        ("raw_deep", "raw1d_deep"),
+        ("spectrogram", "spectrogram"),
+    ):
+        metrics = metrics_of(tiny_run, model)
+        assert metrics["type"] == kind and metrics["n_runs"] == 1 and metrics["seeds"] == [0]
+        assert metrics == {**metrics_of(tiny_run, f"{model}/seed0"), **_summary_keys(metrics)}
+        assert metrics["pretrained"] is False and metrics["device"] == "cpu"
+        assert metrics["confusion_matrix"]["labels"] == ["Bark", "Knock", "Trumpet"]
+        predictions = pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv")
+        split = pd.read_csv(tiny_run / "results/data/splits/seed0/split.csv")
+        assert sorted(predictions["fname"]) == sorted(split[split["split"] == "test"]["fname"])
+        assert metrics["accuracy"] == pytest.approx(
+            (predictions["label"] == predictions["predicted"]).mean()
+        )
+        history = pd.read_csv(tiny_run / f"results/models/{model}/seed0/history.csv")
+        assert len(history) == TINY["models"][model]["epochs"]
+    html = (tiny_run / "results/report.html").read_text()
+    assert "raw" in html and "spectrogram" in html
+    for figure in ("confusion", "training_curves", "preprocessing"):
+        assert (tiny_run / f"results/report/{figure}.svg").stat().st_size > 0
+
+
+def test_one_models_setting_reruns_only_that_model(tiny_run):
+    config = tiny_run / "config" / "lr.yaml"
+    config.write_text("models:\n  raw:\n    lr: 0.01\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/lr.yaml").stdout
+    assert jobs_of(out) == {
+        "train_model": 1, "evaluate_model": 1, "summarize_model": 1,
+        "compare_models": 1, "make_report": 1, "all": 1,
+    }  # fmt: skip
+    assert "wildcards: model=raw, run=seed0" in out
+    assert "model=spectrogram" not in out and "model=raw_deep" not in out
+
+
+def test_a_figure_setting_reruns_only_the_report(tiny_run):
+    config = tiny_run / "config" / "dpi.yaml"
+    config.write_text("report:\n  dpi: 60\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/dpi.yaml").stdout
+    assert jobs_of(out) == {"make_report": 1, "all": 1}
+
+
+def start(workdir):
+    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *RUN]
+    return subprocess.Popen(
+        cmd,
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def wait_for_training(workdir, process, model="spectrogram", timeout=300):
+    """Block until `model` has finished one epoch but not its training."""
+    log = workdir / f"logs/train_model/{model}/seed0.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log.exists() and "epoch 1/" in log.read_text():
+            return
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.2)
+    raise AssertionError(f"{model} did not start training within {timeout} s")
+
+
+def training_process(snakemake_process):
+    for child in psutil.Process(snakemake_process.pid).children(recursive=True):
+        if any("train_model" in part for part in child.cmdline()):
+            return child
+    raise AssertionError("no train_model process is running")
+
+
+@pytest.mark.parametrize("how", ["sigint_snakemake", "sigkill_training"])
+def test_interrupted_run_resumes_to_the_same_results(tiny_run, tmp_path, how):
+    workdir = make_workdir(tmp_path, TINY)
+    process = start(workdir)
+    try:
+        wait_for_training(workdir, process)
+        if how == "sigint_snakemake":
+            # What Ctrl-C does in a terminal: SIGINT to the whole foreground process group.
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            training_process(process).kill()
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode != 0
+    # The run really stopped mid-training: no model file, half-written or otherwise.
+    assert not (workdir / "results/models/spectrogram/seed0/model.pt").exists()
+    assert not list((workdir / "results/models/spectrogram/seed0").glob("*.tmp"))
+    snakemake(workdir, *RUN, "--rerun-incomplete")
+    for model in ("raw", "raw_deep", "spectrogram"):
+        resumed, clean = metrics_of(workdir, model), metrics_of(tiny_run, model)
+        for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class"):
+            assert resumed[key] == clean[key], (model, key)
+        pd.testing.assert_frame_equal(
+            pd.read_csv(workdir / f"results/eval/{model}/predictions.csv"),
+            pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv"),
+        )
+
+
+def test_snakemake_report_holds_every_figure(tiny_run):
+    snakemake(tiny_run, "--configfile", "config/test.yaml", "--report", "snakemake-report.html")
+    page = (tiny_run / "snakemake-report.html").read_text()
+    for figure in ("preprocessing", "spectrogram", "confusion", "training_curves"):
+        assert f"{figure}.svg" in page, figure
+
+
+def test_comparison_names_every_pair_in_plain_words(tiny_run):
+    comparison = json.loads((tiny_run / "results/eval/comparison.json").read_text())
+    pairs = {frozenset((c["model_a"], c["model_b"])) for c in comparison["comparisons"]}
+    assert pairs == {frozenset(p) for p in [("raw", "raw_deep"), ("raw", "spectrogram"),
+                                            ("raw_deep", "spectrogram")]}  # fmt: skip
+    best = max(
+        ("raw", "raw_deep", "spectrogram"), key=lambda m: metrics_of(tiny_run, m)["accuracy"]
+    )
+    first = comparison["comparisons"][0]
+    assert first["model_a"] == best
+    assert first["sentence"].endswith("over 1 seed") and "95% CI" in first["sentence"]
+    assert 0 <= first["p_value"] <= 1 and first["low"] <= first["difference"] <= first["high"]
+
+
+def test_adding_a_seed_schedules_only_that_seeds_runs(tiny_run):
+    (tiny_run / "config" / "seeds.yaml").write_text("seeds: [0, 1]\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/seeds.yaml").stdout
+    assert jobs_of(out) == {
+        "train_model": 3, "evaluate_model": 3, "summarize_model": 3,
+        "compare_models": 1, "make_report": 1, "all": 1,
+    }  # fmt: skip
+    assert "run=seed1" in out and "run=seed0" not in out
+
+
+def test_folds_train_one_run_per_fold(tmp_path):
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    rows = [f"{label}{i}.wav,{label},{i % 3 + 1}" for label in ("a", "b") for i in range(9)]
+    (audio / "meta.csv").write_text("fname,label,fold\n" + "\n".join(rows) + "\n")
+    folder = {"kind": "folder", "path": str(audio), "metadata": str(audio / "meta.csv")}
+    config = {**TINY, "dataset": folder, "labels": "all", "split": {"method": "folds"}}
+    workdir = make_workdir(tmp_path, config)
+    out = snakemake(workdir, "-n", "--configfile", "config/test.yaml").stdout
+    jobs = jobs_of(out)
+    assert jobs["split_dataset"] == 3 and jobs["train_model"] == 3 * 3
+    for fold in (1, 2, 3):
+        assert f"run=fold{fold}-seed0" in out and f"split=fold{fold}" in out
+
+
+@pytest.mark.parametrize("vary, splits", [(False, ["seed4"]), (True, ["seed0", "seed1", "seed2"])])
+def test_one_split_rule_makes_each_split_once(tmp_path, vary, splits):
+    config = {**TINY, "seeds": [0, 1, 2], "split": {"seed": 4, "vary_with_seed": vary}}
+    workdir = make_workdir(tmp_path, config)
+    out = snakemake(workdir, "-n", "--configfile", "config/test.yaml").stdout
+    assert jobs_of(out)["split_dataset"] == len(splits), out
+    assert sorted(re.findall(r"wildcards: split=(\S+)", out)) == splits
+
+
+def test_predictions_equal_those_of_the_code_before_the_restructure(tiny_run):
+    """Issue 11 moved every module; the tiny run must still predict what it did before
+    (fixtures written by the commit before it, same config, 2 threads)."""
+    for model in TINY["models"]:
+        before = pd.read_csv(FIXTURES / "tiny_predictions" / f"{model}.csv")
+        now = pd.read_csv(tiny_run / f"results/eval/{model}/seed0/predictions.csv")
+        assert list(now.columns) == list(before.columns), model
+        text = ["fname", "label", "predicted"]
+        assert now[text].equals(before[text]), model
+        numbers = [c for c in now.columns if c not in text]
+        np.testing.assert_allclose(now[numbers], before[numbers], rtol=0, atol=1e-6)
+
+
+def test_predict_target_labels_a_folder_of_new_audio(tiny_run, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    new = tmp_path / "new"
+    new.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("one.wav", "two.wav"):
+        sf.write(new / name, 0.3 * rng.standard_normal(16000).astype("float32"), 16000)
+    (new / "broken.wav").write_bytes(b"not audio at all")
+    (tiny_run / "config" / "predict.yaml").write_text(f"predict:\n  folder: {new}\n")
+    snakemake(tiny_run, "predict", *RUN, "config/predict.yaml")
+    table = pd.read_csv(tiny_run / "results/predict/raw.csv")
+    assert len(table) == 3
+    broken = table[table["file"].str.endswith("broken.wav")].iloc[0]
+    assert isinstance(broken["error"], str) and pd.isna(broken["predicted"])
+    good = table[table["error"].isna()]
+    assert set(good["predicted"]) <= {"Bark", "Knock", "Trumpet"} and len(good) == 2

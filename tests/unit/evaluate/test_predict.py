@@ -1,0 +1,183 @@
+"""Predicting audio files reproduces the workflow's own preprocessing and test predictions."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+from audioclf.evaluate.predict import main, predict_files, preprocess_settings
+from audioclf.evaluate.scoring import evaluate
+from audioclf.learn.train import train
+from audioclf.preprocess.cache import PackedClips
+from audioclf.preprocess.clips import ClipSettings, preprocess_subset
+from synthetic import synthetic_clips, synthetic_split
+
+CLIP_SECONDS = 1.0
+FILE_RATE = 22050  # files at another rate than the model's 16 kHz, so resampling is exercised
+# non-default preprocessing: predict_files must take it from model.pt, not from its defaults
+TOP_DB, PAD_MS = 30.0, 10.0
+CLASSES = ["class0", "class1", "class2"]
+
+
+def with_quiet_middle(clip: np.ndarray, rate: int) -> np.ndarray:
+    """Leading digital silence, the clip, a stretch 25 dB below its peak, the clip again: the
+    quiet stretch is kept with top_db 30 and removed with top_db 20."""
+    quiet = 10 ** (-25 / 20) * np.abs(clip).max() * np.sin(np.arange(int(0.4 * rate)) * 0.3)
+    return np.concatenate([np.zeros(int(0.2 * rate)), clip, quiet, clip]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def workflow(tmp_path_factory):
+    """WAV files on disk -> preprocess_subset -> cache, split, trained model, evaluate()."""
+    folder = tmp_path_factory.mktemp("predict")
+    clips = synthetic_clips(n_classes=3, clips_per_class=8, min_seconds=0.3, max_seconds=1.2)
+    rows = []
+    for i, (fname, label) in enumerate(zip(clips.fnames, clips.labels, strict=True)):
+        wave = clips.clip(i).numpy()
+        wave = np.interp(
+            np.arange(int(len(wave) * FILE_RATE / clips.sample_rate))
+            * clips.sample_rate
+            / FILE_RATE,
+            np.arange(len(wave)),
+            wave,
+        )
+        audio = with_quiet_middle(wave, FILE_RATE)
+        if i % 5 == 0:  # some stereo files
+            audio = np.stack([audio, 0.5 * audio], axis=1)
+        path = folder / "audio" / fname
+        path.parent.mkdir(exist_ok=True)
+        sf.write(path, audio, FILE_RATE, subtype="PCM_16")
+        rows.append({"fname": fname, "label": label, "path": str(path)})
+    pd.DataFrame(rows).to_csv(folder / "subset.csv", index=False)
+    preprocess_subset(
+        folder / "subset.csv",
+        folder / "cache.pt",
+        folder / "clips.csv",
+        folder / "excluded.csv",
+        top_db=TOP_DB,
+        pad_ms=PAD_MS,
+        progress=False,
+    )
+    cache = PackedClips.load(folder / "cache.pt")
+    split = synthetic_split(cache)
+    split.to_csv(folder / "split.csv", index=False)
+    settings = {"type": "raw1d", "epochs": 3, "lr": 3e-3, "batch_size": 4, "weight_decay": 0.01}
+    train(
+        folder / "cache.pt",
+        folder / "split.csv",
+        folder / "model.pt",
+        folder / "history.csv",
+        "raw",
+        settings,
+        clip_seconds=CLIP_SECONDS,
+        device="cpu",
+        threads=1,
+    )
+    evaluate(
+        folder / "cache.pt",
+        folder / "split.csv",
+        folder / "model.pt",
+        folder / "predictions.csv",
+        folder / "metrics.json",
+        device="cpu",
+        batch_size=5,
+        threads=1,
+    )
+    predictions = pd.read_csv(folder / "predictions.csv")
+    paths = pd.DataFrame(rows).set_index("fname")["path"]
+    test_paths = [paths[f] for f in predictions["fname"]]
+    return folder, predictions, test_paths
+
+
+def test_model_file_records_the_preprocessing(workflow):
+    folder, _, _ = workflow
+    checkpoint = torch.load(folder / "model.pt", weights_only=True)
+    assert checkpoint["preprocess"] == {
+        "sample_rate": 16000,
+        "top_db": TOP_DB,
+        "pad_ms": PAD_MS,
+        "mode": "all",
+    }
+    assert preprocess_settings(checkpoint) == ClipSettings(16000, TOP_DB, PAD_MS, "all")
+    assert preprocess_settings(checkpoint, top_db=20).top_db == 20
+    # a model file without the record (older, or trained on a hand-built cache): defaults
+    older = {k: v for k, v in checkpoint.items() if k != "preprocess"}
+    assert preprocess_settings(older) == ClipSettings(16000, 20, 20, "all")
+    with pytest.raises(ValueError, match="16000"):
+        preprocess_settings(checkpoint, sample_rate=8000)
+
+
+def test_predictions_reproduce_evaluate_and_bad_files_get_error_rows(workflow, tmp_path):
+    folder, expected, test_paths = workflow
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x00\x00 this is not audio at all")
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(8000, dtype=np.float32), 16000)
+    missing = tmp_path / "missing.wav"
+    files = [str(corrupt), *test_paths[:3], str(silent), *test_paths[3:], str(missing)]
+    table = predict_files(
+        folder / "model.pt", files, tmp_path / "preds.csv", device="cpu", batch_size=7
+    )
+
+    prob_columns = [f"prob_{c}" for c in CLASSES]
+    assert list(table.columns) == ["file", "predicted", "confidence", *prob_columns, "error"]
+    assert table["file"].tolist() == files
+    good = table[table["error"].isna()].set_index("file").loc[test_paths]
+    assert good["predicted"].tolist() == expected["predicted"].tolist()
+    assert np.allclose(good[prob_columns], expected[prob_columns], atol=1e-6)
+    assert np.allclose(good["confidence"], expected["confidence"], atol=1e-6)
+
+    bad = table[table["error"].notna()].set_index("file")
+    assert bad.index.tolist() == [str(corrupt), str(silent), str(missing)]
+    assert bad.loc[str(corrupt), "error"].startswith("not an audio file")
+    assert bad.loc[str(silent), "error"] == "silent after trimming"
+    assert bad.loc[str(missing), "error"] == "file missing"
+    assert bad["predicted"].isna().all() and bad[prob_columns].isna().all().all()
+
+    written = pd.read_csv(tmp_path / "preds.csv")
+    assert written["file"].tolist() == files
+    assert written["predicted"].isna().sum() == 3
+    written_good = written[written["error"].isna()].set_index("file").loc[test_paths]
+    assert np.allclose(written_good[prob_columns], good[prob_columns], atol=1e-12)
+
+
+def test_other_preprocessing_gives_other_probabilities(workflow):
+    folder, expected, test_paths = workflow
+    prob_columns = [f"prob_{c}" for c in CLASSES]
+    table = predict_files(folder / "model.pt", test_paths, top_db=20, device="cpu")
+    assert not np.allclose(table[prob_columns], expected[prob_columns], atol=1e-4)
+
+
+def test_main_returns_1_when_nothing_was_predicted(workflow, tmp_path, capsys):
+    folder, _, test_paths = workflow
+    bad = tmp_path / "bad.wav"
+    bad.write_text("nope")
+    assert main([str(folder / "model.pt"), str(bad), "--device", "cpu"]) == 1
+    assert main([str(folder / "model.pt"), str(bad), test_paths[0], "--device", "cpu"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("file,predicted,confidence,prob_class0")
+    assert printed[-1].startswith(test_paths[0])
+
+
+def test_command_line_in_a_subprocess(workflow, tmp_path):
+    folder, expected, test_paths = workflow
+    out = tmp_path / "cli.csv"
+    result = subprocess.run(
+        [
+            sys.executable, "-m", "audioclf.evaluate.predict", str(folder / "model.pt"),
+            str(folder / "audio"), str(tmp_path / "nothere.wav"),
+            "--out", str(out), "--device", "cpu",
+        ],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    table = pd.read_csv(out)
+    assert len(table) == 24 + 1  # the folder's 24 files, then the missing one
+    assert table["error"].iloc[-1] == "file missing"
+    by_file = table.set_index("file")
+    assert by_file.loc[test_paths, "predicted"].tolist() == expected["predicted"].tolist()
+    assert "predicted 24 of 25 file(s)" in result.stderr

@@ -1,0 +1,159 @@
+"""Test-split scoring: sliding vs centre windows, predictions.csv and metrics.json."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from audioclf.evaluate.scoring import clip_probabilities, evaluate
+from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
+from audioclf.learn.models import count_parameters
+from audioclf.preprocess.cache import PackedClips
+from conftest import make_model
+
+CLIP_SECONDS = 1.0
+METRIC_KEYS = {
+    "model", "type", "accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy", "n_test",
+    "per_class", "confusion_matrix", "n_params", "architecture", "train_seconds",
+    "inference_clips_per_second", "device", "pretrained", "weight_source", "epochs", "lr",
+    "batch_size", "weight_decay", "seed", "eval_windows", "settings",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tiny, tmp_path_factory):
+    """The shared tiny raw1d model, its data (clips of 0.5-3 s, longer than the 1 s window),
+    and a folder of this module's own outputs."""
+    return tiny, PackedClips.load(tiny.cache), tmp_path_factory.mktemp("eval")
+
+
+def run(trained, eval_windows):
+    tiny, _, folder = trained
+    raw = tiny.models["raw1d"]
+    out = folder / eval_windows
+    metrics = evaluate(
+        tiny.cache,
+        tiny.split,
+        raw.model,
+        out / "predictions.csv",
+        out / "metrics.json",
+        raw.history,
+        eval_windows=eval_windows,
+        device="cpu",
+        batch_size=5,
+        threads=1,
+    )
+    return (
+        metrics,
+        pd.read_csv(out / "predictions.csv"),
+        json.loads((out / "metrics.json").read_text()),
+    )
+
+
+def expected_windows(cache, fnames, eval_windows):
+    length = int(CLIP_SECONDS * cache.sample_rate)
+    lengths = [int(cache.lengths[i]) for i in cache.index(fnames)]
+    if eval_windows == "centre":
+        return len(lengths)
+    return sum(len(window_starts(n, length)) for n in lengths)
+
+
+@pytest.mark.parametrize("eval_windows", ["sliding", "centre"])
+def test_predictions_and_metrics_follow_the_contract(trained, eval_windows):
+    tiny, cache, _ = trained
+    metrics, predictions, written = run(trained, eval_windows)
+    assert written == metrics and METRIC_KEYS <= set(metrics)
+    split = pd.read_csv(tiny.split)
+    test = split[split.split == "test"]
+    classes = ["class0", "class1", "class2"]
+
+    assert predictions["fname"].tolist() == test["fname"].tolist()
+    assert list(predictions.columns) == ["fname", "label", "predicted", "confidence"] + [
+        f"prob_{c}" for c in classes
+    ]
+    probs = predictions[[f"prob_{c}" for c in classes]].to_numpy()
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+    assert np.allclose(predictions["confidence"], probs.max(axis=1))
+    assert predictions["predicted"].tolist() == [classes[k] for k in probs.argmax(axis=1)]
+
+    correct = (predictions["predicted"] == predictions["label"]).mean()
+    assert metrics["accuracy"] == pytest.approx(correct)
+    assert metrics["n_test"] == len(test)
+    assert metrics["confusion_matrix"]["labels"] == classes
+    matrix = np.array(metrics["confusion_matrix"]["matrix"])
+    assert matrix.sum() == len(test) and np.trace(matrix) == round(correct * len(test))
+    assert [metrics["per_class"][c]["support"] for c in classes] == matrix.sum(axis=1).tolist()
+    assert metrics["eval_windows"] == eval_windows
+    assert metrics["n_windows"] == expected_windows(cache, test["fname"].tolist(), eval_windows)
+
+    history = pd.read_csv(tiny.models["raw1d"].history)
+    checkpoint = torch.load(tiny.models["raw1d"].model, weights_only=True)
+    assert metrics["valid_accuracy"] == pytest.approx(history["valid_accuracy"].iloc[-1])
+    assert metrics["train_seconds"] == checkpoint["train_seconds"] > 0
+    model = make_model("raw1d", 3, {}, CLIP_SECONDS, 16000)
+    assert metrics["n_params"] == count_parameters(model)
+    assert metrics["architecture"] == str(model)
+    assert metrics["pretrained"] is False and metrics["weight_source"] is None
+    assert metrics["inference_clips_per_second"] > 0
+    settings = trained[0].models["raw1d"].settings
+    assert (metrics["epochs"], metrics["lr"], metrics["batch_size"]) == (
+        settings["epochs"],
+        settings["lr"],
+        settings["batch_size"],
+    )
+
+
+def test_sliding_and_centre_differ_only_on_long_clips(trained):
+    _, cache, _ = trained
+    _, sliding, _ = run(trained, "sliding")
+    _, centre, _ = run(trained, "centre")
+    length = int(CLIP_SECONDS * cache.sample_rate)
+    long = np.array([int(cache.lengths[i]) > length for i in cache.index(sliding.fname.tolist())])
+    assert long.any() and (~long).any()  # the fixture has both kinds
+    prob_columns = [c for c in sliding.columns if c.startswith("prob_")]
+    same = np.isclose(sliding[prob_columns], centre[prob_columns], atol=1e-6).all(axis=1)
+    assert same[~long].all()
+    assert not same[long].all()
+
+
+class MeanLevel(nn.Module):
+    """Logits that depend on where the window lies in the clip: (mean, 0)."""
+
+    def forward(self, x):
+        return torch.stack([x.mean(dim=(1, 2)) * 50, torch.zeros(len(x))], dim=1)
+
+
+def test_long_clips_average_softmax_over_their_windows():
+    length = 100
+    ramp = torch.linspace(-1, 1, 250)  # 2.5 windows: three windows, the last end-aligned
+    short = torch.linspace(0, 0.5, 40)  # tiled to one window
+    cache = PackedClips.from_clips([ramp, short], ["long", "short"], ["a", "b"], 100, [2.5, 0.4])
+    model = MeanLevel()
+    probs, counts = clip_probabilities(model, cache, [0, 1], length, 2, "sliding", batch_size=2)
+    assert counts.tolist() == [3, 1]
+    for row, starts in ((0, [0, 100, 150]), (1, [0])):
+        clip = cache.clip(row)
+        windows = torch.stack([crop_or_repeat(clip, length, s) for s in starts]).unsqueeze(1)
+        expected = model(windows).softmax(dim=1).mean(dim=0)
+        assert torch.allclose(probs[row], expected, atol=1e-5)
+    centre, counts = clip_probabilities(model, cache, [0], length, 2, "centre")
+    one = crop_or_repeat(cache.clip(0), length, centre_start(250, length)).view(1, 1, -1)
+    assert counts.tolist() == [1]
+    assert torch.allclose(centre[0], model(one).softmax(dim=1)[0], atol=1e-5)
+
+
+def test_unknown_window_mode_is_an_error(trained):
+    tiny, _, folder = trained
+    with pytest.raises(ValueError, match="middle"):
+        evaluate(
+            tiny.cache,
+            tiny.split,
+            tiny.models["raw1d"].model,
+            folder / "p.csv",
+            folder / "m.json",
+            eval_windows="middle",
+            device="cpu",
+        )

@@ -1,0 +1,214 @@
+"""Tests for audioclf.preprocess.audio: decoding, downmixing, resampling and silence removal."""
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from audioclf.preprocess.audio import (
+    AudioError,
+    load_audio,
+    non_silent_intervals,
+    remove_silence,
+    resample,
+    to_mono,
+)
+
+SR = 16000
+
+
+def steady_tone(n: int, amplitude: float = 0.5) -> np.ndarray:
+    """A fs/4 tone at 45 degrees: every sample is +-amplitude/sqrt(2), so every square is equal."""
+    return (amplitude * np.sin(np.pi / 2 * np.arange(n) + np.pi / 4)).astype(np.float32)
+
+
+def tone_gap_tone() -> torch.Tensor:
+    """0.5 s silence, 1 s tone, 1 s silence, 1 s tone, 0.5 s silence at 16 kHz (64,000 samples)."""
+    tone, gap = steady_tone(SR), np.zeros(SR // 2, dtype=np.float32)
+    return torch.from_numpy(np.concatenate([gap, tone, gap, gap, tone, gap]))
+
+
+# Worked by hand for tone_gap_tone() with top_db=20, pad_ms=20 at 16 kHz:
+# hop = pad = 320 samples; frame f covers samples [320f - 1024, 320f + 1024).
+# Every tone sample has the same square, so a frame's power is proportional to the number k
+# of tone samples in it; the loudest frames hold 2048. A frame is loud if k/2048 > 10^(-20/10),
+# i.e. k >= 21. The overlap with a tone edge moves in steps of 320 from an offset of 64, so k
+# is 0 or >= 64 and no frame sits near the threshold.
+# Tone 1 = [8000, 24000): loud frames f = 22..78 (320*22 + 1024 - 8000 = 64;
+#   24000 - (320*78 - 1024) = 64), samples [22*320, 79*320) = [7040, 25280),
+#   padded by 320: [6720, 25600), 18,880 samples.
+# Tone 2 = [40000, 56000): f = 122..178, samples [39040, 57280), padded: [38720, 57600).
+# mode "all" keeps 18,880 + 18,880 = 37,760 samples; mode "trim" keeps 57,600 - 6,720 = 50,880.
+HAND_INTERVALS = [(6720, 25600), (38720, 57600)]
+
+
+def test_non_silent_intervals_match_the_hand_computed_case():
+    assert non_silent_intervals(tone_gap_tone(), SR, top_db=20, pad_ms=20) == HAND_INTERVALS
+
+
+def test_remove_silence_all_concatenates_the_kept_stretches():
+    wave = tone_gap_tone()
+    kept = remove_silence(wave, SR, top_db=20, pad_ms=20, mode="all")
+    assert kept.numel() == 37_760
+    expected = torch.cat([wave[6720:25600], wave[38720:57600]])
+    assert torch.equal(kept, expected)
+
+
+def test_remove_silence_trim_keeps_inner_silence():
+    wave = tone_gap_tone()
+    kept = remove_silence(wave, SR, top_db=20, pad_ms=20, mode="trim")
+    assert kept.numel() == 50_880
+    assert torch.equal(kept, wave[6720:57600])
+
+
+def test_a_gap_shorter_than_a_frame_is_kept():
+    # 100 zero samples sit inside frames that also hold tone, so no frame is silent there.
+    wave = torch.from_numpy(np.concatenate([steady_tone(SR), np.zeros(100), steady_tone(SR)]))
+    assert non_silent_intervals(wave.float(), SR) == [(0, wave.numel())]
+
+
+def test_quiet_but_not_silent_stretches_follow_top_db():
+    # A stretch 10 dB down survives top_db=20 and goes with top_db=5.
+    loud, quiet = steady_tone(SR, 0.5), steady_tone(SR, 0.5 * 10 ** (-10 / 20))
+    wave = torch.from_numpy(np.concatenate([loud, quiet]))
+    assert remove_silence(wave, SR, top_db=20).numel() == 2 * SR
+    assert remove_silence(wave, SR, top_db=5).numel() < 1.2 * SR
+
+
+def test_all_zero_and_empty_clips_come_back_empty():
+    assert remove_silence(torch.zeros(SR), SR).numel() == 0
+    assert remove_silence(torch.zeros(0), SR).numel() == 0
+
+
+def test_a_clip_shorter_than_the_padding_is_kept_whole():
+    wave = torch.from_numpy(steady_tone(100))
+    assert torch.equal(remove_silence(wave, SR, pad_ms=20), wave)
+
+
+def test_remove_silence_rejects_bad_settings():
+    wave = tone_gap_tone()
+    with pytest.raises(ValueError, match="mode"):
+        remove_silence(wave, SR, mode="split")
+    with pytest.raises(ValueError, match="top_db"):
+        remove_silence(wave, SR, top_db=0)
+    with pytest.raises(ValueError, match="1-D"):
+        remove_silence(wave[None], SR)
+
+
+def write(path, data, sr, **kwargs):
+    sf.write(path, data, sr, **kwargs)
+    return path
+
+
+def test_load_16_bit_wav(tmp_path):
+    pcm = np.array([0, 16384, -32768, 32767], dtype=np.int16)
+    wave, sr = load_audio(write(tmp_path / "a.wav", pcm, 44100, subtype="PCM_16"))
+    assert sr == 44100
+    assert wave.dtype == torch.float32 and wave.shape == (1, 4)
+    assert wave[0].tolist() == [0.0, 0.5, -1.0, 32767 / 32768]
+
+
+def test_load_24_bit_wav_keeps_24_bit_precision(tmp_path):
+    # 1/2^23 steps are below 16-bit resolution: a 16-bit decode would lose them.
+    values = np.array([1, -3, 2**22, 2**23 - 1], dtype=np.float64) / 2**23
+    wave, _ = load_audio(write(tmp_path / "a.wav", values, 48000, subtype="PCM_24"))
+    assert np.allclose(wave[0].numpy(), values, atol=1e-9)
+
+
+def test_load_float_wav(tmp_path):
+    values = np.array([0.123456, -0.75, 1.5], dtype=np.float32)  # float WAVs may exceed 1
+    wave, _ = load_audio(write(tmp_path / "a.wav", values, 22050, subtype="FLOAT"))
+    assert wave[0].tolist() == values.tolist()
+
+
+def test_float_wav_with_nan_is_rejected(tmp_path):
+    values = np.array([0.1, np.nan, 0.2], dtype=np.float32)
+    with pytest.raises(AudioError, match="non-finite"):
+        load_audio(write(tmp_path / "a.wav", values, 22050, subtype="FLOAT"))
+
+
+def test_load_flac_is_lossless(tmp_path):
+    pcm = (steady_tone(2000) * 32767).astype(np.int16)
+    wave, sr = load_audio(write(tmp_path / "a.flac", pcm, 32000))
+    assert sr == 32000
+    assert torch.equal(torch.round(wave[0] * 32768).to(torch.int16), torch.from_numpy(pcm))
+
+
+def test_load_ogg_vorbis(tmp_path):
+    t = np.arange(SR) / SR
+    tone = (0.5 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    wave, sr = load_audio(write(tmp_path / "a.ogg", tone, SR))
+    assert sr == SR and wave.shape[0] == 1
+    assert abs(wave.shape[1] - SR) < 100
+    spectrum = np.abs(np.fft.rfft(wave[0].numpy()))
+    peak_hz = np.argmax(spectrum) * SR / wave.shape[1]
+    assert abs(peak_hz - 440) < 2
+
+
+def test_stereo_loads_as_two_channels_and_downmixes_to_their_mean(tmp_path):
+    stereo = np.stack([np.full(50, 0.5), np.full(50, -0.25)], axis=1).astype(np.float32)
+    wave, _ = load_audio(write(tmp_path / "s.wav", stereo, SR, subtype="FLOAT"))
+    assert wave.shape == (2, 50)
+    mono = to_mono(wave)
+    assert mono.shape == (50,)
+    assert torch.allclose(mono, torch.full((50,), 0.125))
+    assert to_mono(wave[:1]).shape == (50,)
+
+
+def test_8_khz_file_resamples_to_16_khz_keeping_pitch(tmp_path):
+    t = np.arange(8000) / 8000
+    tone = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    wave, sr = load_audio(write(tmp_path / "a.wav", tone, 8000, subtype="PCM_16"))
+    assert sr == 8000
+    up = resample(to_mono(wave), sr, SR)
+    assert up.shape == (16000,)
+    spectrum = np.abs(np.fft.rfft(up.numpy()))
+    assert np.argmax(spectrum) == 1000  # 1 Hz bins for a 1 s clip
+    assert np.abs(up.numpy()).max() == pytest.approx(0.5, abs=0.02)
+
+
+def test_resample_to_the_same_rate_is_a_no_op():
+    wave = torch.randn(100)
+    assert resample(wave, SR, SR) is wave
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(AudioError, match="^file missing$"):
+        load_audio(tmp_path / "nothing.wav")
+
+
+def test_text_file_is_not_audio(tmp_path):
+    path = tmp_path / "notes.wav"
+    path.write_text("this is not a WAV file\n")
+    with pytest.raises(AudioError, match=r"^not an audio file \(.+\)$"):
+        load_audio(path)
+
+
+def test_empty_file_is_not_audio(tmp_path):
+    path = tmp_path / "empty.wav"
+    path.write_bytes(b"")
+    with pytest.raises(AudioError, match="^not an audio file"):
+        load_audio(path)
+
+
+def test_wav_without_samples_is_zero_length(tmp_path):
+    path = write(tmp_path / "none.wav", np.zeros(0, dtype=np.int16), SR, subtype="PCM_16")
+    with pytest.raises(AudioError, match="^zero length$"):
+        load_audio(path)
+
+
+def test_a_folder_is_not_a_file(tmp_path):
+    with pytest.raises(AudioError, match="not a file"):
+        load_audio(tmp_path)
+
+
+def test_audio_error_is_a_value_error():
+    assert issubclass(AudioError, ValueError)
+
+
+@pytest.mark.parametrize(("orig", "new"), [(44100, 16000), (8000, 16000), (22050, 16000)])
+def test_resample_gives_torchaudio_functional_resample_exactly(orig, new):
+    wave = torch.randn(2, 5000)
+    assert torch.equal(resample(wave, orig, new), AF.resample(wave, orig, new))
+    assert torch.equal(resample(wave[0], orig, new), AF.resample(wave[0], orig, new))

@@ -1,0 +1,518 @@
+"""The HTML report: escaped text, numbers equal to metrics.json, offline, small, wired."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import runpy
+from html.parser import HTMLParser
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from audioclf.contracts import (
+    SPLIT,
+    SUBSET,
+)
+from audioclf.evaluate.compare import summarize_model
+from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.learn.registry import MODEL_TYPES
+from audioclf.preprocess.cache import PackedClips
+from audioclf.report import FIGURE_NAMES, figure_files
+from audioclf.report.example import example_clip, pick_example
+from audioclf.report.inputs import ReportInputError, read_model_runs
+from audioclf.report.provenance import benchmark_table
+from audioclf.report.summary import (
+    augment_words,
+    runs_sentence,
+    summary_sentence,
+    what_was_run,
+)
+from audioclf.report.tables import error_tables, results_rows
+from conftest import REPO
+from report_inputs import (
+    CONFIG_URL,
+    DEEP_SETTINGS,
+    FIVE_LABELS,
+    FULL_SEEDS,
+    HOSTILE_FOLDS,
+    HOSTILE_LABEL,
+    HOSTILE_SEEDS,
+    THREE_MODELS,
+    build,
+    make_fake_run,
+)  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    """The default experiment's shape: 5 labels, 2 models, ~870 train and ~270 test clips,
+    3 seeds."""
+    root = tmp_path_factory.mktemp("full")
+    inputs = make_fake_run(root, FIVE_LABELS, {"train": 174, "valid": 30, "test": 54})
+    page, figures = build(root, inputs)
+    return root, inputs, page, figures
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    """Labels with markup and '$', the example clip's source file gone; three models (one a
+    raw1d_deep), 2 seeds x 2 cross-validation folds."""
+    root = tmp_path_factory.mktemp("hostile")
+    labels = [HOSTILE_LABEL, "Bark & $Meow$", "Knock"]
+    inputs = make_fake_run(
+        root, labels, {"train": 6, "valid": 2, "test": 4}, original_file=False,
+        models=THREE_MODELS, seeds=HOSTILE_SEEDS, folds=HOSTILE_FOLDS,
+    )  # fmt: skip
+    page, figures = build(root, inputs)
+    return root, inputs, page, figures
+
+
+def metrics_of(inputs: dict, name: str) -> dict:
+    return json.loads(Path(inputs["models"][name]["metrics"]).read_text())
+
+
+class CellParser(HTMLParser):
+    """(model, metric) -> shown mean (the cell's own text) and ± std (its `std` span), of
+    every element with data-model and data-metric attributes."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: dict[tuple[str, str], str] = {}
+        self.stds: dict[tuple[str, str], str] = {}
+        self._key = self._tag = None
+        self._in_std = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "data-model" in attrs and "data-metric" in attrs:
+            self._key, self._tag = (attrs["data-model"], attrs["data-metric"]), tag
+            self.cells[self._key] = ""
+            self.stds.pop(self._key, None)
+        elif self._key and tag == "span" and "std" in (attrs.get("class") or "").split():
+            self._in_std = True
+            self.stds[self._key] = ""
+
+    def handle_endtag(self, tag):
+        if self._in_std and tag == "span":
+            self._in_std = False
+        elif tag == self._tag:
+            self._key = self._tag = None
+
+    def handle_data(self, data):
+        if self._key and self._in_std:
+            self.stds[self._key] += data
+        elif self._key:
+            self.cells[self._key] += data
+
+
+class RowParser(HTMLParser):
+    """Rows (<tr>) carrying all of `row_attributes`: their attributes and {data-field: text}."""
+
+    def __init__(self, *row_attributes: str):
+        super().__init__()
+        self.wanted = row_attributes
+        self.rows: list[tuple[dict, dict[str, str]]] = []
+        self._field = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "tr" and all(a in attrs for a in self.wanted):
+            self.rows.append((attrs, {}))
+        elif self.rows and "data-field" in attrs:
+            self._field = attrs["data-field"]
+            self.rows[-1][1][self._field] = ""
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self._field = None
+
+    def handle_data(self, data):
+        if self._field:
+            self.rows[-1][1][self._field] += data
+
+
+def parsed(parser: HTMLParser, page: str) -> HTMLParser:
+    parser.feed(page)
+    parser.close()
+    return parser
+
+
+def shown(text: str) -> float:
+    """'84.2%' -> 84.2, '1,234,567' -> 1234567.0, ' ± 1.3' -> 1.3."""
+    return float(text.strip().lstrip("±").strip().rstrip("%").replace(",", ""))
+
+
+def test_results_table_numbers_equal_metrics_json(full_run):
+    _, inputs, page, _ = full_run
+    parser = parsed(CellParser(), page)
+    compared = 0
+    for name in inputs["models"]:
+        metrics = metrics_of(inputs, name)
+        assert metrics["n_runs"] == len(FULL_SEEDS)
+        expected = {
+            "accuracy": (100 * metrics["accuracy"], 0.05),
+            "balanced_accuracy": (100 * metrics["balanced_accuracy"], 0.05),
+            "macro_f1": (metrics["macro_f1"], 0.0005),
+            "valid_accuracy": (100 * metrics["valid_accuracy"], 0.05),
+            "train_seconds": (metrics["train_seconds"], 0.05),
+            "inference_clips_per_second": (metrics["inference_clips_per_second"], 0.05),
+            "n_params": (metrics["n_params"], 0),
+        }
+        for label, values in metrics["per_class"].items():
+            expected[f"recall:{label}"] = (100 * values["recall"], 0.05)
+        for metric, (value, tolerance) in expected.items():
+            text = parser.cells[(name, metric)]
+            assert shown(text) == pytest.approx(value, abs=tolerance + 1e-9), (name, metric, text)
+            compared += 1
+    assert compared == 2 * (7 + len(FIVE_LABELS))
+
+
+def test_results_table_shows_std_over_runs(full_run):
+    _, inputs, page, _ = full_run
+    parser = parsed(CellParser(), page)
+    for name in inputs["models"]:
+        std = metrics_of(inputs, name)["std"]
+        expected = {
+            "accuracy": (100 * std["accuracy"], 0.05),
+            "balanced_accuracy": (100 * std["balanced_accuracy"], 0.05),
+            "macro_f1": (std["macro_f1"], 0.0005),
+            "valid_accuracy": (100 * std["valid_accuracy"], 0.05),
+            "train_seconds": (std["train_seconds"], 0.05),
+        }
+        assert std["accuracy"] > 0, "fixture runs should differ, or the test shows nothing"
+        for metric, (value, tolerance) in expected.items():
+            text = parser.stds[(name, metric)]
+            assert text.strip().startswith("±"), text
+            assert shown(text) == pytest.approx(value, abs=tolerance + 1e-9), (name, metric, text)
+        # Per-label recalls are means without a spread in metrics.json: no ± shown.
+        assert (name, f"recall:{FIVE_LABELS[0]}") not in parser.stds
+
+
+def run_table_rows(page: str) -> dict[str, list[dict[str, str]]]:
+    rows: dict[str, list[dict[str, str]]] = {}
+    for attrs, cells in parsed(RowParser("data-model", "data-run"), page).rows:
+        rows.setdefault(attrs["data-model"], []).append(cells)
+    return rows
+
+
+@pytest.mark.parametrize("fixture", ["full_run", "hostile_run"])
+def test_per_run_table_equals_metrics_runs(fixture, request):
+    _, inputs, page, _ = request.getfixturevalue(fixture)
+    table = run_table_rows(page)
+    assert list(table) == list(inputs["models"])
+    for name, rows in table.items():
+        runs = metrics_of(inputs, name)["runs"]
+        assert len(rows) == len(runs) > 1
+        for row, run in zip(rows, runs, strict=True):
+            assert row["seed"] == str(run["seed"])
+            if fixture == "hostile_run":
+                assert row["fold"] == str(run["fold"])
+            else:
+                assert "fold" not in row, "no folds were run: no fold column"
+            for key, scale, tolerance in (
+                ("accuracy", 100, 0.05), ("balanced_accuracy", 100, 0.05),
+                ("macro_f1", 1, 0.0005), ("valid_accuracy", 100, 0.05),
+            ):  # fmt: skip
+                assert shown(row[key]) == pytest.approx(scale * run[key], abs=tolerance + 1e-9)
+
+
+def test_summary_names_both_models_with_their_accuracy(full_run):
+    _, inputs, page, _ = full_run
+    sentence = re.search(r'id="summary-sentence">(.*?)</p>', page, re.S).group(1)
+    accuracies = {name: metrics_of(inputs, name)["accuracy"] for name in inputs["models"]}
+    best, worst = sorted(accuracies, key=accuracies.get, reverse=True)
+    gap = round(100 * accuracies[best], 1) - round(100 * accuracies[worst], 1)
+    assert sentence.startswith(f"The {best} model")
+    assert f"{100 * accuracies[best]:.1f}%" in sentence
+    assert f"(mean of {len(FULL_SEEDS)} runs)" in sentence
+    assert f"{gap:.1f} points more than the {worst} model" in sentence
+    assert f"{100 * accuracies[worst]:.1f}%" in sentence
+
+
+def test_summary_leads_with_the_escaped_comparison_sentences(full_run):
+    _, inputs, page, _ = full_run
+    comparisons = json.loads(inputs["comparison_json"].read_text())["comparisons"]
+    sentence = comparisons[0]["sentence"]
+    # The fixture's models differ by ~30 points on 270 clips: describe_comparison writes
+    # "p < 0.001", a '<' the page must escape.
+    assert "<" in sentence, sentence
+    assert sentence not in page
+    lead = re.search(r'id="comparison-sentences">(.*?)</ul>', page, re.S).group(1)
+    assert f"<li>{html.escape(sentence)}</li>" in lead
+    assert page.index('id="summary-sentence"') < page.index('id="comparison-sentences"')
+    assert page.index('id="comparison-sentences"') < page.index('id="data"')
+
+
+def test_summary_states_seeds_and_which_seed_errors_and_curves_show(full_run, hostile_run):
+    _, _, page, _ = full_run
+    seeds = ", ".join(map(str, FULL_SEEDS))
+    assert f"Every model was trained and tested with 3 seeds ({seeds}): 3 runs." in page
+    assert f"Errors and training curves: seed {FULL_SEEDS[0]}, the first seed" in page
+    assert "summed over the 3 runs of each model" in page
+    _, _, page, _ = hostile_run
+    assert "with 2 seeds (5, 6) on each of 2 cross-validation folds (1, 2): 4 runs." in page
+    assert f"Errors and training curves: seed {HOSTILE_SEEDS[0]}" in page
+    curves = f"each model's first run (seed {HOSTILE_SEEDS[0]}, fold {HOSTILE_FOLDS[0]})"
+    assert curves in html.unescape(page)
+    assert "summed over the 4 runs of each model" in page
+
+
+@pytest.mark.parametrize("fixture", ["full_run", "hostile_run"])
+def test_statistics_table_equals_comparison_json(fixture, request):
+    _, inputs, page, _ = request.getfixturevalue(fixture)
+    comparisons = json.loads(inputs["comparison_json"].read_text())["comparisons"]
+    n = len(inputs["models"])
+    assert len(comparisons) == n * (n - 1) // 2
+    rows = [cells for _, cells in parsed(RowParser("data-comparison"), page).rows]
+    assert len(rows) == len(comparisons)
+    for row, pair in zip(rows, comparisons, strict=True):
+        assert row["pair"] == f"{pair['model_a']} vs {pair['model_b']}"
+        assert shown(row["difference"]) == pytest.approx(pair["difference"], abs=0.05 + 1e-9)
+        low, high, level = re.fullmatch(r"(\S+) to (\S+) \((\d+)%\)", row["ci"]).groups()
+        assert shown(low) == pytest.approx(pair["low"], abs=0.05 + 1e-9)
+        assert shown(high) == pytest.approx(pair["high"], abs=0.05 + 1e-9)
+        assert float(level) == pytest.approx(100 * pair["level"])
+        assert (int(row["b"]), int(row["c"])) == (pair["b"], pair["c"])
+        if pair["p_value"] < 0.001:
+            assert row["p_value"] == "< 0.001"
+        else:
+            assert float(row["p_value"]) == pytest.approx(pair["p_value"], abs=0.0005 + 1e-9)
+        assert int(row["n_seeds"]) == pair["n_seeds"] and int(row["n_clips"]) == pair["n_clips"]
+        assert row["sentence"] == pair["sentence"]
+    assert "pooled p-value is then optimistic" in page
+    assert page.index('id="results"') < page.index('id="statistics"') < page.index('id="errors"')
+
+
+def test_three_model_report_describes_the_deep_raw_model(hostile_run):
+    _, inputs, page, _ = hostile_run
+    assert list(inputs["models"]) == ["raw", "raw_deep", "spectrogram"]
+    assert metrics_of(inputs, "raw_deep")["type"] == "raw1d_deep"
+    parser = parsed(CellParser(), page)
+    assert {model for model, _ in parser.cells} == set(THREE_MODELS)
+    assert html.escape(MODEL_TYPES["raw1d_deep"].description) in page
+    # The augmentation as recorded in the deep model's settings, in words.
+    assert html.escape(augment_words(DEEP_SETTINGS)) in page
+    assert "±6.0 dB" in page and "20 to 40 dB" in page
+    assert "The raw-waveform models (raw, raw_deep)" in page
+
+
+def test_no_network_reference_anywhere(full_run):
+    _, _, page, _ = full_run
+    assert not re.search(r"https?://", page, re.IGNORECASE)
+    assert "<script" not in page.lower()
+    references = re.findall(r"""\b(?:src|href)\s*=\s*["']([^"']*)""", page, re.IGNORECASE)
+    assert references, "the page should embed its figures"
+    assert all(r.startswith(("data:", "#")) for r in references), references
+    # The config's download URL is still shown to the reader, only not as a live reference.
+    assert CONFIG_URL in html.unescape(page)
+
+
+def test_report_for_default_experiment_shape_is_under_5_mb(full_run):
+    root, _, page, _ = full_run
+    size = (root / "results" / "report.html").stat().st_size
+    assert size < 5_000_000, f"report is {size / 1e6:.1f} MB"
+    assert size == len(page.encode("utf-8"))
+
+
+def test_every_figure_is_written_and_embedded(full_run):
+    _, _, page, figures = full_run
+    files = figure_files(figures, "svg")
+    assert set(files) == set(FIGURE_NAMES)
+    for name, path in files.items():
+        data = path.read_bytes()
+        assert data.startswith(b"<?xml") and b"<svg" in data, name
+        assert f"data:image/svg+xml;base64,{base64.b64encode(data).decode()}" in page, name
+
+
+def test_page_shows_the_original_file_of_the_example_clip(full_run):
+    _, inputs, page, _ = full_run
+    split = pd.read_csv(inputs["split_csv"], dtype=str)
+    first_test = split[split["split"] == "test"]["fname"].iloc[0]
+    assert f"Clip <code>{first_test}</code>" in page
+    assert "44100 Hz with 2 channel(s)" in page
+
+
+def test_text_from_data_is_escaped(hostile_run):
+    _, _, page, _ = hostile_run
+    assert HOSTILE_LABEL not in page
+    assert "<script" not in page.lower()
+    assert html.escape(HOSTILE_LABEL) in page
+    assert html.escape("Bark & $Meow$") in page
+    # The escaped label still reaches the results table as a data attribute, readable again.
+    parser = parsed(CellParser(), page)
+    assert ("raw", f"recall:{HOSTILE_LABEL}") in parser.cells
+
+
+def test_missing_source_file_is_reported_not_fatal(hostile_run):
+    _, inputs, page, figures = hostile_run
+    assert "The original file is not shown" in page
+    assert "file missing" in page
+    assert (figures / "preprocessing.svg").stat().st_size > 0
+
+
+def test_unknown_example_clip_is_an_error_naming_it(hostile_run, tmp_path):
+    _, inputs, _, _ = hostile_run
+    with pytest.raises(ValueError, match="nope.wav"):
+        build(tmp_path, inputs, settings={"example_clip": "nope.wav"})
+
+
+def test_comparison_of_models_not_in_the_report_is_an_error_naming_them(hostile_run, tmp_path):
+    _, inputs, _, _ = hostile_run
+    with pytest.raises(
+        ReportInputError, match=r"comparison\.json: .* names model\(s\) \[.*'spectrogram'.*\]"
+    ):
+        build(tmp_path, inputs, models={"raw": inputs["models"]["raw"]})
+    stale = json.loads(inputs["comparison_json"].read_text())
+    stale["comparisons"][0]["n_clips"] += 1
+    path = tmp_path / "stale.json"
+    path.write_text(json.dumps(stale))
+    with pytest.raises(ReportInputError, match="stale"):
+        build(tmp_path, inputs, comparison_json=path)
+
+
+def test_summary_sentence_for_one_two_and_three_models(hostile_run):
+    _, inputs, _, _ = hostile_run
+    runs = read_model_runs(inputs["models"])
+    one = summary_sentence(runs[:1])
+    assert one.startswith("The raw model") and "points" not in one
+    assert f"{100 * runs[0].accuracy:.1f}%" in one
+    third = read_model_runs({"third": inputs["models"]["raw"]})[0]
+    third.metrics["accuracy"] = 0.01
+    three = summary_sentence([runs[0], runs[2], third])
+    assert "then third: 1.0%" in three
+    tie = read_model_runs({"twin": inputs["models"]["raw"], "raw": inputs["models"]["raw"]})
+    assert "the same as the raw model" in summary_sentence(tie)
+
+
+def test_error_tables_list_all_wrong_and_only_one_wrong_clips(full_run):
+    _, inputs, _, _ = full_run
+    runs = read_model_runs(inputs["models"])
+    raw, spec = (r.predictions.set_index("fname") for r in runs)
+    raw_wrong = raw["predicted"] != raw["label"]
+    spec_wrong = spec["predicted"] != spec["label"]
+    all_wrong, only_one = error_tables(runs)
+    assert {row[0] for row in all_wrong.rows} == set(raw.index[raw_wrong & spec_wrong])
+    expected_only = set(raw.index[raw_wrong ^ spec_wrong])
+    assert {row[1] for row in only_one.rows} == expected_only
+    assert {row[0] for row in only_one.rows} <= {"raw", "spectrogram"}
+    assert len(only_one.rows) == len(expected_only) > 0
+
+
+def test_one_run_summary_reads_as_one_run_without_spread(full_run, tmp_path):
+    _, inputs, _, _ = full_run
+    paths = dict(inputs["models"]["raw"])
+    first = paths["metrics"].parent / f"seed{FULL_SEEDS[0]}"
+    paths["metrics"] = tmp_path / "metrics.json"
+    summarize_model(
+        [first / "metrics.json"], [first / "predictions.csv"], paths["metrics"],
+        tmp_path / "predictions.csv",
+    )  # fmt: skip
+    (run,) = read_model_runs({"raw": paths})
+    assert (run.n_runs, run.seeds, run.folds) == (1, [FULL_SEEDS[0]], [])
+    assert all(std is None for row in results_rows([run]) for _, _, std in row.cells)
+    assert runs_sentence([run]) == f"The model was trained and tested once (seed {FULL_SEEDS[0]})."
+
+
+def test_benchmark_table_reads_rule_wildcards_and_seconds(tmp_path):
+    path = tmp_path / "results" / "benchmarks" / "train_model" / "spectrogram.tsv"
+    path.parent.mkdir(parents=True)
+    path.write_text("s\th:m:s\tmax_rss\n61.25\t0:01:01\t-\n")
+    table, total = benchmark_table([path])
+    assert table.rows[0][:3] == ["train_model", "spectrogram", "61.2"]
+    assert total == pytest.approx(61.25)
+    path.write_text("h:m:s\n0:01:01\n")
+    with pytest.raises(ValueError, match="spectrogram.tsv"):
+        benchmark_table([path])
+
+
+def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
+    _, inputs, _, _ = hostile_run
+    names = list(inputs["models"])
+    log = tmp_path / "logs" / "make_report.log"
+    log.parent.mkdir()
+    out = tmp_path / "report.html"
+    figures_dir = tmp_path / "figures"
+    snakemake = SimpleNamespace(
+        input=SimpleNamespace(
+            subset=str(inputs["subset_csv"]), clips=str(inputs["clips_csv"]),
+            excluded=str(inputs["excluded_csv"]), split=str(inputs["split_csv"]),
+            split_counts=str(inputs["split_counts_csv"]), cache=str(inputs["cache_path"]),
+            metrics=[str(inputs["models"][n]["metrics"]) for n in names],
+            predictions=[str(inputs["models"][n]["predictions"]) for n in names],
+            history=[str(inputs["models"][n]["history"]) for n in names],
+            models=[str(inputs["models"][n]["model"]) for n in names],
+            benchmarks=[str(p) for p in inputs["benchmark_tsvs"]],
+            comparison=str(inputs["comparison_json"]),
+        ),
+        output=SimpleNamespace(
+            html=str(out), figures=[str(p) for p in figure_files(figures_dir, "png").values()]
+        ),
+        params=SimpleNamespace(
+            model_names=names, config=inputs["config"],
+            settings={"figure_format": "png", "dpi": 60, "example_clip": None},
+        ),
+        log=[str(log)],
+    )  # fmt: skip
+    runpy.run_path(
+        str(REPO / "workflow" / "scripts" / "make_report.py"), init_globals={"snakemake": snakemake}
+    )
+    page = out.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == len(FIGURE_NAMES)
+    for path in figure_files(figures_dir, "png").values():
+        assert path.read_bytes().startswith(b"\x89PNG"), path
+    assert out.resolve().as_uri() in capsys.readouterr().out
+    pairs = json.loads(inputs["comparison_json"].read_text())["comparisons"]
+    assert len(parsed(RowParser("data-comparison"), page).rows) == len(pairs) == 3
+
+
+def test_single_model_report_has_no_comparison(hostile_run, tmp_path):
+    _, inputs, _, _ = hostile_run
+    # The workflow's comparison.json for a single model: no pairs.
+    lone = tmp_path / "comparison.json"
+    lone.write_text(json.dumps({"n_seeds": len(HOSTILE_SEEDS), "comparisons": []}))
+    page, _ = build(tmp_path, inputs, models={"raw": inputs["models"]["raw"]}, comparison_json=lone)
+    parser = parsed(CellParser(), page)
+    assert {model for model, _ in parser.cells} == {"raw"}
+    assert "only one model got wrong" not in page
+    assert "points more" not in page
+    assert "only one model, so nothing to compare" in page
+    assert 'id="comparison-sentences"' not in page
+
+
+def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
+    _, inputs, _, _ = hostile_run
+    cache = PackedClips.load(inputs["cache_path"])
+    subset = SUBSET.read(inputs["subset_csv"])
+    split = SPLIT.read(inputs["split_csv"])
+    checkpoints = {name: load_checkpoint(p["model"]) for name, p in inputs["models"].items()}
+    fname = pick_example(split, cache, None)
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    first = example_clip(fname, cache, subset, split, checkpoints)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    second = example_clip(fname, cache, subset, split, checkpoints)
+    assert np.array_equal(first.mel_masked, second.mel_masked)
+    assert not np.array_equal(first.mel, first.mel_masked), "training masks should show"
+    assert first.mel.shape[0] == inputs["config"]["models"]["spectrogram"]["n_mels"]
+    assert first.cropped.size == inputs["config"]["clip_seconds"] * cache.sample_rate
+
+
+def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):
+    _, inputs, _, _ = hostile_run
+    raw, _, spectrogram = read_model_runs(inputs["models"])
+    raw.metrics["epochs"] = 1
+    assert what_was_run(raw).startswith(
+        "raw: 1 epoch on cpu, seeds 5, 6, folds 1, 2, from random initial weights"
+    )
+    assert what_was_run(raw).endswith("per run on average (4 runs).")
+    spectrogram.metrics["settings"] = {"freeze_epochs": 2}
+    line = what_was_run(spectrogram)
+    assert "2 epochs with the pretrained body frozen, then 4 epochs on cpu" in line
+    assert spectrogram.metrics["weight_source"] in line

@@ -1,0 +1,72 @@
+"""Run ids, split ids and fold names: seeds, folds and their parsing."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from audioclf.runs import (
+    RUN_PATTERN,
+    SPLIT_PATTERN,
+    fold_name,
+    folds_in,
+    parse_run,
+    parse_split,
+    run_ids,
+    sorted_folds,
+    split_id,
+)
+from audioclf.split.folds import fold_splits
+
+
+def test_run_ids_are_seed_major_and_parse_back():
+    assert run_ids([0, 1]) == ["seed0", "seed1"]
+    runs = run_ids([0, 1], ["1", "2"])
+    assert runs == ["fold1-seed0", "fold2-seed0", "fold1-seed1", "fold2-seed1"]
+    assert [parse_run(r) for r in runs] == [("1", 0), ("2", 0), ("1", 1), ("2", 1)]
+    assert all(re.fullmatch(RUN_PATTERN, r) for r in runs)
+    with pytest.raises(ValueError, match="not a run id"):
+        parse_run("seedx")
+
+
+def test_folds_come_from_the_csv_in_order(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("fname,label,fold\n" + "".join(f"{i}.wav,a,{i % 10 + 1}\n" for i in range(20)))
+    assert folds_in(csv) == [str(k) for k in range(1, 11)]
+    (tmp_path / "n.csv").write_text("fname,label\na.wav,x\n")
+    with pytest.raises(ValueError, match="no fold column"):
+        folds_in(tmp_path / "n.csv")
+    with pytest.raises(ValueError, match="dataset.metadata is not set"):
+        folds_in(None)
+
+
+def test_split_ids_name_each_runs_split_once():
+    assert split_id("seed3", vary_with_seed=False, split_seed=7) == "seed7"
+    assert split_id("seed3", vary_with_seed=True, split_seed=7) == "seed3"
+    assert split_id("foldA-seed3", vary_with_seed=True, split_seed=7) == "foldA"
+    assert parse_split("seed7") == (None, 7) and parse_split("fold2") == ("2", None)
+    assert all(re.fullmatch(SPLIT_PATTERN, s) for s in ("seed0", "fold1.5", "fold_x"))
+    with pytest.raises(ValueError, match="not a split id"):
+        parse_split("split1")
+
+
+def test_one_fold_parser_for_the_snakefile_and_the_split(tmp_path):
+    """folds_in (the Snakefile's run ids) and fold_splits (the split rule) name and order the
+    same folds the same way, whatever the CSV writes: "3", "3.0" and " 3 " are fold 3."""
+    assert [fold_name(v) for v in ("3", "3.0", " 3 ", 3, 3.0, "a", "2.5")] == [
+        "3", "3", "3", "3", "3", "a", "2.5",
+    ]  # fmt: skip
+    values = ["10", "2", "b", "1.0", "a", "2"]
+    assert sorted_folds(values) == ["1", "2", "10", "a", "b"]
+    csv = tmp_path / "m.csv"
+    rows = [f"{i}.wav,{label},{fold}" for i, fold in enumerate(values) for label in ("x", "y")]
+    csv.write_text("fname,label,fold\n" + "\n".join(rows) + "\n")
+    clips = pd.read_csv(csv, dtype=str)
+    assert folds_in(csv) == list(fold_splits(clips)) == ["1", "2", "10", "a", "b"]
+
+
+def test_a_fold_name_that_cannot_name_a_folder_is_refused(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("fname,label,fold\na.wav,x,1\nb.wav,x,fold two\n")
+    with pytest.raises(ValueError, match="'fold two'.*rename it"):
+        folds_in(csv)

@@ -1,0 +1,29 @@
+# Learning: one training job per configured model and run (seed, or fold and seed).
+
+
+rule train_model:
+    input:
+        cache="results/data/cache.pt",
+        split=get_split_file,
+    output:
+        model="results/models/{model}/{run}/model.pt",
+        history="results/models/{model}/{run}/history.csv",
+    log:
+        "logs/train_model/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/train_model/{model}/{run}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: 8
+    resources:
+        mem_mb=8000,
+        runtime=180,
+        gpu=0,
+    params:
+        model_name="{model}",
+        settings=get_model_settings,
+        clip_seconds=config["clip_seconds"],
+        device=config["device"],
+        seed=get_run_seed,
+    script:
+        "../scripts/train_model.py"

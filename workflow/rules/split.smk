@@ -1,0 +1,26 @@
+# Split: one stratified split per split seed, or one split per cross-validation fold.
+
+
+rule split_dataset:
+    input:
+        subset="results/data/subset.csv",
+        clips="results/data/clips.csv",
+    output:
+        split="results/data/splits/{split}/split.csv",
+        counts="results/data/splits/{split}/split_counts.csv",
+    log:
+        "logs/split_dataset/{split}.log",
+    benchmark:
+        "results/benchmarks/split_dataset/{split}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        split_id="{split}",
+        fractions=config["split"]["fractions"],
+        seed=get_fold_valid_seed,
+    script:
+        "../scripts/split_dataset.py"

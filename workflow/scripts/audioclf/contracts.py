@@ -1,0 +1,228 @@
+"""Every file passed between stages, declared once: its columns or keys, and how it is read
+and written.
+
+Each table (CSV) or record (JSON) below is the one contract between the rule that writes it
+and every rule that reads it. Stages call `SPLIT.read(path)`, `METRICS.write(path, data)`
+and so on, never pandas or json directly, so a missing column or key fails in one place
+with the file, the column and the rule to rerun. Two binary files have their own classes
+beside the code that makes them: the packed clip cache (`cache.pt`,
+`audioclf.preprocess.cache.PackedClips`) and the model file (`model.pt`,
+`audioclf.learn.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from audioclf.io import write_csv, write_json
+
+
+class ContractError(ValueError):
+    """A file passed between stages lacks a declared column or key, or has a wrong value."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A CSV passed between stages: required `columns` (name -> "str" or "number"), columns
+    it may have (`optional`), the values some columns are limited to, and the rule that
+    writes it (named in errors).
+
+    Text columns stay text: a label "None" or "NA" is a label, never a missing value. Only
+    an empty cell of a number column is missing (NaN).
+    """
+
+    name: str
+    columns: Mapping[str, str]
+    made_by: str
+    optional: Mapping[str, str] = field(default_factory=dict)
+    values: Mapping[str, tuple] = field(default_factory=dict)
+    fix: str = ""  # what to do about a bad file; default: rerun the rule that writes it
+
+    @property
+    def remedy(self) -> str:
+        return self.fix or f"Rerun {self.made_by} to write it again."
+
+    def _text_columns(self) -> list[str]:
+        declared = {**self.columns, **self.optional}
+        return [c for c, kind in declared.items() if kind == "str"]
+
+    def require(self, frame: pd.DataFrame, columns, source: str | os.PathLike) -> None:
+        """Raise ContractError naming `source` and each of `columns` that `frame` lacks."""
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise ContractError(
+                f"{source}: {self.name} is missing column(s) {missing}; found "
+                f"{list(frame.columns)}. {self.remedy}"
+            )
+
+    def check(self, frame: pd.DataFrame, source: str | os.PathLike) -> pd.DataFrame:
+        """`frame` itself, once it has every required column and only allowed values."""
+        self.require(frame, self.columns, source)
+        for column, allowed in self.values.items():
+            unknown = sorted(set(frame[column].astype(str)) - set(allowed))
+            if unknown:
+                raise ContractError(
+                    f"{source}: {self.name} column {column!r} has value(s) {unknown}; "
+                    f"expected one of {list(allowed)}. {self.remedy}"
+                )
+        return frame
+
+    def read(self, path: str | os.PathLike) -> pd.DataFrame:
+        """The file as a frame, checked; text columns as str, empty text cells as ''."""
+        text = self._text_columns()
+        frame = pd.read_csv(
+            path, dtype={c: str for c in text}, keep_default_na=False, na_values=[""]
+        )
+        for column in text:
+            if column in frame.columns:
+                frame[column] = frame[column].fillna("")
+        return self.check(frame, path)
+
+    def write(self, path: str | os.PathLike, frame: pd.DataFrame) -> None:
+        """Check `frame` and write it without its index, atomically."""
+        write_csv(path, self.check(frame, path))
+
+
+@dataclass(frozen=True)
+class Record:
+    """A JSON object passed between stages: its required keys and the rule that writes it."""
+
+    name: str
+    keys: tuple[str, ...]
+    made_by: str
+
+    def check(self, data, source: str | os.PathLike) -> dict:
+        if not isinstance(data, dict):
+            raise ContractError(
+                f"{source}: {self.name} should be a JSON object, got {type(data).__name__}. "
+                f"Rerun {self.made_by}."
+            )
+        missing = [k for k in self.keys if k not in data]
+        if missing:
+            raise ContractError(
+                f"{source}: {self.name} is missing key(s) {missing}. Rerun {self.made_by} to "
+                "write it again."
+            )
+        return data
+
+    def read(self, path: str | os.PathLike) -> dict:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                data = json.load(handle)
+        except json.JSONDecodeError as err:
+            raise ContractError(
+                f"{path}: {self.name} is not valid JSON ({err}). Rerun {self.made_by}."
+            ) from err
+        return self.check(data, path)
+
+    def write(self, path: str | os.PathLike, data: dict) -> None:
+        write_json(path, self.check(data, path))
+
+
+def _columns(spec: str) -> dict[str, str]:
+    """Column kinds from "fname label seconds:number": text unless marked `:number`."""
+    return dict((word.split(":") if ":" in word else (word, "str")) for word in spec.split())
+
+
+SPLIT_NAMES = ("train", "valid", "test")
+
+SUBSET = Table(
+    "subset.csv (the selected clips)",
+    _columns("fname label path"),
+    made_by="select_subset",
+    optional=_columns("source manually_verified fold"),
+)
+MANIFEST = Table(
+    "clips_manifest.csv (the fetched clips)",
+    _columns("fname path bytes:number method"),
+    made_by="download_audio",
+)
+CLIPS = Table(
+    "clips.csv (the usable clips)",
+    _columns("fname label original_seconds:number trimmed_seconds:number"),
+    made_by="preprocess_audio",
+)
+EXCLUDED = Table(
+    "excluded.csv (the unusable clips)", _columns("fname label path reason"), "preprocess_audio"
+)
+SPLIT = Table(
+    "split.csv", _columns("fname label split"), "split_dataset", values={"split": SPLIT_NAMES}
+)
+SPLIT_COUNTS = Table(
+    "split_counts.csv",
+    _columns("label train:number valid:number test:number total:number"),
+    made_by="split_dataset",
+)
+HISTORY = Table(
+    "history.csv (one row per training epoch)",
+    _columns(
+        "epoch:number train_loss:number valid_loss:number valid_accuracy:number seconds:number"
+    ),
+    made_by="train_model",
+)
+# Besides these, one prob_<class> column per class of the model.
+PREDICTIONS = Table(
+    "predictions.csv (test predictions)",
+    _columns("fname label predicted confidence:number"),
+    made_by="evaluate_model",
+)
+
+METRICS = Record(
+    "metrics.json (one run's test scores)",
+    (
+        "model",
+        "type",
+        "accuracy",
+        "balanced_accuracy",
+        "macro_f1",
+        "valid_accuracy",
+        "n_test",
+        "n_windows",
+        "per_class",
+        "confusion_matrix",
+        "n_params",
+        "train_seconds",
+        "inference_clips_per_second",
+        "device",
+        "eval_device",
+        "pretrained",
+        "epochs",
+        "seed",
+        "fold",
+        "eval_windows",
+        "settings",
+    ),
+    made_by="evaluate_model",
+)
+SUMMARY = Record(
+    "metrics.json (a model's scores over its runs)",
+    (*METRICS.keys, "runs", "std", "n_runs", "seeds", "folds", "n_predictions"),
+    made_by="summarize_model",
+)
+COMPARISON = Record(
+    "comparison.json (paired statistics)",
+    ("n_seeds", "comparisons"),
+    made_by="compare_models",
+)
+# What compare_models writes per pair: names, sentence and audioclf.evaluate.stats.compare's
+# result.
+COMPARISON_PAIR_KEYS = (
+    "model_a",
+    "model_b",
+    "sentence",
+    "difference",
+    "low",
+    "high",
+    "level",
+    "n_draws",
+    "n_clips",
+    "b",
+    "c",
+    "p_value",
+    "n_seeds",
+)

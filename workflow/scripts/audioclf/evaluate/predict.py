@@ -1,0 +1,208 @@
+"""Classify audio files with a trained model.pt, preprocessed and scored as in the workflow.
+
+python -m audioclf.evaluate.predict results/models/raw/model.pt a.wav b.flac --out preds.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from audioclf.datasets.catalog import AUDIO_EXTENSIONS
+from audioclf.devices import resolve_device
+from audioclf.evaluate.scoring import EVAL_WINDOWS, clip_probabilities, prediction_table
+from audioclf.io import log, write_csv
+from audioclf.learn.checkpoint import load_checkpoint, rebuild_model
+from audioclf.learn.data import clip_samples
+from audioclf.preprocess.cache import PackedClips
+from audioclf.preprocess.clips import ClipSettings, process_clip
+
+SETTING_KEYS = ("top_db", "pad_ms", "mode")
+
+
+def preprocess_settings(
+    checkpoint: dict,
+    sample_rate: int | None = None,
+    top_db: float | None = None,
+    pad_ms: float | None = None,
+    mode: str | None = None,
+) -> ClipSettings:
+    """How new files are preprocessed: as the model's cache was (model.pt's "preprocess"),
+    with any argument given overriding it and the workflow's defaults for what neither says.
+    The sample rate is always the model's: it only understands audio at that rate."""
+    trained_rate = int(checkpoint["sample_rate"])
+    if sample_rate is not None and int(sample_rate) != trained_rate:
+        raise ValueError(
+            f"sample_rate {sample_rate} Hz was asked for, but the model was trained at "
+            f"{trained_rate} Hz; leave sample_rate out (files are resampled to {trained_rate})"
+        )
+    recorded = checkpoint.get("preprocess") or {}
+    given = {"top_db": top_db, "pad_ms": pad_ms, "mode": mode}
+    defaults = ClipSettings()
+    chosen = {
+        key: given[key] if given[key] is not None else recorded.get(key, getattr(defaults, key))
+        for key in SETTING_KEYS
+    }
+    return ClipSettings(
+        trained_rate, float(chosen["top_db"]), float(chosen["pad_ms"]), str(chosen["mode"])
+    )
+
+
+def audio_files(paths: Sequence[str | os.PathLike]) -> list[str]:
+    """The paths as given, a folder replaced by the audio files under it (sorted)."""
+    files = []
+    for path in paths:
+        if Path(path).is_dir():
+            files += sorted(
+                str(p)
+                for p in Path(path).rglob("*")
+                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+            )
+        else:
+            files.append(str(path))
+    return files
+
+
+def _preprocess(path: str, settings: ClipSettings):
+    """(int16 samples, None) or (None, why the file cannot be scored); never raises."""
+    try:
+        result = process_clip(path, settings)
+    except Exception as err:  # a file that breaks decoding in an unforeseen way is one bad row
+        return None, f"{type(err).__name__}: {err}"
+    return result.samples, result.reason
+
+
+def predict_files(
+    model_path: str | os.PathLike,
+    paths: Sequence[str | os.PathLike],
+    out_csv: str | os.PathLike | None = None,
+    sample_rate: int | None = None,
+    top_db: float | None = None,
+    pad_ms: float | None = None,
+    mode: str | None = None,
+    eval_windows: str = "sliding",
+    device: str = "auto",
+    batch_size: int = 64,
+) -> pd.DataFrame:
+    """One row per file: `file,predicted,confidence,prob_<class>...,error`.
+
+    Each file is decoded, downmixed, resampled and trimmed as preprocess_audio does (the
+    settings recorded in model.pt, see preprocess_settings) and scored with evaluate's own
+    window averaging. A file that cannot be read, or is silent, gets its reason in `error`
+    and empty predictions. Written to `out_csv` when given.
+    """
+    if eval_windows not in EVAL_WINDOWS:
+        raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
+    checkpoint = load_checkpoint(model_path)
+    classes = list(checkpoint["classes"])
+    settings = preprocess_settings(checkpoint, sample_rate, top_db, pad_ms, mode)
+    files = audio_files(paths)
+
+    usable, samples, errors = [], [], [None] * len(files)
+    for i, path in enumerate(files):
+        wave, reason = _preprocess(path, settings)
+        if reason is None:
+            usable.append(i)
+            samples.append(wave)
+        else:
+            errors[i] = reason
+            log(f"{path}: {reason}; no prediction")
+
+    prob_columns = [f"prob_{c}" for c in classes]
+    table = pd.DataFrame(
+        {
+            "file": files,
+            "predicted": pd.Series([None] * len(files), dtype=object),
+            "confidence": np.nan,
+            **{column: np.nan for column in prob_columns},
+            "error": pd.Series(errors, dtype=object),
+        }
+    )
+    if usable:
+        cache = _packed(samples, settings)
+        probs, _ = clip_probabilities(
+            rebuild_model(checkpoint),
+            cache,
+            list(range(len(cache))),
+            clip_samples(checkpoint["clip_seconds"], settings.sample_rate),
+            len(classes),
+            eval_windows,
+            resolve_device(device),
+            batch_size,
+        )
+        scored = prediction_table(probs, classes)
+        table.loc[usable, "predicted"] = scored["predicted"].to_numpy(dtype=object)
+        for column in ["confidence", *prob_columns]:
+            table.loc[usable, column] = scored[column].to_numpy()
+    if out_csv is not None:
+        write_csv(out_csv, table)
+    log(
+        f"{Path(model_path)}: predicted {len(usable)} of {len(files)} file(s)"
+        + (
+            f"; {len(files) - len(usable)} without one (see `error`)"
+            if len(usable) < len(files)
+            else ""
+        )
+    )
+    return table
+
+
+def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:
+    """The preprocessed files as a PackedClips, the form evaluate's scoring reads."""
+    lengths = torch.tensor([0] + [len(s) for s in samples], dtype=torch.int64)
+    names = [str(i) for i in range(len(samples))]
+    return PackedClips(
+        waveforms=torch.from_numpy(np.concatenate(samples)),
+        offsets=torch.cumsum(lengths, 0),
+        fnames=names,
+        labels=[""] * len(samples),
+        sample_rate=settings.sample_rate,
+        original_seconds=torch.full((len(samples),), float("nan"), dtype=torch.float64),
+    )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m audioclf.evaluate.predict",
+        description="Classify audio files (or folders of them) with a trained model.pt.",
+    )
+    parser.add_argument("model", help="a model.pt written by train_model")
+    parser.add_argument("audio", nargs="+", help="audio files or folders")
+    parser.add_argument("--out", help="CSV to write (default: print the table)")
+    parser.add_argument("--eval-windows", choices=EVAL_WINDOWS, default="sliding")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--top-db", type=float, help="override the model file's silence level")
+    parser.add_argument("--pad-ms", type=float, help="override the model file's padding")
+    parser.add_argument("--mode", choices=("all", "trim"), help="override the silence mode")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status 0 when at least one file got a prediction, else 1."""
+    args = parse_args(argv)
+    table = predict_files(
+        args.model,
+        args.audio,
+        out_csv=args.out,
+        top_db=args.top_db,
+        pad_ms=args.pad_ms,
+        mode=args.mode,
+        eval_windows=args.eval_windows,
+        device=args.device,
+        batch_size=args.batch_size,
+    )
+    if args.out is None:
+        table.to_csv(sys.stdout, index=False)
+    return 0 if table["error"].isna().any() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,253 @@
+"""Score a trained model on the test split; write predictions.csv and metrics.json."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+)
+from torch import nn
+
+from audioclf.contracts import HISTORY, METRICS, PREDICTIONS, SPLIT
+from audioclf.devices import resolve_device, synchronize
+from audioclf.io import log
+from audioclf.learn.checkpoint import load_checkpoint, rebuild_model
+from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
+from audioclf.learn.data import clip_samples, split_rows
+from audioclf.learn.models import count_parameters
+from audioclf.preprocess.cache import INT16_SCALE, PackedClips
+
+EVAL_WINDOWS = ("sliding", "centre")
+
+
+def starts_for(n: int, length: int, eval_windows: str) -> list[int]:
+    """Window starts scored for an `n`-sample clip: all sliding windows or the centre one."""
+    if eval_windows == "sliding":
+        return window_starts(n, length)
+    if eval_windows == "centre":
+        return [centre_start(n, length)]
+    raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
+
+
+def window_batches(
+    cache: PackedClips, rows: Sequence[int], length: int, eval_windows: str, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(windows (B, 1, length) float32, owning clip positions (B,)) in batches."""
+    windows, owners = [], []
+    for position, row in enumerate(rows):
+        wave = cache.raw(row)
+        for start in starts_for(wave.numel(), length, eval_windows):
+            windows.append(crop_or_repeat(wave, length, start))
+            owners.append(position)
+            if len(windows) == batch_size:
+                yield (
+                    torch.stack(windows).float().div_(INT16_SCALE).unsqueeze(1),
+                    torch.tensor(owners),
+                )
+                windows, owners = [], []
+    if windows:
+        yield torch.stack(windows).float().div_(INT16_SCALE).unsqueeze(1), torch.tensor(owners)
+
+
+@torch.inference_mode()
+def clip_probabilities(
+    model: nn.Module,
+    cache: PackedClips,
+    rows: Sequence[int],
+    length: int,
+    n_classes: int,
+    eval_windows: str = "sliding",
+    device: torch.device | None = None,
+    batch_size: int = 64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-clip class probabilities (softmax averaged over its windows) and window counts."""
+    device = device or torch.device("cpu")
+    model = model.to(device).eval()
+    sums = torch.zeros(len(rows), n_classes, dtype=torch.float64, device=device)
+    counts = torch.zeros(len(rows), dtype=torch.int64, device=device)
+    for windows, owners in window_batches(cache, rows, length, eval_windows, batch_size):
+        owners = owners.to(device)
+        probs = model(windows.to(device)).float().softmax(dim=-1)
+        sums.index_add_(0, owners, probs.double())
+        counts.index_add_(0, owners, torch.ones_like(owners))
+    return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()
+
+
+def prediction_table(probs: torch.Tensor, classes: Sequence[str]) -> pd.DataFrame:
+    """`predicted,confidence,prob_<class>...` from (n_clips, n_classes) clip probabilities;
+    confidence is the probability of the predicted class."""
+    best = probs.argmax(dim=1)
+    table = pd.DataFrame({"predicted": [classes[k] for k in best.tolist()]})
+    table["confidence"] = probs.max(dim=1).values.numpy().astype(np.float64)
+    for k, c in enumerate(classes):
+        table[f"prob_{c}"] = probs[:, k].numpy().astype(np.float64)
+    return table
+
+
+def classification_metrics(truth: list[str], predicted: list[str], classes: list[str]) -> dict:
+    """Accuracy, balanced accuracy, macro F1, per-class scores and the confusion matrix."""
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, predicted, labels=classes, zero_division=0
+    )
+    matrix = confusion_matrix(truth, predicted, labels=classes)
+    return {
+        "accuracy": float(accuracy_score(truth, predicted)),
+        "balanced_accuracy": float(balanced_accuracy_score(truth, predicted)),
+        "macro_f1": float(
+            f1_score(truth, predicted, labels=classes, average="macro", zero_division=0)
+        ),
+        "per_class": {
+            c: {
+                "precision": float(precision[k]),
+                "recall": float(recall[k]),
+                "f1": float(f1[k]),
+                "support": int(support[k]),
+            }
+            for k, c in enumerate(classes)
+        },
+        "confusion_matrix": {"labels": list(classes), "matrix": matrix.tolist()},
+    }
+
+
+def run_metrics(
+    checkpoint: dict,
+    predictions: pd.DataFrame,
+    model: nn.Module,
+    *,
+    valid_accuracy: float | None,
+    n_windows: int,
+    clips_per_second: float,
+    eval_device: str,
+    fold: str | None,
+    eval_windows: str,
+) -> dict:
+    """One run's metrics.json: the scores of `predictions` (predictions.csv of the model in
+    model.pt `checkpoint`) and what was run, as the METRICS contract declares it."""
+    classes = list(checkpoint["classes"])
+    labels = predictions["label"].tolist()
+    scores = classification_metrics(labels, predictions["predicted"].tolist(), classes)
+    settings = checkpoint["settings"]
+    return {
+        "model": checkpoint["model"],
+        "type": checkpoint["type"],
+        "accuracy": scores["accuracy"],
+        "balanced_accuracy": scores["balanced_accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "valid_accuracy": valid_accuracy,
+        "n_test": len(labels),
+        "n_windows": int(n_windows),
+        "per_class": scores["per_class"],
+        "confusion_matrix": scores["confusion_matrix"],
+        "n_params": count_parameters(model),
+        "architecture": str(model),
+        "train_seconds": checkpoint.get("train_seconds"),
+        "inference_clips_per_second": clips_per_second,
+        "device": checkpoint.get("device"),
+        "eval_device": eval_device,
+        "pretrained": bool(checkpoint.get("pretrained", False)),
+        "weight_source": checkpoint.get("weight_source"),
+        "epochs": settings.get("epochs"),
+        "lr": settings.get("lr"),
+        "batch_size": settings.get("batch_size"),
+        "weight_decay": settings.get("weight_decay"),
+        "seed": checkpoint.get("seed"),
+        "fold": fold,
+        "eval_windows": eval_windows,
+        "settings": settings,
+    }
+
+
+def last_valid_accuracy(history_csv: str | os.PathLike | None) -> float | None:
+    if history_csv is None:
+        return None
+    history = HISTORY.read(history_csv)
+    if history.empty:
+        return None
+    return float(history["valid_accuracy"].iloc[-1])
+
+
+def evaluate(
+    cache_path: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    model_path: str | os.PathLike,
+    out_predictions: str | os.PathLike,
+    out_metrics: str | os.PathLike,
+    history_csv: str | os.PathLike | None = None,
+    eval_windows: str = "sliding",
+    device: str = "auto",
+    batch_size: int = 64,
+    threads: int | None = None,
+    fold: int | str | None = None,
+) -> dict:
+    """Score every test clip; long clips by averaging over windows (sliding) or one centre crop.
+
+    `fold` (cross-validation: the test fold of this split) is only recorded in metrics.json.
+    """
+    if eval_windows not in EVAL_WINDOWS:
+        raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}; fix config")
+    if threads:
+        torch.set_num_threads(int(threads))
+    torch_device = resolve_device(device)
+    checkpoint = load_checkpoint(model_path)
+    classes = list(checkpoint["classes"])
+    model = rebuild_model(checkpoint)
+
+    cache = PackedClips.load(cache_path)
+    if cache.sample_rate != checkpoint["sample_rate"]:
+        raise ValueError(
+            f"{cache_path}: sample rate {cache.sample_rate} Hz, but {model_path} was trained at "
+            f"{checkpoint['sample_rate']} Hz; retrain the model on this cache"
+        )
+    fnames, labels = split_rows(SPLIT.read(split_csv), "test", str(split_csv))
+    unknown = sorted(set(labels) - set(classes))
+    if unknown:
+        raise ValueError(
+            f"{split_csv}: test labels {unknown} are not among the classes of {model_path}; "
+            "retrain the model on this split"
+        )
+    rows = cache.index(fnames)
+    length = clip_samples(checkpoint["clip_seconds"], cache.sample_rate)
+
+    # One untimed batch first, so one-off start-up costs (kernels, allocator) stay out of speed.
+    clip_probabilities(model, cache, rows[:1], length, len(classes), "centre", torch_device, 1)
+    started = time.perf_counter()
+    probs, window_counts = clip_probabilities(
+        model, cache, rows, length, len(classes), eval_windows, torch_device, batch_size
+    )
+    synchronize(torch_device)
+    seconds = time.perf_counter() - started
+
+    scored = prediction_table(probs, classes)
+    predictions = pd.concat([pd.DataFrame({"fname": fnames, "label": labels}), scored], axis=1)
+    PREDICTIONS.write(out_predictions, predictions)
+
+    metrics = run_metrics(
+        checkpoint,
+        predictions,
+        model,
+        valid_accuracy=last_valid_accuracy(history_csv),
+        n_windows=int(window_counts.sum()),
+        clips_per_second=len(fnames) / max(seconds, 1e-9),
+        eval_device=str(torch_device),
+        fold=fold,
+        eval_windows=eval_windows,
+    )
+    METRICS.write(out_metrics, metrics)
+    log(
+        f"{Path(model_path)}: test accuracy {metrics['accuracy']:.4f}, balanced "
+        f"{metrics['balanced_accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} on "
+        f"{len(fnames)} clips ({metrics['n_windows']} windows, {eval_windows}); "
+        f"{metrics['inference_clips_per_second']:.1f} clips/s on {torch_device}"
+    )
+    return metrics

@@ -1,0 +1,9 @@
+"""Learning: the networks and how they are trained.
+
+Owns the model registry (`registry`: every model type once, with its builder, defaults and
+flags), the bare networks (`models`) and their on-device input layers (`features`: log-mel
+front end; `augment`: waveform augmentation), pretrained weights (`weights`), batches of
+crops from the cache (`crop`, `data`), the fastai training procedure (`train`) and the
+model file it writes (`checkpoint`, model.pt). Called by the train_model rule of
+workflow/rules/learn.smk.
+"""

@@ -1,0 +1,234 @@
+"""The networks as bare nn.Modules: raw-waveform 1D CNNs (shallow, deep) and a log-mel ResNet."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import nn
+
+from audioclf.learn.augment import AUGMENT_DEFAULTS, WaveformAugment
+from audioclf.learn.features import FRONT_END_DEFAULTS, LogMelFrontEnd
+from audioclf.learn.registry import register
+
+ARCHES = ("resnet18", "xresnet18")
+SPECTROGRAM_DEFAULTS = {"arch": "resnet18", **FRONT_END_DEFAULTS}
+
+RAW1D_CHANNELS = 8
+RAW1D_KERNEL = 4096
+RAW1D_STRIDE = 1000
+RAW1D_PADDING = 2047
+RAW1D_DROPOUT = 0.4
+
+
+def raw1d_flat_size(n_samples: int) -> int:
+    """Length of the flattened conv output for a clip of `n_samples` samples."""
+    frames = (n_samples + 2 * RAW1D_PADDING - RAW1D_KERNEL) // RAW1D_STRIDE + 1
+    if frames < 1:
+        raise ValueError(f"clips of {n_samples} samples are shorter than the raw1d kernel")
+    return RAW1D_CHANNELS * frames
+
+
+@register("raw1d", description="1D CNN on the raw waveform", waveform_input=True)
+def build_raw1d(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
+    """The seed's network: its shape depends on the clip length only."""
+    return raw1d(n_classes, clip_samples)
+
+
+def raw1d(n_classes: int, n_samples: int) -> nn.Sequential:
+    """One wide strided convolution over the waveform, then a small dropout MLP."""
+    return nn.Sequential(
+        nn.Conv1d(
+            1,
+            RAW1D_CHANNELS,
+            kernel_size=RAW1D_KERNEL,
+            stride=RAW1D_STRIDE,
+            padding=RAW1D_PADDING,
+            bias=False,
+        ),
+        nn.BatchNorm1d(RAW1D_CHANNELS),
+        nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(raw1d_flat_size(n_samples), 500),
+        nn.ReLU(),
+        nn.Dropout(RAW1D_DROPOUT),
+        nn.Linear(500, 50),
+        nn.ReLU(),
+        nn.Dropout(RAW1D_DROPOUT),
+        nn.Linear(50, 25),
+        nn.ReLU(),
+        nn.Dropout(RAW1D_DROPOUT),
+        nn.Linear(25, n_classes),
+    )
+
+
+RAW1D_DEEP_DEFAULTS = {
+    "channels": 64,  # width of the first two blocks, doubled by each later one (M5: 128)
+    "blocks": 4,  # conv blocks, the first included (M5: 4)
+    "convs_per_block": 1,  # conv layers per block after the first (M5: 1; M11-like: 2)
+    "first_kernel": 80,  # 5 ms at 16 kHz
+    "first_stride": 4,
+    "kernel_size": 3,
+    "pool": 4,  # max-pool size (and stride) after every block
+    "dropout": 0.2,  # before the linear head
+    **AUGMENT_DEFAULTS,
+}
+
+
+def conv_block(c_in: int, c_out: int, kernel: int, stride: int, convs: int, pool: int):
+    """`convs` x (Conv1d + BatchNorm1d + ReLU), then MaxPool1d(pool)."""
+    layers: list[nn.Module] = []
+    for k in range(convs):
+        step = stride if k == 0 else 1
+        layers += [
+            # padding keeps length / step frames (the length itself for odd kernels at step 1)
+            nn.Conv1d(
+                c_in if k == 0 else c_out,
+                c_out,
+                kernel_size=kernel,
+                stride=step,
+                padding=(kernel - step) // 2,
+                bias=False,
+            ),
+            nn.BatchNorm1d(c_out),
+            nn.ReLU(inplace=True),
+        ]
+    layers.append(nn.MaxPool1d(pool))
+    return nn.Sequential(*layers)
+
+
+def _conv_frames(stages: list[nn.Sequential], n_samples: int) -> int:
+    """Frames left after `stages` for an `n_samples` input (0 when a layer would run dry)."""
+    frames = n_samples
+    for layer in (m for stage in stages for m in stage):
+        if isinstance(layer, nn.Conv1d):
+            (kernel,), (stride,), (padding,) = layer.kernel_size, layer.stride, layer.padding
+            frames = (frames + 2 * padding - kernel) // stride + 1
+        elif isinstance(layer, nn.MaxPool1d):
+            frames //= layer.kernel_size
+        if frames < 1:
+            return 0
+    return frames
+
+
+class RawWaveformCNN(nn.Module):
+    """M5-style deep 1D CNN on the waveform: a wide strided first conv, small-kernel blocks,
+    global average pooling and a linear head; waveform augmentation in training mode only."""
+
+    def __init__(self, augment: WaveformAugment, features: nn.Sequential, head: nn.Module):
+        super().__init__()
+        self.augment = augment
+        self.features = features
+        self.head = head
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(self.augment(wave)).mean(dim=-1))
+
+
+@register(
+    "raw1d_deep",
+    description="deep M5-style 1D CNN on the raw waveform, with waveform augmentation",
+    waveform_input=True,
+    augmentation="waveform",
+    defaults=RAW1D_DEEP_DEFAULTS,
+)
+def build_raw1d_deep(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
+    return raw1d_deep(n_classes, clip_samples, settings)
+
+
+def raw1d_deep(n_classes: int, n_samples: int, settings: Mapping) -> RawWaveformCNN:
+    """The deep raw-waveform network; `settings` may override any of RAW1D_DEEP_DEFAULTS."""
+    s = {**RAW1D_DEEP_DEFAULTS, **settings}
+    channels, blocks, convs = int(s["channels"]), int(s["blocks"]), int(s["convs_per_block"])
+    first_kernel, first_stride = int(s["first_kernel"]), int(s["first_stride"])
+    kernel, pool = int(s["kernel_size"]), int(s["pool"])
+    if min(channels, blocks, convs, first_kernel, first_stride, kernel) < 1 or pool < 2:
+        raise ValueError(
+            f"raw1d_deep settings {s}: channels, blocks, convs_per_block, kernels and stride "
+            "must be at least 1 and pool at least 2; fix them in config"
+        )
+    widths = [channels] + [channels * 2 ** max(0, i - 1) for i in range(1, blocks)]
+    stages = [conv_block(1, widths[0], first_kernel, first_stride, 1, pool)]
+    stages += [
+        conv_block(widths[i - 1], widths[i], kernel, 1, convs, pool) for i in range(1, blocks)
+    ]
+    if _conv_frames(stages, n_samples) < 1:
+        raise ValueError(
+            f"raw1d_deep with {blocks} blocks (stride {first_stride}, pool {pool}) needs longer "
+            f"clips than {n_samples} samples; raise clip_seconds or lower `blocks`"
+        )
+    head = nn.Sequential(nn.Dropout(float(s["dropout"])), nn.Linear(widths[-1], n_classes))
+    augment = WaveformAugment(s["gain_db"], s["shift_fraction"], s["noise_snr_db"])
+    return RawWaveformCNN(augment, nn.Sequential(*stages), head)
+
+
+class SpectrogramClassifier(nn.Module):
+    """Waveform -> log-mel image (on the model's device) -> 1-channel image backbone."""
+
+    def __init__(self, front_end: nn.Module, backbone: nn.Module, head_name: str) -> None:
+        super().__init__()
+        self.front_end = front_end
+        self.backbone = backbone
+        self.head_name = head_name
+
+    @property
+    def head(self) -> nn.Module:
+        """The final classification layer (new for our classes, never pretrained)."""
+        return self.backbone.get_submodule(self.head_name)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return self.backbone(self.front_end(wave))
+
+
+def resnet18_1ch(n_classes: int) -> nn.Module:
+    """torchvision's resnet18 with a 1-channel first conv and a new `n_classes` fc."""
+    import torchvision  # here, not at the top: loading a raw model need not import it (~2 s)
+
+    net = torchvision.models.resnet18(weights=None)
+    net.conv1 = nn.Conv2d(1, 64, kernel_size=7, stride=2, padding=3, bias=False)
+    net.fc = nn.Linear(net.fc.in_features, n_classes)
+    return net
+
+
+@register(
+    "spectrogram",
+    description="CNN on the mel spectrogram",
+    waveform_input=False,
+    pretrained_body=True,
+    augmentation="spectrogram_masks",
+    defaults=SPECTROGRAM_DEFAULTS,
+)
+def build_spectrogram(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
+    return spectrogram(n_classes, settings, sample_rate)
+
+
+def spectrogram(n_classes: int, settings: Mapping, sample_rate: int) -> SpectrogramClassifier:
+    """The log-mel classifier; `settings` may override any of SPECTROGRAM_DEFAULTS."""
+    merged = {**SPECTROGRAM_DEFAULTS, **settings}
+    front_end = LogMelFrontEnd(
+        sample_rate=sample_rate, **{k: int(merged[k]) for k in FRONT_END_DEFAULTS}
+    )
+    arch = merged["arch"]
+    if arch == "resnet18":
+        return SpectrogramClassifier(front_end, resnet18_1ch(n_classes), "fc")
+    if arch == "xresnet18":
+        from fastai.vision.models.xresnet import xresnet18  # fastai takes seconds to import
+
+        backbone = xresnet18(c_in=1, n_out=n_classes, pretrained=False)
+        return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
+    raise ValueError(f"spectrogram arch {arch!r} is not one of {ARCHES}; fix `arch` in config")
+
+
+def parameter_groups(model: nn.Module) -> list[list[nn.Parameter]]:
+    """[body, head] for a SpectrogramClassifier, so freezing leaves only the head training;
+    one group for any other network."""
+    if isinstance(model, SpectrogramClassifier):
+        head = list(model.head.parameters())
+        head_ids = {id(p) for p in head}
+        body = [p for p in model.parameters() if id(p) not in head_ids]
+        return [body, head]
+    return [list(model.parameters())]
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())

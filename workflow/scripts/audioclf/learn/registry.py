@@ -1,0 +1,126 @@
+"""The model registry: every model type, named once, with its builder, defaults and flags.
+
+Training, evaluation, prediction, the report and the config check all read MODEL_TYPES;
+adding a model type is one builder decorated with `@register(...)` (the built-in ones are
+in learn/models.py) and its tiny settings in tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from torch import nn
+
+# What every model type fills in for training settings its config leaves out.
+TRAINING_DEFAULTS = {
+    "epochs": 10,
+    "lr": 1e-3,
+    "batch_size": 64,
+    "weight_decay": 0.01,
+    "pretrained": False,
+    "freeze_epochs": 1,
+    "mixed_precision": False,
+}
+AUGMENTATIONS = (None, "waveform", "spectrogram_masks")
+
+# builder(n_classes, clip_samples, sample_rate, settings) -> a freshly initialised nn.Module
+Builder = Callable[[int, int, int, Mapping], nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelType:
+    """One model type: how to build it, what it defaults to, how the report names it.
+
+    `waveform_input`: the network reads the waveform itself (no fixed spectrogram front
+    end). `pretrained_body`: it has a body that pretrained weights can fill and fine-tuning
+    can freeze. `augmentation`: what it does to its input in training ("waveform" gain,
+    shift and noise; "spectrogram_masks" time/frequency masks; None).
+    """
+
+    name: str
+    builder: Builder = field(repr=False)
+    defaults: Mapping
+    description: str
+    waveform_input: bool
+    pretrained_body: bool
+    augmentation: str | None
+
+    def __post_init__(self) -> None:
+        if self.augmentation not in AUGMENTATIONS:
+            raise ValueError(f"model type {self.name}: augmentation must be in {AUGMENTATIONS}")
+        clash = sorted(set(self.defaults) & set(TRAINING_DEFAULTS))
+        if clash:
+            raise ValueError(f"model type {self.name}: defaults {clash} are training settings")
+
+
+MODEL_TYPES: dict[str, ModelType] = {}
+
+
+def add(entry: ModelType) -> ModelType:
+    """Put `entry` in MODEL_TYPES; a name can be registered once."""
+    if entry.name in MODEL_TYPES:
+        raise ValueError(f"model type {entry.name!r} is registered twice")
+    MODEL_TYPES[entry.name] = entry
+    return entry
+
+
+def register(
+    name: str,
+    *,
+    description: str,
+    waveform_input: bool,
+    pretrained_body: bool = False,
+    augmentation: str | None = None,
+    defaults: Mapping | None = None,
+) -> Callable[[Builder], Builder]:
+    """Decorator: register the builder below it as model type `name` (as timm's
+    @register_model does). The builders of the built-in types are in learn/models.py."""
+
+    def decorate(builder: Builder) -> Builder:
+        add(
+            ModelType(
+                name,
+                builder,
+                dict(defaults or {}),
+                description,
+                waveform_input,
+                pretrained_body,
+                augmentation,
+            )
+        )
+        return builder
+
+    return decorate
+
+
+def model_type(name: str | None) -> ModelType:
+    """The registry entry of `name`; an unknown type is an error listing the known ones."""
+    if name not in MODEL_TYPES:
+        raise ValueError(
+            f"model type {name!r} is not one of {', '.join(MODEL_TYPES)}; fix `type` in config"
+        )
+    return MODEL_TYPES[name]
+
+
+def resolve_settings(settings: Mapping) -> dict:
+    """A model's config with training and type defaults filled in: what model.pt records,
+    so the file says exactly what was trained even if a default changes later."""
+    if settings.get("type") is None:
+        raise ValueError(
+            f"model settings {dict(settings)} have no `type` (one of {', '.join(MODEL_TYPES)})"
+        )
+    entry = model_type(settings["type"])
+    return {**TRAINING_DEFAULTS, **entry.defaults, **settings}
+
+
+def build_model(
+    settings: Mapping, n_classes: int, clip_samples: int, sample_rate: int
+) -> nn.Module:
+    """A freshly initialised network for `settings` (no pretrained weights: see weights.py)."""
+    entry = model_type(settings.get("type"))
+    return entry.builder(n_classes, clip_samples, sample_rate, {**entry.defaults, **settings})
+
+
+# The built-in types register themselves when their builders are defined.
+from audioclf.learn import models  # noqa: E402, F401

@@ -1,0 +1,203 @@
+"""Train one model with fastai on the packed cache; write model.pt and history.csv."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+
+import pandas as pd
+import torch
+from fastai.callback.core import Callback
+from fastai.callback.fp16 import MixedPrecision
+from fastai.callback.progress import ProgressCallback
+from fastai.callback.schedule import fine_tune, fit_one_cycle  # noqa: F401 (patch Learner)
+from fastai.data.core import DataLoaders
+from fastai.learner import Learner
+from fastai.metrics import accuracy
+from fastai.torch_core import set_seed
+from torch import nn
+
+from audioclf.contracts import HISTORY, SPLIT
+from audioclf.devices import enable_fast_math, resolve_device, synchronize
+from audioclf.io import log
+from audioclf.learn.checkpoint import save_checkpoint
+from audioclf.learn.data import class_names, clip_samples, training_loaders
+from audioclf.learn.models import count_parameters, parameter_groups
+from audioclf.learn.registry import build_model, resolve_settings
+from audioclf.learn.weights import load_pretrained
+from audioclf.preprocess.cache import PackedClips
+
+
+class EpochHistory(Callback):
+    """One history row per epoch (mean train loss, valid loss and accuracy, seconds), printed
+    as a plain line: fastai's progress bars are unreadable in log files."""
+
+    order = 60  # after fastai's Recorder (50), which computes the valid metrics
+
+    def __init__(self, total_epochs: int) -> None:
+        self.total_epochs = total_epochs
+        self.rows: list[dict] = []
+
+    def before_epoch(self) -> None:
+        self.started = time.perf_counter()
+        self.loss_sum = torch.zeros(())
+        self.seen = 0
+
+    def after_batch(self) -> None:
+        if self.training:
+            size = len(self.yb[0])
+            self.loss_sum = self.loss_sum + self.learn.loss.detach().float().cpu() * size
+            self.seen += size
+
+    def after_epoch(self) -> None:
+        synchronize(self.learn.dls.device)
+        _, valid_loss, valid_accuracy = self.learn.final_record
+        row = {
+            "epoch": len(self.rows) + 1,
+            "train_loss": float(self.loss_sum) / max(1, self.seen),
+            "valid_loss": float(valid_loss),
+            "valid_accuracy": float(valid_accuracy),
+            "seconds": time.perf_counter() - self.started,
+        }
+        self.rows.append(row)
+        log(
+            f"epoch {row['epoch']}/{self.total_epochs}  train_loss {row['train_loss']:.4f}  "
+            f"valid_loss {row['valid_loss']:.4f}  valid_accuracy {row['valid_accuracy']:.4f}  "
+            f"{row['seconds']:.1f} s"
+        )
+
+
+def build_learner(
+    model: nn.Module,
+    train_dl,
+    valid_dl,
+    device: torch.device,
+    weight_decay: float,
+    mixed_precision: bool = False,
+    cbs: list | None = None,
+) -> Learner:
+    """A fastai Learner over plain PyTorch loaders, with a body/head splitter for freezing."""
+    dls = DataLoaders(train_dl, valid_dl, device=device)
+    learn = Learner(
+        dls,
+        model.to(device),
+        loss_func=nn.CrossEntropyLoss(),
+        metrics=accuracy,
+        splitter=parameter_groups,
+        wd=weight_decay,
+        cbs=cbs,
+    )
+    learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, ProgressCallback)])
+    learn.logger = lambda *args: None  # EpochHistory prints its own lines
+    if mixed_precision:
+        if device.type == "cuda":
+            learn.add_cb(MixedPrecision(amp_mode="bf16"))
+        else:
+            log("mixed_precision ignored: it is used on CUDA devices only")
+    return learn
+
+
+def train(
+    cache_path: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    out_model: str | os.PathLike,
+    out_history: str | os.PathLike,
+    model_name: str,
+    model_settings: Mapping,
+    clip_seconds: float = 5.0,
+    device: str = "auto",
+    seed: int = 0,
+    threads: int | None = None,
+) -> dict:
+    """Train `model_name` on the train split, validate on valid (test is never read)."""
+    if threads:
+        torch.set_num_threads(int(threads))
+    settings = resolve_settings(model_settings)
+    model_type = settings["type"]
+    torch_device = resolve_device(device)
+    enable_fast_math(torch_device)
+    set_seed(seed, reproducible=True)
+
+    cache = PackedClips.load(cache_path)
+    split = SPLIT.read(split_csv)
+    classes = class_names(split)
+    train_dl, valid_dl = training_loaders(
+        cache,
+        split,
+        classes,
+        clip_seconds,
+        int(settings["batch_size"]),
+        seed,
+        torch_device,
+        source=str(split_csv),
+    )
+
+    model = build_model(
+        settings, len(classes), clip_samples(clip_seconds, cache.sample_rate), cache.sample_rate
+    )
+    weight_source = load_pretrained(model, settings["pretrained"])
+    n_params = count_parameters(model)
+    epochs = int(settings["epochs"])
+    freeze_epochs = int(settings["freeze_epochs"]) if weight_source else 0
+    log(
+        f"{model_name}: {model_type}, {n_params:,} parameters, {len(classes)} classes, "
+        f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
+        f"device {torch_device}, weights: {weight_source or 'random init'}"
+    )
+
+    history = EpochHistory(freeze_epochs + epochs)
+    learn = build_learner(
+        model,
+        train_dl,
+        valid_dl,
+        torch_device,
+        float(settings["weight_decay"]),
+        bool(settings["mixed_precision"]),
+        cbs=[history],
+    )
+    lr = float(settings["lr"])
+    started = time.perf_counter()
+    if freeze_epochs > 0:
+        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
+    else:
+        learn.fit_one_cycle(epochs, lr)
+    synchronize(torch_device)
+    train_seconds = time.perf_counter() - started
+
+    HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
+    checkpoint = {
+        "model": model_name,
+        "type": model_type,
+        "settings": settings,
+        "classes": classes,
+        "sample_rate": int(cache.sample_rate),
+        "clip_seconds": float(clip_seconds),
+        # how the cache was made from audio files, so predict.py can do the same to new ones
+        "preprocess": dict(cache.settings),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "train_seconds": train_seconds,
+        "device": str(torch_device),
+        "seed": int(seed),
+        "pretrained": weight_source is not None,
+        "weight_source": weight_source,
+        "n_params": n_params,
+    }
+    save_checkpoint(out_model, checkpoint)
+    last = history.rows[-1] if history.rows else {}
+    log(
+        f"{model_name}: trained in {train_seconds:.1f} s; last valid_accuracy "
+        f"{last.get('valid_accuracy', float('nan')):.4f}"
+    )
+    return {
+        "model": model_name,
+        "n_params": n_params,
+        "train_seconds": train_seconds,
+        "valid_accuracy": last.get("valid_accuracy"),
+        "history": history.rows,
+        "device": str(torch_device),
+        "pretrained": weight_source is not None,
+        "weight_source": weight_source,
+        "train_fnames": list(train_dl.dataset.fnames),
+        "valid_fnames": list(valid_dl.dataset.fnames),
+    }

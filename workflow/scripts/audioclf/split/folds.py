@@ -1,0 +1,101 @@
+"""K-fold cross-validation splits from the dataset's own folds: one split table per test fold."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from audioclf.contracts import CLIPS, SUBSET
+from audioclf.runs import fold_name, sorted_folds
+
+FOLD_COLUMNS = ("fname", "label", "fold")
+
+
+class FoldError(ValueError):
+    """The clips cannot be cross-validated over their folds."""
+
+
+def fold_values(clips: pd.DataFrame, source: str = "clips") -> list[str]:
+    """The clips' folds, normalised, one per clip; a clip without a fold is an error."""
+    missing_column = [c for c in FOLD_COLUMNS if c not in clips.columns]
+    if missing_column:
+        raise FoldError(
+            f"{source}: missing column(s) {missing_column}; cross-validation needs "
+            f"{list(FOLD_COLUMNS)} (a `fold` column in dataset.metadata)"
+        )
+    blank = clips["fold"].isna() | (clips["fold"].astype(str).str.strip() == "")
+    if blank.any():
+        names = clips.loc[blank, "fname"].tolist()
+        raise FoldError(
+            f"{source}: {len(names)} clip(s) have no fold, e.g. {names[:5]}; give every clip a "
+            "fold in dataset.metadata, or use the random split"
+        )
+    return [fold_name(v) for v in clips["fold"]]
+
+
+def _valid_count(n: int, valid_fraction: float) -> int:
+    """Valid clips of a label with `n` non-test clips: at least one, and one left to train on."""
+    if n < 2:
+        return 0
+    return min(n - 1, max(1, int(round(n * valid_fraction))))
+
+
+def fold_splits(
+    clips: pd.DataFrame, valid_fraction: float = 0.2, seed: int = 0, source: str = "clips"
+) -> dict[str, pd.DataFrame]:
+    """fold -> `fname,label,split` of every clip: that fold's clips are test, the rest train or
+    valid, valid drawn per label (`valid_fraction` of its non-test clips, at least one; seeded).
+
+    Each fold draws from its own generator (seeded by `seed` and the fold's position), so one
+    fold's split does not depend on how many clips the others have. Rows keep the clips' order.
+    """
+    if not 0 < valid_fraction < 1:
+        raise FoldError(f"valid_fraction must be between 0 and 1, got {valid_fraction}")
+    folds = fold_values(clips, source)
+    names = sorted_folds(folds)
+    if len(names) < 2:
+        raise FoldError(
+            f"{source}: cross-validation needs at least 2 folds, found {names}; "
+            "add folds to dataset.metadata or use the random split"
+        )
+    frame = pd.DataFrame(
+        {
+            "fname": clips["fname"].astype(str).to_numpy(),
+            "label": clips["label"].astype(str).to_numpy(),
+            "fold": pd.Series(folds, dtype=object).to_numpy(),
+        }
+    )
+    splits = {}
+    for position, fold in enumerate(names):
+        rng = np.random.default_rng([int(seed), position])
+        is_test = (frame["fold"] == fold).to_numpy()
+        split = np.where(is_test, "test", "train").astype(object)
+        untrainable = sorted(set(frame["label"][is_test]) - set(frame["label"][~is_test]))
+        if untrainable:
+            raise FoldError(
+                f"{source}: label(s) {untrainable} occur only in fold {fold!r}, so no model "
+                "tested on that fold could learn them; spread every label over several folds"
+            )
+        for label in sorted(set(frame["label"][~is_test])):
+            rows = np.flatnonzero((~is_test) & (frame["label"] == label).to_numpy())
+            chosen = rng.permutation(rows)[: _valid_count(len(rows), valid_fraction)]
+            split[chosen] = "valid"
+        splits[fold] = pd.DataFrame(
+            {"fname": frame["fname"], "label": frame["label"], "split": split.astype(str)}
+        )
+    return splits
+
+
+def clip_folds(subset_csv: str | os.PathLike, clips_csv: str | os.PathLike) -> pd.DataFrame:
+    """The usable clips (clips.csv) with their fold from subset.csv: `fname,label,fold`."""
+    subset = SUBSET.read(subset_csv)
+    clips = CLIPS.read(clips_csv)
+    if "fold" not in subset.columns:
+        raise FoldError(
+            f"{subset_csv}: no `fold` column; cross-validation needs dataset.metadata with a "
+            "fold for every clip"
+        )
+    folds = subset.set_index("fname")["fold"]
+    return clips[["fname", "label"]].assign(fold=clips["fname"].map(folds).to_numpy())

@@ -1,0 +1,49 @@
+"""Stratified, seeded train/valid/test split of the usable clips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audioclf.contracts import SPLIT_NAMES as SPLITS
+
+
+class SplitError(ValueError):
+    """The clips cannot be split as configured."""
+
+
+def split_counts_for(n: int, fractions: dict[str, float]) -> dict[str, int]:
+    """Per-split counts of a class of n clips: valid and test rounded, train takes the rest."""
+    valid = int(round(n * fractions["valid"]))
+    test = int(round(n * fractions["test"]))
+    return {"train": n - valid - test, "valid": valid, "test": test}
+
+
+def stratified_split(clips: pd.DataFrame, fractions: dict[str, float], seed: int) -> pd.DataFrame:
+    """`fname,label,split` for every clip; each class split within one clip of `fractions`."""
+    total = sum(fractions[s] for s in SPLITS)
+    if abs(total - 1.0) > 1e-6:
+        raise SplitError(f"split.fractions must add up to 1, they add up to {total:g}")
+    rng = np.random.default_rng(seed)
+    parts = []
+    for label in sorted(clips["label"].unique()):
+        names = clips.loc[clips["label"] == label, "fname"].to_numpy()
+        counts = split_counts_for(len(names), fractions)
+        if min(counts.values()) < 1:
+            raise SplitError(
+                f"label {label!r} has {len(names)} usable clip(s): too few for one clip in each "
+                f"of train/valid/test with fractions {fractions}; add clips or drop the label"
+            )
+        order = rng.permutation(len(names))
+        names = names[order]
+        assigned = np.repeat(SPLITS, [counts[s] for s in SPLITS])
+        parts.append(pd.DataFrame({"fname": names, "label": label, "split": assigned}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def count_table(split: pd.DataFrame) -> pd.DataFrame:
+    """Label x split counts with totals (the seed's sample distribution table)."""
+    table = pd.crosstab(split["label"], split["split"]).reindex(columns=list(SPLITS), fill_value=0)
+    table["total"] = table.sum(axis=1)
+    table.loc["total"] = table.sum(axis=0)
+    return table.rename_axis(index="label", columns=None).reset_index()

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import yaml
 
+from audioclf.learn.registry import MODEL_TYPES
+
 REPO = Path(__file__).resolve().parents[1]
 FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"
 
@@ -39,8 +41,11 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="audioclf-fsdd-"))
     shutil.copytree(REPO / "config", workdir / "config", dirs_exist_ok=True)
     defaults = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    models = {name: {"pretrained": False} if m["type"] == "spectrogram" else {}
-              for name, m in defaults["models"].items()}  # fmt: skip
+    # offline: no ImageNet weights, so every model with a pretrained body trains from scratch
+    models = {
+        name: {"pretrained": False} if MODEL_TYPES[m["type"]].pretrained_body else {}
+        for name, m in defaults["models"].items()
+    }
     if args.epochs:
         for settings in models.values():
             settings["epochs"] = args.epochs

@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from audioclf.contracts import METRICS
 from audioclf.evaluate.scoring import clip_probabilities, evaluate
 from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
 from audioclf.learn.models import count_parameters
@@ -15,12 +16,7 @@ from audioclf.preprocess.cache import PackedClips
 from conftest import make_model
 
 CLIP_SECONDS = 1.0
-METRIC_KEYS = {
-    "model", "type", "accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy", "n_test",
-    "per_class", "confusion_matrix", "n_params", "architecture", "train_seconds",
-    "inference_clips_per_second", "device", "pretrained", "weight_source", "epochs", "lr",
-    "batch_size", "weight_decay", "seed", "eval_windows", "settings",
-}  # fmt: skip
+METRIC_KEYS = set(METRICS.keys)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,9 @@
 """The model registry: every model type, named once, with its builder, defaults and flags.
 
-Training, evaluation, prediction, the report and the config check all read MODEL_TYPES;
-adding a model type is one builder decorated with `@register(...)` (the built-in ones are
-in learn/models.py) and its tiny settings in tests/conftest.py.
+Training, evaluation, prediction and the report read MODEL_TYPES; the config schema's
+`type` enum lists the same names (the Snakefile validates without importing torch; a test
+keeps the two equal). Adding a model type is one builder decorated with `@register(...)`
+(the built-in ones are in learn/models.py) and its tiny settings in tests/conftest.py.
 """
 
 from __future__ import annotations

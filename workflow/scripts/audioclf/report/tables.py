@@ -7,6 +7,7 @@ from functools import partial
 
 import pandas as pd
 
+from audioclf.contracts import EXCLUDED
 from audioclf.report.formatting import duration, integer, number, percent
 from audioclf.report.inputs import ModelRun
 
@@ -184,8 +185,7 @@ def excluded_reasons(excluded: pd.DataFrame) -> Table:
 
 
 def excluded_list(excluded: pd.DataFrame) -> Table:
-    columns = [c for c in ("fname", "label", "path", "reason") if c in excluded.columns]
-    return frame_table(excluded[columns])
+    return frame_table(excluded[list(EXCLUDED.columns)])
 
 
 def prediction_matrix(runs: list[ModelRun]) -> pd.DataFrame:

@@ -60,6 +60,8 @@ class FileServer:
         self.redirects: dict[str, str] = {}
         self.log: list[Served] = []
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._answering = 0  # requests whose answer is being written right now
         self._httpd: ThreadingHTTPServer | None = None
 
     # -- lifecycle -------------------------------------------------------------------
@@ -81,12 +83,21 @@ class FileServer:
         return f"{self.base_url}/{name}"
 
     # -- traffic ---------------------------------------------------------------------
+    def _settled(self) -> None:
+        """Wait (up to 5 s) until no answer is being written. A client can have read an
+        answer's last byte before the server thread counted it; counting after that
+        race would charge those bytes to whatever the test does next."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._answering == 0, timeout=5)
+
     @property
     def requests(self) -> int:
+        self._settled()
         return len(self.log)
 
     @property
     def bytes_sent(self) -> int:
+        self._settled()
         return sum(entry.bytes_sent for entry in self.log)
 
     def reset(self) -> None:
@@ -98,6 +109,16 @@ class FileServer:
         return body.stat().st_size if isinstance(body, Path) else len(body)
 
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        with self._lock:
+            self._answering += 1
+        try:
+            self._answer(handler)
+        finally:
+            with self._idle:
+                self._answering -= 1
+                self._idle.notify_all()
+
+    def _answer(self, handler: BaseHTTPRequestHandler) -> None:
         name = urlsplit(handler.path).path.lstrip("/")
         entry = Served(name, handler.headers.get("Range"), 0)
         with self._lock:

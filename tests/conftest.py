@@ -108,11 +108,12 @@ def make_model(
 
 
 # Settings of each registered model type's tiny trained model: small enough to train in
-# seconds on 2 cores, long enough to learn the synthetic classes. A new model type needs an
+# seconds on 2 cores, long enough to learn the synthetic classes (min_steps off: the
+# epochs are what they say). A new model type needs an
 # entry here (tests/unit/learn/test_registry.py checks), and then gets every shared test.
 TINY_SETTINGS = {
-    "raw1d": {"epochs": 20, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01},
-    "raw1d_deep": {"epochs": 8, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01},
+    "raw1d": {"epochs": 20, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01, "min_steps": 0},
+    "raw1d_deep": {"epochs": 8, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01, "min_steps": 0},
     "spectrogram": {
         "arch": "resnet18",
         "pretrained": False,
@@ -120,7 +121,10 @@ TINY_SETTINGS = {
         "epochs": 4,
         "lr": 1e-3,
         "batch_size": 8,
+        "min_steps": 0,
     },
+    "spectrogram_small": {"n_mels": 32, "epochs": 8, "lr": 3e-3, "batch_size": 8, "min_steps": 0},
+    "raw_filterbank": {"n_mels": 32, "epochs": 8, "lr": 3e-3, "batch_size": 8, "min_steps": 0},
 }
 TINY_CLIP_SECONDS = 1.0
 

@@ -234,6 +234,9 @@ def fake_checkpoint(root: Path, name: str, settings: dict, n_classes: int, label
         "pretrained": source is not None,
         "weight_source": source,
         "n_params": count_parameters(net),
+        # as train() records them: fine-tuning runs its frozen epochs first
+        "epochs_run": int(resolved["epochs"]) + (int(resolved["freeze_epochs"]) if source else 0),
+        "optimizer_steps": 7 * int(resolved["epochs"]),
     }
     return net, checkpoint
 

@@ -31,8 +31,14 @@ TINY = {
     "clip_seconds": 1,
     "device": "cpu",
     "models": {
-        "raw": {"epochs": 2},
-        "spectrogram": {"arch": "xresnet18", "pretrained": False, "epochs": 1, "n_mels": 32},
+        "raw": {"epochs": 2, "min_steps": 0},
+        "spectrogram": {
+            "arch": "xresnet18",
+            "pretrained": False,
+            "epochs": 1,
+            "min_steps": 0,
+            "n_mels": 32,
+        },
     },
 }
 # The profile's status-check pace suits a real cluster; a test wants answers in seconds. The

@@ -4,6 +4,7 @@ Also the rerun scope (one model's setting, a figure setting) and recovery after 
 interrupted run (SIGINT to snakemake, SIGKILL of the training process).
 """
 
+import itertools
 import json
 import os
 import re
@@ -21,6 +22,7 @@ from conftest import REPO, jobs_of, make_workdir, snakemake
 
 pytestmark = pytest.mark.slow
 
+SMALL_IMAGE = {"batch_size": 8, "min_steps": 0, "n_mels": 32, "freq_mask_width": 4}
 TINY = {
     "dataset": {
         "kind": "demo",
@@ -39,18 +41,24 @@ TINY = {
     "seeds": [0],
     "evaluation": {"bootstrap_draws": 500},
     "models": {
-        "raw": {"epochs": 3, "batch_size": 8},
-        "raw_deep": {"epochs": 2, "batch_size": 8, "channels": 8, "blocks": 3},
+        "raw": {"epochs": 3, "batch_size": 8, "min_steps": 0},
+        "raw_deep": {"epochs": 2, "batch_size": 8, "min_steps": 0, "channels": 8, "blocks": 3},
         "spectrogram": {
             "pretrained": False,
             "epochs": 3,
+            "min_steps": 0,
             "batch_size": 8,
             "n_mels": 32,
             "freq_mask_width": 4,
             "time_mask_width": 4,
         },
+        **{
+            name: {**SMALL_IMAGE, "epochs": 2}
+            for name in ("raw_filterbank", "spectrogram_small", "spectrogram_scratch")
+        },
     },
 }
+N_MODELS = len(TINY["models"])
 RUN = ["--cores", "2", "--configfile", "config/test.yaml"]
 FIXTURES = REPO / "tests" / "integration" / "fixtures"
 
@@ -72,11 +80,14 @@ def tiny_run(tmp_path_factory):
     return workdir
 
 
-def test_both_models_are_trained_evaluated_and_reported(tiny_run):
+def test_every_model_is_trained_evaluated_and_reported(tiny_run):
     for model, kind in (
         ("raw", "raw1d"),
         ("raw_deep", "raw1d_deep"),
+        ("raw_filterbank", "raw_filterbank"),
+        ("spectrogram_small", "spectrogram_small"),
         ("spectrogram", "spectrogram"),
+        ("spectrogram_scratch", "spectrogram"),
     ):
         metrics = metrics_of(tiny_run, model)
         assert metrics["type"] == kind and metrics["n_runs"] == 1 and metrics["seeds"] == [0]
@@ -167,7 +178,7 @@ def test_interrupted_run_resumes_to_the_same_results(tiny_run, tmp_path, how):
     assert not (workdir / "results/models/spectrogram/seed0/model.pt").exists()
     assert not list((workdir / "results/models/spectrogram/seed0").glob("*.tmp"))
     snakemake(workdir, *RUN, "--rerun-incomplete")
-    for model in ("raw", "raw_deep", "spectrogram"):
+    for model in TINY["models"]:
         resumed, clean = metrics_of(workdir, model), metrics_of(tiny_run, model)
         for key in ("accuracy", "macro_f1", "confusion_matrix", "per_class"):
             assert resumed[key] == clean[key], (model, key)
@@ -187,11 +198,8 @@ def test_snakemake_report_holds_every_figure(tiny_run):
 def test_comparison_names_every_pair_in_plain_words(tiny_run):
     comparison = json.loads((tiny_run / "results/eval/comparison.json").read_text())
     pairs = {frozenset((c["model_a"], c["model_b"])) for c in comparison["comparisons"]}
-    assert pairs == {frozenset(p) for p in [("raw", "raw_deep"), ("raw", "spectrogram"),
-                                            ("raw_deep", "spectrogram")]}  # fmt: skip
-    best = max(
-        ("raw", "raw_deep", "spectrogram"), key=lambda m: metrics_of(tiny_run, m)["accuracy"]
-    )
+    assert pairs == {frozenset(p) for p in itertools.combinations(TINY["models"], 2)}
+    best = max(TINY["models"], key=lambda m: metrics_of(tiny_run, m)["accuracy"])
     first = comparison["comparisons"][0]
     assert first["model_a"] == best
     assert first["sentence"].endswith("over 1 seed") and "95% CI" in first["sentence"]
@@ -202,7 +210,7 @@ def test_adding_a_seed_schedules_only_that_seeds_runs(tiny_run):
     (tiny_run / "config" / "seeds.yaml").write_text("seeds: [0, 1]\n")
     out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/seeds.yaml").stdout
     assert jobs_of(out) == {
-        "train_model": 3, "evaluate_model": 3, "summarize_model": 3,
+        "train_model": N_MODELS, "evaluate_model": N_MODELS, "summarize_model": N_MODELS,
         "compare_models": 1, "make_report": 1, "all": 1,
     }  # fmt: skip
     assert "run=seed1" in out and "run=seed0" not in out
@@ -218,7 +226,7 @@ def test_folds_train_one_run_per_fold(tmp_path):
     workdir = make_workdir(tmp_path, config)
     out = snakemake(workdir, "-n", "--configfile", "config/test.yaml").stdout
     jobs = jobs_of(out)
-    assert jobs["split_dataset"] == 3 and jobs["train_model"] == 3 * 3
+    assert jobs["split_dataset"] == 3 and jobs["train_model"] == 3 * N_MODELS
     for fold in (1, 2, 3):
         assert f"run=fold{fold}-seed0" in out and f"split=fold{fold}" in out
 
@@ -235,7 +243,7 @@ def test_one_split_rule_makes_each_split_once(tmp_path, vary, splits):
 def test_predictions_equal_those_of_the_code_before_the_restructure(tiny_run):
     """Issue 11 moved every module; the tiny run must still predict what it did before
     (fixtures written by the commit before it, same config, 2 threads)."""
-    for model in TINY["models"]:
+    for model in ("raw", "raw_deep", "spectrogram"):
         before = pd.read_csv(FIXTURES / "tiny_predictions" / f"{model}.csv")
         now = pd.read_csv(tiny_run / f"results/eval/{model}/seed0/predictions.csv")
         assert list(now.columns) == list(before.columns), model

@@ -1,5 +1,6 @@
 """Predicting audio files reproduces the workflow's own preprocessing and test predictions."""
 
+import re
 import subprocess
 import sys
 
@@ -65,14 +66,14 @@ def workflow(tmp_path_factory):
     cache = PackedClips.load(folder / "cache.pt")
     split = synthetic_split(cache)
     split.to_csv(folder / "split.csv", index=False)
-    settings = {"type": "raw1d", "epochs": 3, "lr": 3e-3, "batch_size": 4, "weight_decay": 0.01}
+    settings = {"type": "raw1d", "epochs": 3, "lr": 3e-3, "batch_size": 4, "min_steps": 0}
     train(
         folder / "cache.pt",
         folder / "split.csv",
         folder / "model.pt",
         folder / "history.csv",
-        "raw",
-        settings,
+        model_name="raw",
+        model_settings=settings,
         clip_seconds=CLIP_SECONDS,
         device="cpu",
         threads=1,
@@ -161,6 +162,27 @@ def test_main_returns_1_when_nothing_was_predicted(workflow, tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("file,predicted,confidence,prob_class0")
     assert printed[-1].startswith(test_paths[0])
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"type": "cnn9"}, r"model type 'cnn9' is not known to this version"),
+        ({"format": "audioclf-model/0"}, r"format 'audioclf-model/0', expected 'audioclf-model/1'"),
+        (None, r"no such model file"),
+    ],
+)
+def test_a_model_file_this_version_cannot_use_is_one_line_naming_it(
+    workflow, tmp_path, capsys, change, words
+):
+    folder, _, test_paths = workflow
+    model = tmp_path / "other.pt"
+    if change is not None:
+        torch.save({**torch.load(folder / "model.pt", weights_only=True), **change}, model)
+    assert main([str(model), test_paths[0], "--device", "cpu"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {model}: "), lines
+    assert re.search(words, lines[0]), lines[0]
 
 
 def test_command_line_in_a_subprocess(workflow, tmp_path):

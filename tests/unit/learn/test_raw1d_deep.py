@@ -19,7 +19,7 @@ from conftest import make_model
 
 CLIP_SECONDS = 1.0
 NO_AUGMENT = {"gain_db": 0, "shift_fraction": 0, "noise_snr_db": None}
-DEEP = {"type": "raw1d_deep", "epochs": 8, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01}
+DEEP = {"type": "raw1d_deep", "epochs": 8, "lr": 3e-3, "batch_size": 8, "min_steps": 0}
 
 
 def test_default_network_shapes_and_parameter_count():
@@ -137,8 +137,8 @@ def run(folder, out, settings, seed=0):
         folder / "split.csv",
         out / "model.pt",
         out / "history.csv",
-        "deep",
-        settings,
+        model_name="deep",
+        model_settings=settings,
         clip_seconds=CLIP_SECONDS,
         device="cpu",
         seed=seed,

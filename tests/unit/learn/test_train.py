@@ -13,20 +13,21 @@ from audioclf.contracts import HISTORY
 from audioclf.devices import resolve_device
 from audioclf.learn.checkpoint import MODEL_FORMAT
 from audioclf.learn.data import class_names, training_loaders
-from audioclf.learn.train import build_learner, train
+from audioclf.learn.train import build_learner, epochs_for, train
 from audioclf.learn.weights import load_pretrained
 from audioclf.preprocess.cache import PackedClips
 from conftest import REPO, make_model
 from synthetic import synthetic_clips, synthetic_split
 
 CLIP_SECONDS = 1.0
-RAW = {"type": "raw1d", "epochs": 20, "lr": 3e-3, "batch_size": 8, "weight_decay": 0.01}
+RAW = {"type": "raw1d", "epochs": 20, "lr": 3e-3, "batch_size": 8, "min_steps": 0}
 SPECTROGRAM = {
     "type": "spectrogram",
     "arch": "resnet18",
     "pretrained": False,
     "n_mels": 32,
     "epochs": 4,
+    "min_steps": 0,
     "lr": 1e-3,
     "batch_size": 8,
 }
@@ -184,8 +185,8 @@ def test_empty_valid_split_is_an_error(data, tmp_path):
             tmp_path / "split.csv",
             tmp_path / "m.pt",
             tmp_path / "h.csv",
-            "m",
-            RAW,
+            model_name="m",
+            model_settings=RAW,
             clip_seconds=CLIP_SECONDS,
             device="cpu",
         )
@@ -202,3 +203,29 @@ def test_importing_the_trainer_prints_no_fastai_jit_deprecation():
     )  # fmt: skip
     assert "torch.jit.script` is deprecated" not in out.stderr
     assert "still shown" in out.stderr
+
+
+def test_small_train_splits_still_get_min_steps(data, tmp_path):
+    """24 train clips at batch 64 give one step an epoch: 2 epochs would be 2 steps."""
+    settings = {**RAW, "epochs": 2, "batch_size": 64, "min_steps": 5}
+    result, history = run(data, tmp_path, settings, name="small")
+    assert epochs_for(2, 1, 5) == 5 and epochs_for(30, 13, 100) == 30
+    assert len(history) == 5
+    checkpoint = torch.load(tmp_path / "small" / "model.pt", weights_only=True)
+    assert (checkpoint["epochs_run"], checkpoint["optimizer_steps"]) == (5, 5)
+    assert checkpoint["settings"]["epochs"] == 2  # what was asked for stays recorded
+    with pytest.raises(ValueError, match="no batch"):
+        epochs_for(10, 0, 100)
+
+
+def test_threads_never_exceed_the_usable_cores():
+    from audioclf.devices import set_threads, usable_cores
+
+    before = torch.get_num_threads()
+    try:
+        set_threads(10_000)  # snakemake --cores 8 on a 2-core machine asks for 8
+        assert torch.get_num_threads() == usable_cores()
+        set_threads(1)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

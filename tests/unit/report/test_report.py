@@ -507,12 +507,16 @@ def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
 def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):
     _, inputs, _, _ = hostile_run
     raw, _, spectrogram = read_model_runs(inputs["models"])
-    raw.metrics["epochs"] = 1
+    raw.metrics.update(epochs=1, epochs_run=1, optimizer_steps=7)
     assert what_was_run(raw).startswith(
-        "raw: 1 epoch on cpu, seeds 5, 6, folds 1, 2, from random initial weights"
+        "raw: 1 epoch on cpu, seeds 5, 6, folds 1, 2 (7 optimizer steps in the first run), "
+        "from random initial weights"
     )
     assert what_was_run(raw).endswith("per run on average (4 runs).")
+    raw.metrics.update(epochs_run=3, optimizer_steps=21)
+    assert what_was_run(raw).startswith("raw: 3 epochs (raised from 1 by min_steps")
     spectrogram.metrics["settings"] = {"freeze_epochs": 2}
+    spectrogram.metrics["epochs_run"] = 6
     line = what_was_run(spectrogram)
     assert "2 epochs with the pretrained body frozen, then 4 epochs on cpu" in line
     assert spectrogram.metrics["weight_source"] in line

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
@@ -18,6 +20,22 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda", torch.cuda.current_device())
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity), not the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def set_threads(threads: int | None) -> None:
+    """torch's intra-op threads: the rule's `threads`, at most the usable cores. Snakemake
+    gives a rule its declared threads up to --cores, which may exceed the machine (8 on a
+    2-core laptop), and oversubscribed threads only slow each other down."""
+    if threads:
+        torch.set_num_threads(max(1, min(int(threads), usable_cores())))
 
 
 def enable_fast_math(device: torch.device) -> None:

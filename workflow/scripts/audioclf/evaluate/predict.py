@@ -19,7 +19,7 @@ from audioclf.datasets.catalog import AUDIO_EXTENSIONS
 from audioclf.devices import resolve_device
 from audioclf.evaluate.scoring import EVAL_WINDOWS, clip_probabilities, prediction_table
 from audioclf.io import log, write_csv
-from audioclf.learn.checkpoint import load_checkpoint, rebuild_model
+from audioclf.learn.checkpoint import CheckpointError, load_checkpoint, rebuild_model
 from audioclf.learn.data import clip_samples
 from audioclf.preprocess.cache import PackedClips
 from audioclf.preprocess.clips import ClipSettings, process_clip
@@ -168,6 +168,13 @@ def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:
     )
 
 
+def checkpoint_of(path: str | os.PathLike) -> dict:
+    """The model file, or CheckpointError naming it (a missing file included)."""
+    if not Path(path).is_file():
+        raise CheckpointError(f"{path}: no such model file; give the path of a model.pt")
+    return load_checkpoint(path)
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m audioclf.evaluate.predict",
@@ -186,8 +193,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Exit status 0 when at least one file got a prediction, else 1."""
+    """Exit status 0 when at least one file got a prediction, 1 when none did, 2 when the
+    model file cannot be used (one line on stderr naming it)."""
     args = parse_args(argv)
+    try:
+        checkpoint_of(args.model)
+    except CheckpointError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     table = predict_files(
         args.model,
         args.audio,

@@ -20,7 +20,7 @@ from sklearn.metrics import (
 from torch import nn
 
 from audioclf.contracts import HISTORY, METRICS, PREDICTIONS, SPLIT
-from audioclf.devices import resolve_device, synchronize
+from audioclf.devices import resolve_device, set_threads, synchronize
 from audioclf.io import log
 from audioclf.learn.checkpoint import load_checkpoint, rebuild_model
 from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
@@ -158,6 +158,8 @@ def run_metrics(
         "pretrained": bool(checkpoint.get("pretrained", False)),
         "weight_source": checkpoint.get("weight_source"),
         "epochs": settings.get("epochs"),
+        "epochs_run": checkpoint.get("epochs_run"),
+        "optimizer_steps": checkpoint.get("optimizer_steps"),
         "lr": settings.get("lr"),
         "batch_size": settings.get("batch_size"),
         "weight_decay": settings.get("weight_decay"),
@@ -196,8 +198,7 @@ def evaluate(
     """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}; fix config")
-    if threads:
-        torch.set_num_threads(int(threads))
+    set_threads(threads)
     torch_device = resolve_device(device)
     checkpoint = load_checkpoint(model_path)
     classes = list(checkpoint["classes"])

@@ -9,7 +9,7 @@ from torch import nn
 
 from audioclf.io import atomic_path
 from audioclf.learn.data import clip_samples
-from audioclf.learn.registry import build_model
+from audioclf.learn.registry import MODEL_TYPES, build_model
 
 MODEL_FORMAT = "audioclf-model/1"
 # What train_model records; `settings` are the resolved ones (registry.resolve_settings).
@@ -28,6 +28,8 @@ CHECKPOINT_KEYS = (
     "pretrained",
     "weight_source",
     "n_params",
+    "epochs_run",
+    "optimizer_steps",
 )
 
 
@@ -40,11 +42,25 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> None:
         torch.save({"format": MODEL_FORMAT, **checkpoint}, tmp)
 
 
+class CheckpointError(ValueError):
+    """A model.pt this version of audioclf cannot use; the message is one line."""
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict:
-    """model.pt as written by train(), checked for its format."""
+    """model.pt as written by train(), checked for its format and its model type."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(checkpoint, dict) or checkpoint.get("format") != MODEL_FORMAT:
-        raise ValueError(f"{path}: not an {MODEL_FORMAT} file; rerun train_model for it")
+    found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
+    if found != MODEL_FORMAT:
+        written = f"format {found!r}" if found else "no audioclf format"
+        raise CheckpointError(
+            f"{path}: not a model file this version reads ({written}, expected "
+            f"{MODEL_FORMAT!r}); retrain it with train_model"
+        )
+    if checkpoint.get("type") not in MODEL_TYPES:
+        raise CheckpointError(
+            f"{path}: model type {checkpoint.get('type')!r} is not known to this version "
+            f"(it knows {', '.join(MODEL_TYPES)}); use the audioclf version that trained it"
+        )
     return checkpoint
 
 

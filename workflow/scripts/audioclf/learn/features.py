@@ -1,6 +1,9 @@
-"""The spectrogram model's front end: log-mel, per-example normalisation, SpecAugment masks."""
+"""Front ends that turn waveforms into images: log-mel (fixed) or a learnable Gabor
+filterbank, each with per-example normalisation and SpecAugment masks."""
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torchaudio.transforms as T
@@ -16,6 +19,32 @@ FRONT_END_DEFAULTS = {
     "time_masks": 1,
     "time_mask_width": 20,
 }
+
+
+FILTERBANK_INITS = ("mel", "random")
+# A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.
+SIGMA_MIN = 2.0
+GAUSSIAN_FWHM = 2 * math.sqrt(2 * math.log(2))
+
+
+def _masks(freq_masks: int, freq_mask_width: int, time_masks: int, time_mask_width: int):
+    masks = []
+    if freq_mask_width > 0:
+        masks += [T.FrequencyMasking(freq_mask_width, True) for _ in range(freq_masks)]
+    if time_mask_width > 0:
+        masks += [T.TimeMasking(time_mask_width, True) for _ in range(time_masks)]
+    return nn.ModuleList(masks)
+
+
+def _finish(image: torch.Tensor, masks: nn.ModuleList, training: bool) -> torch.Tensor:
+    """Per-example normalisation (zero mean, unit variance), then masks in training only."""
+    mean = image.mean(dim=(-2, -1), keepdim=True)
+    std = image.std(dim=(-2, -1), keepdim=True)
+    image = (image - mean) / (std + 1e-5)
+    if training:
+        for mask in masks:
+            image = mask(image)
+    return image
 
 
 class LogMelFrontEnd(nn.Module):
@@ -41,21 +70,128 @@ class LogMelFrontEnd(nn.Module):
             sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
         )
         self.to_db = T.AmplitudeToDB(stype="power")
-        masks = []
-        if freq_mask_width > 0:
-            masks += [T.FrequencyMasking(freq_mask_width, True) for _ in range(freq_masks)]
-        if time_mask_width > 0:
-            masks += [T.TimeMasking(time_mask_width, True) for _ in range(time_masks)]
-        self.masks = nn.ModuleList(masks)
+        self.masks = _masks(freq_masks, freq_mask_width, time_masks, time_mask_width)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         # Mel filterbanks and dB conversion lose too much precision in half floats.
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            image = self.to_db(self.melspec(wave.float()))
-            mean = image.mean(dim=(-2, -1), keepdim=True)
-            std = image.std(dim=(-2, -1), keepdim=True)
-            image = (image - mean) / (std + 1e-5)
-            if self.training:
-                for mask in self.masks:
-                    image = mask(image)
-        return image
+            return _finish(self.to_db(self.melspec(wave.float())), self.masks, self.training)
+
+
+def mel_band_edges(n_mels: int, sample_rate: int) -> torch.Tensor:
+    """The n_mels + 2 edge frequencies (Hz) of torchaudio's HTK mel filterbank, 0 to Nyquist:
+    band k is the triangle over edges k .. k + 2, centred on edge k + 1."""
+    top = 2595.0 * math.log10(1.0 + sample_rate / 2 / 700.0)
+    mels = torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64)
+    return 700.0 * (10 ** (mels / 2595.0) - 1.0)
+
+
+class FilterbankFrontEnd(nn.Module):
+    """(B, 1, T) waveforms to (B, 1, n_mels, frames) normalised log-energy images, through a
+    learnable bank of complex Gabor filters (one per band, n_fft taps), their energy pooled
+    to one frame every hop_length samples.
+
+    Each filter is a Gaussian window times a complex sinusoid; its centre frequency and
+    window width are trained with the rest of the model. `init="mel"` puts the filters on
+    torchaudio's mel bands (centre on the band's centre, the Gaussian's half-power width on
+    the triangle's); `init="random"` draws centres uniformly between 0 Hz and Nyquist and
+    widths log-uniformly, so the network gets no mel-scale clue. Energy is |output|^2 in dB,
+    then the same normalisation and training masks as LogMelFrontEnd; `settings` are its
+    keys (FRONT_END_DEFAULTS), with the same defaults.
+    """
+
+    def __init__(self, sample_rate: int = 16000, init: str = "mel", **settings: int) -> None:
+        super().__init__()
+        unknown = sorted(set(settings) - set(FRONT_END_DEFAULTS))
+        if unknown:
+            raise TypeError(f"FilterbankFrontEnd got unknown setting(s) {unknown}")
+        s = {**FRONT_END_DEFAULTS, **settings}
+        n_fft, hop_length, n_mels = s["n_fft"], s["hop_length"], s["n_mels"]
+        check_filterbank(sample_rate, n_fft, hop_length, n_mels, init)
+        self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
+        self.sigma_max = n_fft / 6
+        if init == "mel":
+            edges = mel_band_edges(n_mels, sample_rate)
+            centres = edges[1:-1] / sample_rate
+            # half-power width of the triangle (half its base) = the Gaussian response's FWHM
+            fwhm = (edges[2:] - edges[:-2]) / 2 / sample_rate
+            sigmas = 1.0 / (2 * math.pi * fwhm / GAUSSIAN_FWHM)
+        else:
+            centres = torch.sort(torch.rand(n_mels, dtype=torch.float64) * 0.5).values
+            span = math.log(self.sigma_max) - math.log(SIGMA_MIN)
+            sigmas = torch.exp(math.log(SIGMA_MIN) + span * torch.rand(n_mels, dtype=torch.float64))
+        sigmas = sigmas.clamp(SIGMA_MIN, self.sigma_max)
+        # centres in cycles per sample (0 to 0.5), window widths in samples (as logs)
+        self.centres = nn.Parameter(centres.float())
+        self.log_sigmas = nn.Parameter(sigmas.log().float())
+        # kept in model.pt, so the report can show where training moved the filters
+        self.register_buffer("initial_centres", centres.float().clone())
+        self.register_buffer("taps", torch.arange(n_fft, dtype=torch.float32) - (n_fft - 1) / 2)
+        # Energy is computed every `step` samples and pooled over a squared-Hann window of
+        # n_fft samples down to hop_length: the time resolution of the STFT behind the
+        # mel spectrogram, while each filter keeps its mel band's frequency width.
+        self.pool_stride = next(k for k in (4, 3, 2, 1) if hop_length % k == 0)
+        self.step = hop_length // self.pool_stride
+        half = (n_fft // 2) // self.step
+        pool = torch.hann_window(2 * half + 3, periodic=False)[1:-1] ** 2
+        self.register_buffer("pool", (pool / pool.sum()).view(1, 1, -1))
+        self.masks = _masks(
+            s["freq_masks"], s["freq_mask_width"], s["time_masks"], s["time_mask_width"]
+        )
+
+    def centre_hz(self) -> torch.Tensor:
+        """The filters' centre frequencies now, in Hz (for the report)."""
+        return self.centres.detach().clamp(0, 0.5) * self.sample_rate
+
+    def kernels(self) -> torch.Tensor:
+        """(2 * n_mels, 1, n_fft): the real parts, then the imaginary parts; each window sums
+        to 1, so every filter passes its centre frequency at unit gain."""
+        sigmas = self.log_sigmas.exp().clamp(SIGMA_MIN, self.sigma_max)
+        window = torch.exp(-0.5 * (self.taps / sigmas[:, None]) ** 2)
+        window = window / window.sum(dim=1, keepdim=True)
+        phase = 2 * math.pi * self.centres.clamp(0, 0.5)[:, None] * self.taps
+        return torch.cat([window * torch.cos(phase), window * torch.sin(phase)]).unsqueeze(1)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            out = nn.functional.conv1d(
+                wave.float(), self.kernels(), stride=self.step, padding=self.n_fft // 2
+            )
+            real, imaginary = out.chunk(2, dim=1)
+            energy = real.pow(2) + imaginary.pow(2)  # (B, n_mels, sub-frames)
+            bands = energy.shape[1]
+            pooled = nn.functional.conv1d(
+                energy.reshape(-1, 1, energy.shape[-1]),
+                self.pool,
+                stride=self.pool_stride,
+                padding=self.pool.shape[-1] // 2,
+            ).view(energy.shape[0], bands, -1)
+            image = 10.0 * torch.log10(pooled.clamp(min=1e-10)).unsqueeze(1)
+            return _finish(image, self.masks, self.training)
+
+
+def filterbank_centres(
+    state_dict: dict, sample_rate: int, prefix: str = "front_end."
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """(initial, trained) centre frequencies in Hz of the FilterbankFrontEnd in a model's
+    state_dict, or None when the model has none."""
+    if f"{prefix}centres" not in state_dict:
+        return None
+    initial = state_dict[f"{prefix}initial_centres"].clamp(0, 0.5) * sample_rate
+    return initial, state_dict[f"{prefix}centres"].clamp(0, 0.5) * sample_rate
+
+
+def check_filterbank(sample_rate: int, n_fft: int, hop_length: int, n_mels: int, init: str):
+    """Raise ValueError naming the key when the filterbank cannot fit the sample rate."""
+    if init not in FILTERBANK_INITS:
+        raise ValueError(f"raw_filterbank init {init!r} is not one of {FILTERBANK_INITS}")
+    bins = n_fft // 2 + 1
+    if n_mels > bins:
+        raise ValueError(
+            f"n_mels {n_mels} is more bands than the {bins} frequency bins of n_fft {n_fft}; "
+            "lower n_mels or raise n_fft"
+        )
+    if hop_length < 1 or hop_length > n_fft:
+        raise ValueError(f"hop_length {hop_length} must be between 1 and n_fft ({n_fft})")
+    if n_fft / 6 < SIGMA_MIN:
+        raise ValueError(f"n_fft {n_fft} is too short for a Gabor window; use at least 12")

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from audioclf.learn.augment import AUGMENT_DEFAULTS, WaveformAugment
-from audioclf.learn.features import FRONT_END_DEFAULTS, LogMelFrontEnd
+from audioclf.learn.features import FRONT_END_DEFAULTS, FilterbankFrontEnd, LogMelFrontEnd
 from audioclf.learn.registry import register
 
 ARCHES = ("resnet18", "xresnet18")
@@ -205,9 +205,7 @@ def build_spectrogram(n_classes: int, clip_samples: int, sample_rate: int, setti
 def spectrogram(n_classes: int, settings: Mapping, sample_rate: int) -> SpectrogramClassifier:
     """The log-mel classifier; `settings` may override any of SPECTROGRAM_DEFAULTS."""
     merged = {**SPECTROGRAM_DEFAULTS, **settings}
-    front_end = LogMelFrontEnd(
-        sample_rate=sample_rate, **{k: int(merged[k]) for k in FRONT_END_DEFAULTS}
-    )
+    front_end = LogMelFrontEnd(sample_rate=sample_rate, **_front_end_settings(merged))
     arch = merged["arch"]
     if arch == "resnet18":
         return SpectrogramClassifier(front_end, resnet18_1ch(n_classes), "fc")
@@ -217,6 +215,73 @@ def spectrogram(n_classes: int, settings: Mapping, sample_rate: int) -> Spectrog
         backbone = xresnet18(c_in=1, n_out=n_classes, pretrained=False)
         return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
     raise ValueError(f"spectrogram arch {arch!r} is not one of {ARCHES}; fix `arch` in config")
+
+
+SMALL_CNN_DEFAULTS = {
+    "channels": 24,  # width of the first block; x2 for the second, x4 from the third on
+    "blocks": 4,  # 3x3 conv blocks, each halving both axes
+    "dropout": 0.2,  # before the linear head
+}
+SPECTROGRAM_SMALL_DEFAULTS = {**FRONT_END_DEFAULTS, **SMALL_CNN_DEFAULTS}
+RAW_FILTERBANK_DEFAULTS = {**SPECTROGRAM_SMALL_DEFAULTS, "init": "mel"}
+
+
+def small_cnn(n_classes: int, settings: Mapping) -> nn.Sequential:
+    """A compact 2D CNN on a 1-channel image: `blocks` x (3x3 conv, batch norm, ReLU, 2x2
+    max-pool), global average pooling, dropout, a linear head (its last layer)."""
+    channels, blocks = int(settings["channels"]), int(settings["blocks"])
+    if channels < 1 or blocks < 1:
+        raise ValueError(
+            f"channels {channels} and blocks {blocks} must be at least 1; fix them in config"
+        )
+    widths = [channels * 2 ** min(i, 2) for i in range(blocks)]
+    layers: list[nn.Module] = []
+    for c_in, c_out in zip([1, *widths[:-1]], widths, strict=True):
+        layers += [
+            nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, ceil_mode=True),  # ceil: a 1-pixel axis stays 1, never 0
+        ]
+    layers += [
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Dropout(float(settings["dropout"])),
+        nn.Linear(widths[-1], n_classes),
+    ]
+    return nn.Sequential(*layers)
+
+
+def _front_end_settings(settings: Mapping) -> dict:
+    return {k: int(settings[k]) for k in FRONT_END_DEFAULTS}
+
+
+@register(
+    "spectrogram_small",
+    description="compact 2D CNN on the mel spectrogram, about as many parameters as raw1d_deep",
+    waveform_input=False,
+    augmentation="spectrogram_masks",
+    defaults=SPECTROGRAM_SMALL_DEFAULTS,
+)
+def build_spectrogram_small(n_classes: int, clip_samples: int, sample_rate: int, settings):
+    front_end = LogMelFrontEnd(sample_rate=sample_rate, **_front_end_settings(settings))
+    backbone = small_cnn(n_classes, settings)
+    return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
+
+
+@register(
+    "raw_filterbank",
+    description="learnable Gabor filterbank on the raw waveform, then the compact 2D CNN",
+    waveform_input=True,
+    augmentation="spectrogram_masks",
+    defaults=RAW_FILTERBANK_DEFAULTS,
+)
+def build_raw_filterbank(n_classes: int, clip_samples: int, sample_rate: int, settings):
+    front_end = FilterbankFrontEnd(
+        sample_rate=sample_rate, init=str(settings["init"]), **_front_end_settings(settings)
+    )
+    backbone = small_cnn(n_classes, settings)
+    return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
 
 
 def parameter_groups(model: nn.Module) -> list[list[nn.Parameter]]:

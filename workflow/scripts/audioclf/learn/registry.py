@@ -16,6 +16,7 @@ from torch import nn
 # What every model type fills in for training settings its config leaves out.
 TRAINING_DEFAULTS = {
     "epochs": 10,
+    "min_steps": 100,  # epochs are raised when a small train split gives fewer steps in all
     "lr": 1e-3,
     "batch_size": 64,
     "weight_decay": 0.01,

@@ -19,7 +19,7 @@ from fastai.torch_core import set_seed
 from torch import nn
 
 from audioclf.contracts import HISTORY, SPLIT
-from audioclf.devices import enable_fast_math, resolve_device, synchronize
+from audioclf.devices import enable_fast_math, resolve_device, set_threads, synchronize
 from audioclf.io import log
 from audioclf.learn.checkpoint import save_checkpoint
 from audioclf.learn.data import class_names, clip_samples, training_loaders
@@ -38,6 +38,7 @@ class EpochHistory(Callback):
     def __init__(self, total_epochs: int) -> None:
         self.total_epochs = total_epochs
         self.rows: list[dict] = []
+        self.steps = 0  # optimizer steps taken, counted as they happen
 
     def before_epoch(self) -> None:
         self.started = time.perf_counter()
@@ -46,6 +47,7 @@ class EpochHistory(Callback):
 
     def after_batch(self) -> None:
         if self.training:
+            self.steps += 1
             size = len(self.yb[0])
             self.loss_sum = self.loss_sum + self.learn.loss.detach().float().cpu() * size
             self.seen += size
@@ -66,6 +68,14 @@ class EpochHistory(Callback):
             f"valid_loss {row['valid_loss']:.4f}  valid_accuracy {row['valid_accuracy']:.4f}  "
             f"{row['seconds']:.1f} s"
         )
+
+
+def epochs_for(epochs: int, steps_per_epoch: int, min_steps: int) -> int:
+    """`epochs`, raised when a small train split would give fewer than `min_steps` optimizer
+    steps in all (a 70-clip split at batch 64 takes one step per epoch)."""
+    if steps_per_epoch < 1:
+        raise ValueError("the train split gives no batch at all; add clips or lower batch_size")
+    return max(int(epochs), -(-int(min_steps) // steps_per_epoch))
 
 
 def build_learner(
@@ -103,6 +113,7 @@ def train(
     split_csv: str | os.PathLike,
     out_model: str | os.PathLike,
     out_history: str | os.PathLike,
+    *,
     model_name: str,
     model_settings: Mapping,
     clip_seconds: float = 5.0,
@@ -111,8 +122,7 @@ def train(
     threads: int | None = None,
 ) -> dict:
     """Train `model_name` on the train split, validate on valid (test is never read)."""
-    if threads:
-        torch.set_num_threads(int(threads))
+    set_threads(threads)
     settings = resolve_settings(model_settings)
     model_type = settings["type"]
     torch_device = resolve_device(device)
@@ -138,13 +148,21 @@ def train(
     )
     weight_source = load_pretrained(model, settings["pretrained"])
     n_params = count_parameters(model)
-    epochs = int(settings["epochs"])
     freeze_epochs = int(settings["freeze_epochs"]) if weight_source else 0
+    steps_per_epoch = len(train_dl)
+    epochs = epochs_for(int(settings["epochs"]), steps_per_epoch, int(settings["min_steps"]))
     log(
         f"{model_name}: {model_type}, {n_params:,} parameters, {len(classes)} classes, "
         f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
         f"device {torch_device}, weights: {weight_source or 'random init'}"
     )
+    if epochs != int(settings["epochs"]):
+        log(
+            f"{model_name}: {len(train_dl.dataset)} train clips at batch size "
+            f"{settings['batch_size']} give {steps_per_epoch} optimizer step(s) per epoch; "
+            f"{settings['epochs']} epochs raised to {epochs} so that training takes at least "
+            f"min_steps = {settings['min_steps']} steps"
+        )
 
     history = EpochHistory(freeze_epochs + epochs)
     learn = build_learner(
@@ -164,6 +182,7 @@ def train(
         learn.fit_one_cycle(epochs, lr)
     synchronize(torch_device)
     train_seconds = time.perf_counter() - started
+    log(f"{model_name}: {history.steps} optimizer steps in {len(history.rows)} epochs")
 
     HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
     checkpoint = {
@@ -182,6 +201,8 @@ def train(
         "pretrained": weight_source is not None,
         "weight_source": weight_source,
         "n_params": n_params,
+        "epochs_run": len(history.rows),
+        "optimizer_steps": history.steps,
     }
     save_checkpoint(out_model, checkpoint)
     last = history.rows[-1] if history.rows else {}

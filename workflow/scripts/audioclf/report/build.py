@@ -12,6 +12,7 @@ import yaml
 from audioclf.contracts import CLIPS, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.io import write_text
 from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.learn.features import filterbank_centres
 from audioclf.preprocess.cache import PackedClips
 from audioclf.report import figures as fig
 from audioclf.report.comparison import (
@@ -96,7 +97,13 @@ def build_report(
     example = example_clip(
         pick_example(split, cache, settings["example_clip"]), cache, subset, split, checkpoints
     )
+    filterbanks = {}
+    for name, checkpoint in checkpoints.items():
+        centres = filterbank_centres(checkpoint["state_dict"], int(checkpoint["sample_rate"]))
+        if centres is not None:
+            filterbanks[name] = tuple(c.numpy() for c in centres)
     del checkpoints
+    cache_rate = cache.sample_rate
     del cache  # the whole run's audio; only the example is needed from here on
 
     files = figure_files(figures_dir, settings["figure_format"])
@@ -107,6 +114,7 @@ def build_report(
         "confusion": lambda: fig.confusion_figure(runs, labels),
         "per_class_f1": lambda: fig.per_class_f1_figure(runs, labels),
         "training_curves": lambda: fig.training_curves_figure(runs),
+        "filterbank": lambda: fig.filterbank_figure(filterbanks, int(cache_rate)),
     }
     images = {
         name: fig.save_figure(draw(), files[name], settings["figure_format"], settings["dpi"])
@@ -171,6 +179,7 @@ def build_report(
         "benchmarks": bench,
         "bench_total": duration(bench_total) if bench.rows else None,
         "images": images,
+        "filterbank_models": list(filterbanks),
         "figure_format": settings["figure_format"],
     }
     html = defang_urls(render(context))
@@ -198,6 +207,7 @@ def model_view(run: ModelRun) -> dict:
         ("type", f"{model_type} ({type_words(model_type)})"),
         ("parameters", integer(m.get("n_params"))),
         ("epochs", str(m.get("epochs"))),
+        (f"optimizer steps ({first})", integer(m.get("optimizer_steps"))),
         ("learning rate", str(m.get("lr"))),
         ("batch size", str(m.get("batch_size"))),
         ("weight decay", str(m.get("weight_decay"))),

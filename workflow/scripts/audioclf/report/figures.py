@@ -17,6 +17,7 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from audioclf.io import atomic_path  # noqa: E402
+from audioclf.learn.features import mel_band_edges  # noqa: E402
 from audioclf.report.example import ExampleClip  # noqa: E402
 from audioclf.report.inputs import ModelRun  # noqa: E402
 
@@ -264,4 +265,30 @@ def training_curves_figure(runs: list[ModelRun]):
     axes[1].set_ylim(low, high)
     axes[2].set_ylim(0, 1)
     axes[2].legend(title="model", fontsize=8)
+    return fig
+
+
+def filterbank_figure(filterbanks: dict[str, tuple[np.ndarray, np.ndarray]], sample_rate: int):
+    """Centre frequency of each learnable filter before and after training, per model, on
+    the mel scale's centres for as many bands (grey)."""
+    fig, ax = plt.subplots(figsize=(8, 4.2), constrained_layout=True)
+    if not filterbanks:
+        ax.text(
+            0.5, 0.5, "no model with a learnable filterbank (type raw_filterbank) in this run",
+            ha="center", va="center", transform=ax.transAxes,
+        )  # fmt: skip
+        ax.set_axis_off()
+        return fig
+    colours = model_colours(list(filterbanks))
+    n_bands = max(len(initial) for initial, _ in filterbanks.values())
+    edges = mel_band_edges(n_bands, sample_rate).numpy()
+    ax.plot(edges[1:-1], color="#999999", linewidth=3, alpha=0.6, label="mel scale")
+    for name, (initial, trained) in filterbanks.items():
+        ax.plot(initial, color=colours[name], linestyle="--", label=plain(f"{name}: initial"))
+        ax.plot(trained, color=colours[name], label=plain(f"{name}: trained"))
+    ax.set_yscale("symlog", linthresh=500)
+    ax.set_xlabel("filter (sorted by initial centre frequency)")
+    ax.set_ylabel("centre frequency (Hz)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     return fig

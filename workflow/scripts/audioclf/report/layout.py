@@ -12,6 +12,7 @@ FIGURE_NAMES = (
     "confusion",
     "per_class_f1",
     "training_curves",
+    "filterbank",
 )
 FIGURE_FORMATS = ("svg", "png")
 DEFAULT_SETTINGS = {"figure_format": "svg", "dpi": 110, "example_clip": None}

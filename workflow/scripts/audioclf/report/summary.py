@@ -171,20 +171,27 @@ def augment_words(settings: dict) -> str:
 
 
 def what_was_run(run: ModelRun) -> str:
-    """'raw: 30 epochs on cpu, seeds 0, 1, 2, from random initial weights; training took ...'."""
+    """'raw: 30 epochs on cpu, seeds 0, 1, 2 (420 optimizer steps in the first run), from
+    random initial weights; training took ...'."""
     m = run.metrics
     seeds = [s for s in run.seeds if s is not None]
     seed = f", {'seed' if len(seeds) == 1 else 'seeds'} {listed(seeds)}" if seeds else ""
     folds = f", {'fold' if len(run.folds) == 1 else 'folds'} {listed(run.folds)}"
-    epochs = plural(m["epochs"], "epoch")
     frozen = int((m.get("settings") or {}).get("freeze_epochs") or 0) if m.get("pretrained") else 0
+    configured = int(m["epochs"])
+    unfrozen = int(m["epochs_run"]) - frozen
+    epochs = plural(unfrozen, "epoch")
+    if unfrozen != configured:
+        epochs += f" (raised from {configured} by min_steps: the train split is small)"
     if frozen:
         # fine_tune: the frozen-body epochs come first and are not part of `epochs`
         epochs = f"{plural(frozen, 'epoch')} with the pretrained body frozen, then {epochs}"
+    first = " in the first run" if run.n_runs > 1 else ""
+    steps = f"{int(m['optimizer_steps']):,} optimizer steps{first}"
     took = duration(m.get("train_seconds"))
     if run.n_runs > 1:
         took = f"{took} per run on average ({run.n_runs} runs)"
     return (
-        f"{run.name}: {epochs} on {m['device']}{seed}{folds if run.folds else ''}, "
-        f"{weights_words(m)}; training took {took}."
+        f"{run.name}: {epochs} on {m['device']}{seed}{folds if run.folds else ''} "
+        f"({steps}), {weights_words(m)}; training took {took}."
     )

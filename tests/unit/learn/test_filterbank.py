@@ -1,0 +1,116 @@
+"""The models that separate input, capacity and front end: a compact spectrogram CNN at the
+deep raw model's size, and a learnable Gabor filterbank that can start on the mel scale."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from audioclf.learn.features import FilterbankFrontEnd, LogMelFrontEnd, mel_band_edges
+from audioclf.learn.models import count_parameters
+from conftest import make_model
+
+RATE = 16000
+FRONT = {"n_fft": 1024, "hop_length": 200, "n_mels": 64}
+NO_MASKS = {"freq_mask_width": 0, "time_mask_width": 0}
+
+
+@pytest.mark.parametrize("n_classes", [5, 10])
+def test_spectrogram_small_has_the_deep_raw_models_parameter_count(n_classes):
+    deep = count_parameters(make_model("raw1d_deep", n_classes, {}, clip_seconds=5.0))
+    small = count_parameters(make_model("spectrogram_small", n_classes, {}, clip_seconds=5.0))
+    assert abs(small - deep) / deep < 0.10, (small, deep)
+    # the filterbank model adds only its 2 x n_mels filter parameters to the same CNN
+    bank = count_parameters(make_model("raw_filterbank", n_classes, {}, clip_seconds=5.0))
+    assert bank - small == 2 * 128
+
+
+def a_clip(seconds=2.0):
+    """A rising chirp, a noise burst and a low tone: energy that moves across the bands."""
+    t = np.arange(int(seconds * RATE)) / RATE
+    chirp = np.sin(2 * np.pi * (100 * t + 3000 * t**2))
+    rng = np.random.default_rng(0)
+    burst = rng.standard_normal(t.size) * ((t > 0.8) & (t < 1.1))
+    tone = 0.5 * np.sin(2 * np.pi * 300 * t) * (t > 1.4)
+    return torch.tensor(0.3 * (chirp + burst + tone), dtype=torch.float32).view(1, 1, -1)
+
+
+def per_band_correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean over bands of the Pearson correlation of two (1, 1, bands, frames) images' rows."""
+    a, b = a[0, 0].double(), b[0, 0].double()
+    a = (a - a.mean(1, keepdim=True)) / a.std(1, keepdim=True)
+    b = (b - b.mean(1, keepdim=True)) / b.std(1, keepdim=True)
+    return float((a * b).mean(1).mean() * a.shape[1] / (a.shape[1] - 1))
+
+
+def test_mel_initialised_filters_see_what_the_mel_spectrogram_sees():
+    clip = a_clip()
+    with torch.no_grad():
+        mel = LogMelFrontEnd(RATE, **FRONT, **NO_MASKS).eval()(clip)
+        bank = FilterbankFrontEnd(RATE, **FRONT, **NO_MASKS, init="mel").eval()
+        learned = bank(clip)
+        torch.manual_seed(0)
+        random = FilterbankFrontEnd(RATE, **FRONT, **NO_MASKS, init="random").eval()(clip)
+    assert learned.shape == mel.shape
+    mel_like = per_band_correlation(learned, mel)
+    assert mel_like > 0.9, mel_like
+    assert per_band_correlation(random, mel) < mel_like - 0.1
+    centres = mel_band_edges(FRONT["n_mels"], RATE)[1:-1]
+    assert np.allclose(bank.centre_hz().numpy(), centres.numpy(), rtol=1e-4)
+
+
+def test_random_init_draws_other_filters_and_is_seeded():
+    torch.manual_seed(1)
+    first = FilterbankFrontEnd(RATE, **FRONT, init="random")
+    torch.manual_seed(1)
+    again = FilterbankFrontEnd(RATE, **FRONT, init="random")
+    mel = FilterbankFrontEnd(RATE, **FRONT, init="mel")
+    assert torch.equal(first.centres, again.centres)
+    assert not torch.allclose(first.centres, mel.centres, atol=1e-3)
+    assert not torch.allclose(first.log_sigmas, mel.log_sigmas, atol=1e-3)
+
+
+def test_filters_train_with_the_network():
+    model = make_model("raw_filterbank", 3, {"n_mels": 32, **NO_MASKS})
+    front = model.front_end
+    before = front.centres.detach().clone(), front.log_sigmas.detach().clone()
+    optimiser = torch.optim.SGD(model.parameters(), lr=0.1)
+    wave = torch.randn(4, 1, RATE, generator=torch.Generator().manual_seed(0))
+    nn.functional.cross_entropy(model.train()(wave), torch.tensor([0, 1, 2, 0])).backward()
+    optimiser.step()
+    assert not torch.equal(front.centres, before[0])
+    assert not torch.equal(front.log_sigmas, before[1])
+
+
+def test_a_filterbank_that_does_not_fit_names_the_key():
+    with pytest.raises(ValueError, match="n_mels 600 is more bands than the 257"):
+        make_model("raw_filterbank", 3, {"n_fft": 512, "n_mels": 600})
+    with pytest.raises(ValueError, match="init 'linear'"):
+        make_model("raw_filterbank", 3, {"init": "linear"})
+    with pytest.raises(ValueError, match="hop_length 2048"):
+        make_model("raw_filterbank", 3, {"hop_length": 2048})
+
+
+def test_the_compact_cnn_takes_tiny_images_and_bad_widths_are_named():
+    model = make_model("spectrogram_small", 3, {"n_mels": 8, "blocks": 6}).eval()
+    with torch.no_grad():
+        assert model(torch.randn(2, 1, 2000)).shape == (2, 3)  # 8 x 11 image, 6 poolings
+    with pytest.raises(ValueError, match="channels 0"):
+        make_model("spectrogram_small", 3, {"channels": 0})
+
+
+def test_the_model_file_keeps_where_the_filters_started_and_ended(tiny):
+    from audioclf.learn.checkpoint import load_checkpoint
+    from audioclf.learn.features import filterbank_centres
+    from audioclf.report.figures import filterbank_figure
+
+    checkpoint = load_checkpoint(tiny.models["raw_filterbank"].model)
+    initial, trained = filterbank_centres(checkpoint["state_dict"], checkpoint["sample_rate"])
+    mel = mel_band_edges(len(initial), checkpoint["sample_rate"])[1:-1].float()
+    assert torch.allclose(initial, mel, rtol=1e-4)
+    assert not torch.allclose(initial, trained), "training should move the filters"
+    other = load_checkpoint(tiny.models["spectrogram_small"].model)
+    assert filterbank_centres(other["state_dict"], other["sample_rate"]) is None
+    figure = filterbank_figure({"fb": (initial.numpy(), trained.numpy())}, RATE)
+    assert len(figure.axes[0].lines) == 3  # mel scale, initial, trained
+    assert not filterbank_figure({}, RATE).axes[0].lines

@@ -170,6 +170,8 @@ def test_main_returns_1_when_nothing_was_predicted(workflow, tmp_path, capsys):
         ({"type": "cnn9"}, r"model type 'cnn9' is not known to this version"),
         ({"format": "audioclf-model/0"}, r"format 'audioclf-model/0', expected 'audioclf-model/1'"),
         (None, r"no such model file"),
+        (b"", r"not a readable model file"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", r"not a readable model file"),
     ],
 )
 def test_a_model_file_this_version_cannot_use_is_one_line_naming_it(
@@ -177,7 +179,9 @@ def test_a_model_file_this_version_cannot_use_is_one_line_naming_it(
 ):
     folder, _, test_paths = workflow
     model = tmp_path / "other.pt"
-    if change is not None:
+    if isinstance(change, bytes):  # an empty file, or a WAV given as the model
+        model.write_bytes(change)
+    elif change is not None:
         torch.save({**torch.load(folder / "model.pt", weights_only=True), **change}, model)
     assert main([str(model), test_paths[0], "--device", "cpu"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()

@@ -114,3 +114,16 @@ def test_the_model_file_keeps_where_the_filters_started_and_ended(tiny):
     figure = filterbank_figure({"fb": (initial.numpy(), trained.numpy())}, RATE)
     assert len(figure.axes[0].lines) == 3  # mel scale, initial, trained
     assert not filterbank_figure({}, RATE).axes[0].lines
+
+
+def test_a_filter_pushed_past_its_bounds_still_learns():
+    """A plain clamp has no gradient at its bounds: a centre pushed below 0 Hz, or a window
+    wider than n_fft allows, would never move again."""
+    front = FilterbankFrontEnd(RATE, n_fft=1024, hop_length=200, n_mels=16, **NO_MASKS)
+    with torch.no_grad():
+        front.centres[0] = -0.01  # below 0 Hz: acts as +0.01, and keeps its gradient
+        front.log_sigmas[1] = float(np.log(10 * front.sigma_max))  # far wider than allowed
+    wave = torch.randn(1, 1, RATE // 4, generator=torch.Generator().manual_seed(0))
+    front.train()(wave).pow(3).sum().backward()
+    assert front.centres.grad[0] != 0 and front.log_sigmas.grad[1] != 0
+    assert front.centre_hz()[0] == pytest.approx(0.01 * RATE)

@@ -229,3 +229,9 @@ def test_threads_never_exceed_the_usable_cores():
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_pretrained_weights_for_a_type_without_a_pretrained_body_are_refused(data, tmp_path):
+    settings = {**RAW, "epochs": 1, "pretrained": True}
+    with pytest.raises(ValueError, match="type 'raw1d' has no pretrained body"):
+        run(data, tmp_path, settings, name="refused")

@@ -515,6 +515,10 @@ def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):
     assert what_was_run(raw).endswith("per run on average (4 runs).")
     raw.metrics.update(epochs_run=3, optimizer_steps=21)
     assert what_was_run(raw).startswith("raw: 3 epochs (raised from 1 by min_steps")
+    raw.metrics.update(epochs_run=None, optimizer_steps=None)  # runs before min_steps
+    assert what_was_run(raw).startswith(
+        "raw: 1 epoch on cpu, seeds 5, 6, folds 1, 2 (optimizer steps not recorded)"
+    )
     spectrogram.metrics["settings"] = {"freeze_epochs": 2}
     spectrogram.metrics["epochs_run"] = 6
     line = what_was_run(spectrogram)

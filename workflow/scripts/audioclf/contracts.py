@@ -194,8 +194,6 @@ METRICS = Record(
         "pretrained",
         "weight_source",
         "epochs",
-        "epochs_run",
-        "optimizer_steps",
         "lr",
         "batch_size",
         "weight_decay",

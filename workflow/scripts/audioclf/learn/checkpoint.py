@@ -48,7 +48,16 @@ class CheckpointError(ValueError):
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """model.pt as written by train(), checked for its format and its model type."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # a pickle that weights_only refuses, an empty or foreign file
+        raise CheckpointError(
+            f"{path}: not a readable model file ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); "
+            "give the path of a model.pt written by train_model"
+        ) from err
     found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
     if found != MODEL_FORMAT:
         written = f"format {found!r}" if found else "no audioclf format"

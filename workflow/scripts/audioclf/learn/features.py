@@ -24,7 +24,15 @@ FRONT_END_DEFAULTS = {
 FILTERBANK_INITS = ("mel", "random")
 # A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.
 SIGMA_MIN = 2.0
-GAUSSIAN_FWHM = 2 * math.sqrt(2 * math.log(2))
+# half-maximum width of exp(-f^2 / sigma_f^2), the energy response, in units of sigma_f
+ENERGY_FWHM = 2 * math.sqrt(math.log(2))
+
+
+def _bounded(value: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """`value` clamped to [low, high] in the forward pass, with the gradient passed through
+    unchanged: a plain clamp has zero gradient at its bounds, so a filter pushed onto one
+    would stay there for good."""
+    return value + (value.clamp(low, high) - value).detach()
 
 
 def _masks(freq_masks: int, freq_mask_width: int, time_masks: int, time_mask_width: int):
@@ -93,11 +101,11 @@ class FilterbankFrontEnd(nn.Module):
 
     Each filter is a Gaussian window times a complex sinusoid; its centre frequency and
     window width are trained with the rest of the model. `init="mel"` puts the filters on
-    torchaudio's mel bands (centre on the band's centre, the Gaussian's half-power width on
-    the triangle's); `init="random"` draws centres uniformly between 0 Hz and Nyquist and
-    widths log-uniformly, so the network gets no mel-scale clue. Energy is |output|^2 in dB,
-    then the same normalisation and training masks as LogMelFrontEnd; `settings` are its
-    keys (FRONT_END_DEFAULTS), with the same defaults.
+    torchaudio's mel bands (centre on the band's centre, the half-maximum width of its
+    energy response on the triangle's); `init="random"` draws centres uniformly between
+    0 Hz and Nyquist and widths log-uniformly, so the network gets no mel-scale clue. Energy
+    is |output|^2 in dB, then the same normalisation and training masks as LogMelFrontEnd;
+    `settings` are its keys (FRONT_END_DEFAULTS), with the same defaults.
     """
 
     def __init__(self, sample_rate: int = 16000, init: str = "mel", **settings: int) -> None:
@@ -113,9 +121,10 @@ class FilterbankFrontEnd(nn.Module):
         if init == "mel":
             edges = mel_band_edges(n_mels, sample_rate)
             centres = edges[1:-1] / sample_rate
-            # half-power width of the triangle (half its base) = the Gaussian response's FWHM
-            fwhm = (edges[2:] - edges[:-2]) / 2 / sample_rate
-            sigmas = 1.0 / (2 * math.pi * fwhm / GAUSSIAN_FWHM)
+            # The energy response |H|^2 of a Gaussian-windowed sinusoid is a Gaussian of std
+            # sigma_f / sqrt(2); its half-maximum width is set to the triangle's (half its base).
+            half_max = (edges[2:] - edges[:-2]) / 2 / sample_rate
+            sigmas = 1.0 / (2 * math.pi * half_max / ENERGY_FWHM)
         else:
             centres = torch.sort(torch.rand(n_mels, dtype=torch.float64) * 0.5).values
             span = math.log(self.sigma_max) - math.log(SIGMA_MIN)
@@ -141,15 +150,17 @@ class FilterbankFrontEnd(nn.Module):
 
     def centre_hz(self) -> torch.Tensor:
         """The filters' centre frequencies now, in Hz (for the report)."""
-        return self.centres.detach().clamp(0, 0.5) * self.sample_rate
+        return self.centres.detach().abs().clamp(0, 0.5) * self.sample_rate
 
     def kernels(self) -> torch.Tensor:
         """(2 * n_mels, 1, n_fft): the real parts, then the imaginary parts; each window sums
         to 1, so every filter passes its centre frequency at unit gain."""
-        sigmas = self.log_sigmas.exp().clamp(SIGMA_MIN, self.sigma_max)
+        sigmas = _bounded(self.log_sigmas.exp(), SIGMA_MIN, self.sigma_max)
         window = torch.exp(-0.5 * (self.taps / sigmas[:, None]) ** 2)
         window = window / window.sum(dim=1, keepdim=True)
-        phase = 2 * math.pi * self.centres.clamp(0, 0.5)[:, None] * self.taps
+        # |centre|: a filter's energy is the same at -f and f, so one pushed below 0 Hz
+        # reflects back (and keeps its gradient) instead of sticking at 0 Hz
+        phase = 2 * math.pi * _bounded(self.centres.abs(), 0.0, 0.5)[:, None] * self.taps
         return torch.cat([window * torch.cos(phase), window * torch.sin(phase)]).unsqueeze(1)
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
@@ -177,8 +188,8 @@ def filterbank_centres(
     state_dict, or None when the model has none."""
     if f"{prefix}centres" not in state_dict:
         return None
-    initial = state_dict[f"{prefix}initial_centres"].clamp(0, 0.5) * sample_rate
-    return initial, state_dict[f"{prefix}centres"].clamp(0, 0.5) * sample_rate
+    initial = state_dict[f"{prefix}initial_centres"].abs().clamp(0, 0.5) * sample_rate
+    return initial, state_dict[f"{prefix}centres"].abs().clamp(0, 0.5) * sample_rate
 
 
 def check_filterbank(sample_rate: int, n_fft: int, hop_length: int, n_mels: int, init: str):

@@ -24,7 +24,7 @@ from audioclf.io import log
 from audioclf.learn.checkpoint import save_checkpoint
 from audioclf.learn.data import class_names, clip_samples, training_loaders
 from audioclf.learn.models import count_parameters, parameter_groups
-from audioclf.learn.registry import build_model, resolve_settings
+from audioclf.learn.registry import build_model, model_type, resolve_settings
 from audioclf.learn.weights import load_pretrained
 from audioclf.preprocess.cache import PackedClips
 
@@ -124,7 +124,7 @@ def train(
     """Train `model_name` on the train split, validate on valid (test is never read)."""
     set_threads(threads)
     settings = resolve_settings(model_settings)
-    model_type = settings["type"]
+    model_type_name = settings["type"]
     torch_device = resolve_device(device)
     enable_fast_math(torch_device)
     set_seed(seed, reproducible=True)
@@ -146,13 +146,21 @@ def train(
     model = build_model(
         settings, len(classes), clip_samples(clip_seconds, cache.sample_rate), cache.sample_rate
     )
+    if (
+        settings["pretrained"] not in (None, False)
+        and not model_type(model_type_name).pretrained_body
+    ):
+        raise ValueError(
+            f"{model_name}: pretrained: {settings['pretrained']!r}, but type "
+            f"{model_type_name!r} has no pretrained body; set `pretrained: false`"
+        )
     weight_source = load_pretrained(model, settings["pretrained"])
     n_params = count_parameters(model)
     freeze_epochs = int(settings["freeze_epochs"]) if weight_source else 0
     steps_per_epoch = len(train_dl)
     epochs = epochs_for(int(settings["epochs"]), steps_per_epoch, int(settings["min_steps"]))
     log(
-        f"{model_name}: {model_type}, {n_params:,} parameters, {len(classes)} classes, "
+        f"{model_name}: {model_type_name}, {n_params:,} parameters, {len(classes)} classes, "
         f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
         f"device {torch_device}, weights: {weight_source or 'random init'}"
     )
@@ -187,7 +195,7 @@ def train(
     HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
     checkpoint = {
         "model": model_name,
-        "type": model_type,
+        "type": model_type_name,
         "settings": settings,
         "classes": classes,
         "sample_rate": int(cache.sample_rate),

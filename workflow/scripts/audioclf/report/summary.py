@@ -179,7 +179,9 @@ def what_was_run(run: ModelRun) -> str:
     folds = f", {'fold' if len(run.folds) == 1 else 'folds'} {listed(run.folds)}"
     frozen = int((m.get("settings") or {}).get("freeze_epochs") or 0) if m.get("pretrained") else 0
     configured = int(m["epochs"])
-    unfrozen = int(m["epochs_run"]) - frozen
+    # epochs_run and optimizer_steps are recorded since min_steps; older runs lack them
+    ran = m.get("epochs_run")
+    unfrozen = configured if ran is None else int(ran) - frozen
     epochs = plural(unfrozen, "epoch")
     if unfrozen != configured:
         epochs += f" (raised from {configured} by min_steps: the train split is small)"
@@ -187,7 +189,9 @@ def what_was_run(run: ModelRun) -> str:
         # fine_tune: the frozen-body epochs come first and are not part of `epochs`
         epochs = f"{plural(frozen, 'epoch')} with the pretrained body frozen, then {epochs}"
     first = " in the first run" if run.n_runs > 1 else ""
-    steps = f"{int(m['optimizer_steps']):,} optimizer steps{first}"
+    counted = m.get("optimizer_steps")
+    steps = "optimizer steps not recorded" if counted is None else f"{int(counted):,}"
+    steps = steps if counted is None else f"{steps} optimizer steps{first}"
     took = duration(m.get("train_seconds"))
     if run.n_runs > 1:
         took = f"{took} per run on average ({run.n_runs} runs)"

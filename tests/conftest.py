@@ -40,6 +40,23 @@ def fsdd_recordings() -> Path:
     return shared_path("fsdd", "recordings")
 
 
+@pytest.fixture(scope="session")
+def zenodo(tmp_path_factory) -> dict:
+    """FSDKaggle2018-shaped archives (tests/zenodo.py), built once per test run."""
+    from zenodo import build_zenodo
+
+    return build_zenodo(tmp_path_factory.mktemp("zenodo"))
+
+
+@pytest.fixture
+def zenodo_server(zenodo):
+    """A local stand-in for Zenodo serving those archives, fresh (empty log) per test."""
+    from zenodo import serve
+
+    with serve(zenodo) as running:
+        yield running
+
+
 def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900, **kwargs):
     """Run this repo's workflow in `workdir` (which holds its own config/ and outputs).
 

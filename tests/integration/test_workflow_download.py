@@ -4,30 +4,19 @@ import pandas as pd
 import pytest
 
 from conftest import make_workdir, snakemake
-from zenodo import assert_clips_match, base_url, build_zenodo, serve
+from zenodo import assert_clips_match, base_url
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def zenodo(tmp_path_factory):
-    return build_zenodo(tmp_path_factory.mktemp("zenodo"))
-
-
-@pytest.fixture
-def server(zenodo):
-    with serve(zenodo) as running:
-        yield running
-
-
-def test_download_rules_fetch_the_subset(server, zenodo, tmp_path):
+def test_download_rules_fetch_the_subset(zenodo_server, zenodo, tmp_path):
     """snakemake's download_metadata, select_subset and download_audio (about 20 s)."""
     workdir = make_workdir(
         tmp_path,
         {
             "dataset": {
                 "kind": "fsdkaggle2018",
-                "base_url": base_url(server),
+                "base_url": base_url(zenodo_server),
                 "archives": zenodo["archives"],
                 "download": {"max_spans": 20, "retries": 1},
             },

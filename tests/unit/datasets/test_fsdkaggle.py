@@ -30,21 +30,13 @@ from zenodo import (
     TRAIN,
     assert_clips_match,
     base_url,
-    build_zenodo,
     meta_zip,
-    serve,
 )
 
 
-@pytest.fixture(scope="module")
-def zenodo(tmp_path_factory):
-    return build_zenodo(tmp_path_factory.mktemp("zenodo"))
-
-
 @pytest.fixture
-def server(zenodo):
-    with serve(zenodo) as running:
-        yield running
+def server(zenodo_server):
+    return zenodo_server
 
 
 def fetch_meta(server, zenodo, root):

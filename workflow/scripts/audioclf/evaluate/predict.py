@@ -168,13 +168,6 @@ def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:
     )
 
 
-def checkpoint_of(path: str | os.PathLike) -> dict:
-    """The model file, or CheckpointError naming it (a missing file included)."""
-    if not Path(path).is_file():
-        raise CheckpointError(f"{path}: no such model file; give the path of a model.pt")
-    return load_checkpoint(path)
-
-
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m audioclf.evaluate.predict",
@@ -197,21 +190,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     model file cannot be used (one line on stderr naming it)."""
     args = parse_args(argv)
     try:
-        checkpoint_of(args.model)
+        table = predict_files(
+            args.model,
+            args.audio,
+            out_csv=args.out,
+            top_db=args.top_db,
+            pad_ms=args.pad_ms,
+            mode=args.mode,
+            eval_windows=args.eval_windows,
+            device=args.device,
+            batch_size=args.batch_size,
+        )
     except CheckpointError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    table = predict_files(
-        args.model,
-        args.audio,
-        out_csv=args.out,
-        top_db=args.top_db,
-        pad_ms=args.pad_ms,
-        mode=args.mode,
-        eval_windows=args.eval_windows,
-        device=args.device,
-        batch_size=args.batch_size,
-    )
     if args.out is None:
         table.to_csv(sys.stdout, index=False)
     return 0 if table["error"].isna().any() else 1

@@ -50,8 +50,8 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     """model.pt as written by train(), checked for its format and its model type."""
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise
+    except FileNotFoundError as err:
+        raise CheckpointError(f"{path}: no such model file; give the path of a model.pt") from err
     except Exception as err:  # a pickle that weights_only refuses, an empty or foreign file
         raise CheckpointError(
             f"{path}: not a readable model file ({type(err).__name__}: "

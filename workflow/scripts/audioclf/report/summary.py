@@ -190,8 +190,10 @@ def what_was_run(run: ModelRun) -> str:
         epochs = f"{plural(frozen, 'epoch')} with the pretrained body frozen, then {epochs}"
     first = " in the first run" if run.n_runs > 1 else ""
     counted = m.get("optimizer_steps")
-    steps = "optimizer steps not recorded" if counted is None else f"{int(counted):,}"
-    steps = steps if counted is None else f"{steps} optimizer steps{first}"
+    if counted is None:
+        steps = "optimizer steps not recorded"
+    else:
+        steps = f"{int(counted):,} optimizer steps{first}"
     took = duration(m.get("train_seconds"))
     if run.n_runs > 1:
         took = f"{took} per run on average ({run.n_runs} runs)"

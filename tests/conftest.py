@@ -142,6 +142,7 @@ TINY_SETTINGS = {
     },
     "spectrogram_small": {"n_mels": 32, "epochs": 8, "lr": 3e-3, "batch_size": 8, "min_steps": 0},
     "raw_filterbank": {"n_mels": 32, "epochs": 8, "lr": 3e-3, "batch_size": 8, "min_steps": 0},
+    "crnn": {"n_mels": 32, "epochs": 8, "lr": 3e-3, "batch_size": 8, "min_steps": 0},
 }
 TINY_CLIP_SECONDS = 1.0
 

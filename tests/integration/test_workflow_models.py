@@ -56,6 +56,8 @@ TINY = {
             name: {**SMALL_IMAGE, "epochs": 2}
             for name in ("raw_filterbank", "spectrogram_small", "spectrogram_scratch")
         },
+        # whole clips: demo clips run up to 3 s, so some are cut at max_seconds
+        "crnn": {"type": "crnn", **SMALL_IMAGE, "epochs": 2, "lr": 0.003, "max_seconds": 2.0},
     },
 }
 N_MODELS = len(TINY["models"])
@@ -88,6 +90,7 @@ def test_every_model_is_trained_evaluated_and_reported(tiny_run):
         ("spectrogram_small", "spectrogram_small"),
         ("spectrogram", "spectrogram"),
         ("spectrogram_scratch", "spectrogram"),
+        ("crnn", "crnn"),
     ):
         metrics = metrics_of(tiny_run, model)
         assert metrics["type"] == kind and metrics["n_runs"] == 1 and metrics["seeds"] == [0]
@@ -102,8 +105,11 @@ def test_every_model_is_trained_evaluated_and_reported(tiny_run):
         )
         history = pd.read_csv(tiny_run / f"results/models/{model}/seed0/history.csv")
         assert len(history) == TINY["models"][model]["epochs"]
+    whole = metrics_of(tiny_run, "crnn")
+    assert whole["eval_windows"] == "whole" and whole["n_windows"] == whole["n_test"]
     html = (tiny_run / "results/report.html").read_text()
     assert "raw" in html and "spectrogram" in html
+    assert f"each whole clip in one pass, up to its first 2.0 s ({whole['n_cut']} of" in html
     for figure in ("confusion", "training_curves", "preprocessing"):
         assert (tiny_run / f"results/report/{figure}.svg").stat().st_size > 0
 

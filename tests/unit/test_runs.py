@@ -40,6 +40,16 @@ def test_folds_come_from_the_csv_in_order(tmp_path):
         folds_in(None)
 
 
+def test_test_folds_choose_which_folds_are_run(tmp_path):
+    csv = tmp_path / "m.csv"
+    csv.write_text("fname,label,fold\n" + "".join(f"{i}.wav,a,{i % 3 + 1}\n" for i in range(9)))
+    # YAML and --config give numbers or strings: both name the CSV's folds
+    assert folds_in(csv, [3, "1"]) == ["1", "3"]
+    for wrong in (["4"], []):
+        with pytest.raises(ValueError, match=r"split.test_folds .* must name folds .*'1', '2', '3'"):
+            folds_in(csv, wrong)
+
+
 def test_split_ids_name_each_runs_split_once():
     assert split_id("seed3", vary_with_seed=False, split_seed=7) == "seed7"
     assert split_id("seed3", vary_with_seed=True, split_seed=7) == "seed3"

@@ -27,7 +27,11 @@ DATA_ROOTS = {"demo": "resources/demo", "fsdkaggle2018": "resources/FSDKaggle201
 DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
 MODELS = list(config["models"])
 SPLIT = config["split"]
-FOLDS = folds_in(DATASET.get("metadata")) if SPLIT["method"] == "folds" else None
+FOLDS = (
+    folds_in(DATASET.get("metadata"), SPLIT.get("test_folds"))
+    if SPLIT["method"] == "folds"
+    else None
+)
 RUNS = run_ids(config["seeds"], FOLDS)
 SPLITS = list(
     dict.fromkeys(split_id(r, SPLIT["vary_with_seed"], SPLIT["seed"]) for r in RUNS)

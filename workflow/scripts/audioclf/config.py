@@ -7,6 +7,8 @@ import os
 import jsonschema
 import yaml
 
+from audioclf.learn.limits import check_settings
+
 
 class ConfigError(ValueError):
     """The configuration does not match workflow/schemas/config.schema.yaml."""
@@ -38,7 +40,25 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> dict:
             + "\n".join(lines)
         )
     _fill_defaults(config, schema)
+    check_models(config)
     return config
+
+
+def check_models(config: dict) -> None:
+    """Model settings the schema cannot check (they depend on each other or on the sample
+    rate), each error naming the model's key: learn/limits.py's check_settings."""
+    sample_rate = int(config.get("preprocess", {}).get("sample_rate", 16000))
+    errors = []
+    for name, settings in (config.get("models") or {}).items():
+        try:
+            check_settings(settings, sample_rate)
+        except ValueError as err:
+            errors.append(f"  models.{name}: {err} (at preprocess.sample_rate {sample_rate} Hz)")
+    if errors:
+        raise ConfigError(
+            "the configuration is invalid (see config/README.md for every key):\n"
+            + "\n".join(errors)
+        )
 
 
 def _fill_defaults(config: dict, schema: dict) -> None:

@@ -75,8 +75,9 @@ def parse_split(split: str) -> tuple[str | None, int | None]:
     return match.group("fold"), None if seed is None else int(seed)
 
 
-def folds_in(metadata_csv: str | os.PathLike | None) -> list[str]:
-    """The fold names of a folder dataset's CSV (its `fold` column), in fold_key order."""
+def folds_in(metadata_csv: str | os.PathLike | None, test_folds=None) -> list[str]:
+    """The fold names of a folder dataset's CSV (its `fold` column), in fold_key order; only
+    those in `test_folds` (split.test_folds: each one once the test fold) when it is given."""
     if not metadata_csv:
         raise ValueError(
             "split.method is folds but dataset.metadata is not set: cross-validation needs "
@@ -96,4 +97,13 @@ def folds_in(metadata_csv: str | os.PathLike | None) -> list[str]:
                 f"{metadata_csv}: fold {value!r} can only hold letters, digits, '_' and '.' "
                 "(it names folders); rename it in the fold column"
             )
-    return values
+    if test_folds is None:
+        return values
+    chosen = [str(f) for f in test_folds]
+    unknown = [f for f in chosen if f not in values]
+    if unknown or not chosen:
+        raise ValueError(
+            f"split.test_folds {chosen} must name folds of {metadata_csv} (its folds: "
+            f"{values}); fix split.test_folds or leave it out to test on every fold"
+        )
+    return [v for v in values if v in chosen]

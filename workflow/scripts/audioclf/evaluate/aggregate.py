@@ -16,7 +16,7 @@ MEAN_KEYS = (
 )
 RUN_KEYS = ("accuracy", "balanced_accuracy", "macro_f1", "valid_accuracy")
 PER_CLASS_MEAN_KEYS = ("precision", "recall", "f1")
-SUMMED_KEYS = ("n_windows",)
+SUMMED_KEYS = ("n_windows", "n_cut")  # n_cut: whole-clip runs only
 
 
 def _mean_and_std(values: Sequence) -> tuple[float | None, float | None]:

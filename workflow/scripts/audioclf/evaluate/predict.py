@@ -17,7 +17,12 @@ import torch
 
 from audioclf.datasets.catalog import AUDIO_EXTENSIONS
 from audioclf.devices import resolve_device
-from audioclf.evaluate.scoring import EVAL_WINDOWS, clip_probabilities, prediction_table
+from audioclf.evaluate.scoring import (
+    EVAL_WINDOWS,
+    clip_probabilities,
+    prediction_table,
+    whole_clip_reading,
+)
 from audioclf.io import log, write_csv
 from audioclf.learn.checkpoint import CheckpointError, load_checkpoint, rebuild_model
 from audioclf.learn.data import clip_samples
@@ -95,8 +100,9 @@ def predict_files(
 
     Each file is decoded, downmixed, resampled and trimmed as preprocess_audio does (the
     settings recorded in model.pt, see preprocess_settings) and scored with evaluate's own
-    window averaging. A file that cannot be read, or is silent, gets its reason in `error`
-    and empty predictions. Written to `out_csv` when given.
+    window averaging (a whole-clip model: each file once, up to its max_seconds). A file
+    that cannot be read, or is silent, gets its reason in `error` and empty predictions.
+    Written to `out_csv` when given.
     """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
@@ -136,6 +142,7 @@ def predict_files(
             eval_windows,
             resolve_device(device),
             batch_size,
+            whole_clip_reading(checkpoint),
         )
         scored = prediction_table(probs, classes)
         table.loc[usable, "predicted"] = scored["predicted"].to_numpy(dtype=object)

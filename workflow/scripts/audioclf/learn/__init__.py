@@ -2,8 +2,9 @@
 
 Owns the model registry (`registry`: every model type once, with its builder, defaults and
 flags), the bare networks (`models`) and their on-device input layers (`features`: log-mel
-front end; `augment`: waveform augmentation), pretrained weights (`weights`), batches of
-crops from the cache (`crop`, `data`), the fastai training procedure (`train`) and the
+front end; `augment`: waveform augmentation), the settings limits config validation checks
+without torch (`limits`), pretrained weights (`weights`), batches of crops or of whole clips
+by length from the cache (`crop`, `data`), the fastai training procedure (`train`) and the
 model file it writes (`checkpoint`, model.pt). Called by the train_model rule of
 workflow/rules/learn.smk.
 """

@@ -1,12 +1,14 @@
-"""Batches of fixed-length clips drawn from the packed cache, split by split.csv."""
+"""Batches drawn from the packed cache, split by split.csv: fixed-length crops, or whole
+clips batched by length and zero-padded (for whole-clip model types)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from audioclf.learn.crop import centre_start, crop_or_repeat, random_start
 from audioclf.preprocess.cache import INT16_SCALE, PackedClips
@@ -67,10 +69,163 @@ class ClipDataset(Dataset):
         return crop.unsqueeze(0), self.targets[i]
 
 
+@dataclass(frozen=True)
+class WholeClips:
+    """How a whole-clip model reads clips: the first `max_samples` of a longer clip, a clip
+    shorter than `min_samples` (one STFT window) tiled up to it, and batches of at most
+    `batch_samples` samples, padding included."""
+
+    min_samples: int
+    max_samples: int
+    batch_samples: int
+
+    @classmethod
+    def of(cls, settings: Mapping, sample_rate: int) -> WholeClips:
+        return cls(
+            int(settings["n_fft"]),
+            clip_samples(float(settings["max_seconds"]), sample_rate),
+            clip_samples(float(settings["batch_seconds"]), sample_rate),
+        )
+
+    def length(self, n: int) -> int:
+        """Samples read of an `n`-sample clip."""
+        return min(max(int(n), self.min_samples), self.max_samples)
+
+    def read(self, wave: torch.Tensor) -> torch.Tensor:
+        return crop_or_repeat(wave, self.length(wave.numel()), 0)
+
+    def cut(self, lengths: Sequence[int]) -> int:
+        """How many of clips of `lengths` samples are longer than max_samples."""
+        return sum(int(n) > self.max_samples for n in lengths)
+
+
+def pad_clips(clips: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(B, 1, longest) float32 of int16 clips zero-padded at the end, and their lengths."""
+    lengths = torch.tensor([c.numel() for c in clips], dtype=torch.int64)
+    wave = torch.zeros(len(clips), 1, int(lengths.max()))
+    for b, clip in enumerate(clips):
+        wave[b, 0, : clip.numel()] = clip.float() / INT16_SCALE
+    return wave, lengths
+
+
+class LengthBatchSampler(Sampler[list[int]]):
+    """Batches of clips of similar length: at most `batch_size` clips and `batch_samples`
+    padded samples each (a clip longer than that is a batch of its own).
+
+    In order of length without `shuffle` (evaluation). With it, each epoch shuffles the
+    clips (from `seed`), sorts each pool of POOL batches' worth by length, cuts batches and
+    shuffles their order; a batch of one clip is dropped when there are others (batch norm
+    needs two). len() is the number of batches the next epoch gives.
+    """
+
+    POOL = 20
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        batch_samples: int,
+        shuffle: bool = False,
+        seed: int = 0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.lengths = [int(n) for n in lengths]
+        self.batch_size, self.batch_samples = int(batch_size), int(batch_samples)
+        self.generator = torch.Generator().manual_seed(seed) if shuffle else None
+        self._next: list[list[int]] | None = None
+
+    def _cut(self, order: Sequence[int]) -> list[list[int]]:
+        batches, batch, longest = [], [], 0
+        for i in order:
+            longest_with = max(longest, self.lengths[i])
+            full = len(batch) == self.batch_size or longest_with * (len(batch) + 1) > (
+                self.batch_samples
+            )
+            if batch and full:
+                batches.append(batch)
+                batch, longest_with = [], self.lengths[i]
+            batch.append(i)
+            longest = longest_with
+        return batches + ([batch] if batch else [])
+
+    def _plan(self) -> list[list[int]]:
+        by_length = self.lengths.__getitem__
+        if self.generator is None:
+            return self._cut(sorted(range(len(self.lengths)), key=by_length))
+        order = torch.randperm(len(self.lengths), generator=self.generator).tolist()
+        pool = self.POOL * self.batch_size
+        batches = []
+        for k in range(0, len(order), pool):
+            batches += self._cut(sorted(order[k : k + pool], key=by_length))
+        batches = [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
+        if len(batches) > 1:
+            batches = [b for b in batches if len(b) > 1]
+        return batches
+
+    def __len__(self) -> int:
+        if self._next is None:
+            self._next = self._plan()
+        return len(self._next)
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self._next if self._next is not None else self._plan()
+        self._next = None
+        yield from batches
+
+
+class WholeClipDataset(Dataset):
+    """Clips of the cache as a whole-clip model reads them (`reading`), with their targets;
+    batches come from LengthBatchSampler and collate_whole_clips."""
+
+    def __init__(
+        self,
+        cache: PackedClips,
+        fnames: Sequence[str],
+        targets: Sequence[int],
+        reading: WholeClips,
+    ) -> None:
+        if len(fnames) != len(targets):
+            raise ValueError(f"{len(fnames)} fnames but {len(targets)} targets")
+        self.cache = cache
+        self.fnames = list(fnames)
+        self.rows = cache.index(self.fnames)
+        self.targets = torch.as_tensor(list(targets), dtype=torch.int64)
+        self.reading = reading
+        stored = cache.lengths
+        self.stored_lengths = [int(stored[r]) for r in self.rows]
+        self.lengths = [reading.length(n) for n in self.stored_lengths]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.reading.read(self.cache.raw(self.rows[i])), self.targets[i]
+
+
+def collate_whole_clips(items) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(padded waves (B, 1, T), lengths (B,), targets (B,)): the model gets two inputs."""
+    wave, lengths = pad_clips([clip for clip, _ in items])
+    return wave, lengths, torch.stack([target for _, target in items])
+
+
+def whole_clip_batches(
+    cache: PackedClips, rows: Sequence[int], reading: WholeClips, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(padded waves, lengths, positions in `rows`) of every clip once, in order of length."""
+    stored = cache.lengths
+    lengths = [reading.length(int(stored[r])) for r in rows]
+    for batch in LengthBatchSampler(lengths, batch_size, reading.batch_samples):
+        wave, lens = pad_clips([reading.read(cache.raw(rows[i])) for i in batch])
+        yield wave, lens, torch.tensor(batch)
+
+
 class DeviceDataLoader(DataLoader):
-    """A plain DataLoader that accepts fastai's `.to(device)`; fastai moves each batch once."""
+    """A plain DataLoader that accepts fastai's `.to(device)`; fastai moves each batch once.
+    `n_inp`: how many leading items of a batch are the model's inputs (fastai reads it)."""
 
     device: torch.device | None = None
+    n_inp = 1
 
     def to(self, device: torch.device) -> DeviceDataLoader:
         self.device = device
@@ -101,6 +256,28 @@ def make_loader(
     )
 
 
+def whole_clip_loader(
+    dataset: WholeClipDataset,
+    batch_size: int,
+    shuffle: bool,
+    seed: int = 0,
+    device: torch.device | None = None,
+) -> DeviceDataLoader:
+    """Batches (padded waves, lengths, targets) of clips of similar length."""
+    sampler = LengthBatchSampler(
+        dataset.lengths, batch_size, dataset.reading.batch_samples, shuffle, seed
+    )
+    loader = DeviceDataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate_whole_clips,
+        num_workers=0,
+        pin_memory=device is not None and device.type == "cuda",
+    )
+    loader.n_inp = 2
+    return loader
+
+
 def training_loaders(
     cache: PackedClips,
     split: pd.DataFrame,
@@ -110,13 +287,26 @@ def training_loaders(
     seed: int = 0,
     device: torch.device | None = None,
     source: str = "split.csv",
+    reading: WholeClips | None = None,
 ) -> tuple[DeviceDataLoader, DeviceDataLoader]:
-    """Train (random crops, shuffled) and valid (centre crops) loaders; test rows untouched."""
+    """Train (random crops, shuffled) and valid (centre crops) loaders; test rows untouched.
+    With `reading`, whole clips instead, batched by length (shuffled for train)."""
     length = clip_samples(clip_seconds, cache.sample_rate)
     position = {c: k for k, c in enumerate(classes)}
     loaders = []
     for name, shuffle in (("train", True), ("valid", False)):
         fnames, labels = split_rows(split, name, source)
+        if reading is not None:
+            loaders.append(
+                whole_clip_loader(
+                    WholeClipDataset(cache, fnames, [position[x] for x in labels], reading),
+                    batch_size,
+                    shuffle,
+                    seed,
+                    device,
+                )
+            )
+            continue
         crops = torch.Generator().manual_seed(seed + 1) if shuffle else None
         dataset = ClipDataset(cache, fnames, [position[x] for x in labels], length, crops)
         loaders.append(make_loader(dataset, batch_size, shuffle, seed, device))

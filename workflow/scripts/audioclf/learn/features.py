@@ -9,21 +9,8 @@ import torch
 import torchaudio.transforms as T
 from torch import nn
 
-FRONT_END_DEFAULTS = {
-    "n_fft": 1024,
-    "hop_length": 200,
-    "n_mels": 128,
-    # fastaudio's defaults: one mask of up to 20 mel bins and one of up to 20 frames
-    "freq_masks": 1,
-    "freq_mask_width": 20,
-    "time_masks": 1,
-    "time_mask_width": 20,
-}
+from audioclf.learn.limits import FRONT_END_DEFAULTS, SIGMA_MIN, check_filterbank
 
-
-FILTERBANK_INITS = ("mel", "random")
-# A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.
-SIGMA_MIN = 2.0
 # half-maximum width of exp(-f^2 / sigma_f^2), the energy response, in units of sigma_f
 ENERGY_FWHM = 2 * math.sqrt(math.log(2))
 
@@ -84,6 +71,68 @@ class LogMelFrontEnd(nn.Module):
         # Mel filterbanks and dB conversion lose too much precision in half floats.
         with torch.autocast(device_type=wave.device.type, enabled=False):
             return _finish(self.to_db(self.melspec(wave.float())), self.masks, self.training)
+
+
+def time_mask(frames: torch.Tensor, n_frames: int) -> torch.Tensor:
+    """(B, 1, 1, n_frames) of 1.0 on each clip's first `frames[b]` frames and 0.0 after."""
+    valid = torch.arange(n_frames, device=frames.device)[None, :] < frames[:, None]
+    return valid.float()[:, None, None, :]
+
+
+class WholeClipLogMel(LogMelFrontEnd):
+    """LogMelFrontEnd for a zero-padded batch of whole clips of different lengths.
+
+    `forward(wave, lengths)` returns (images, frames): clip b's first `frames[b]` frames
+    are exactly what LogMelFrontEnd gives that clip alone (its own reflect padding at both
+    ends, normalised over its own frames only), and every frame after them is 0, so the
+    convolutions that follow see the same zero border as for the clip alone.
+    """
+
+    def __init__(self, sample_rate: int = 16000, **settings: int) -> None:
+        super().__init__(sample_rate, **settings)
+        m = self.melspec
+        # centring is done per clip in forward, so a clip is reflected at its own end
+        self.melspec = T.MelSpectrogram(
+            sample_rate=sample_rate,
+            n_fft=m.n_fft,
+            hop_length=m.hop_length,
+            n_mels=m.n_mels,
+            center=False,
+        )
+
+    def frames(self, lengths: torch.Tensor) -> torch.Tensor:
+        """Frames of clips of `lengths` samples (as the centred STFT gives them)."""
+        pad = self.melspec.n_fft // 2
+        return 1 + (lengths + 2 * pad - self.melspec.n_fft) // self.melspec.hop_length
+
+    def forward(
+        self, wave: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        n_fft = self.melspec.n_fft
+        pad = n_fft // 2
+        if int(lengths.min()) <= pad:
+            raise ValueError(
+                f"a clip of {int(lengths.min())} samples is too short for n_fft {n_fft}: "
+                "whole clips are tiled to n_fft samples when they are read"
+            )
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            wave = wave.float()
+            padded = wave.new_zeros(wave.shape[0], 1, wave.shape[-1] + 2 * pad)
+            for b, n in enumerate(lengths.tolist()):
+                clip = wave[b : b + 1, :, :n]
+                padded[b, :, : n + 2 * pad] = nn.functional.pad(clip, (pad, pad), "reflect")[0]
+            image = self.to_db(self.melspec(padded))
+            frames = self.frames(lengths.to(wave.device))
+            valid = time_mask(frames, image.shape[-1])
+            count = (frames * image.shape[-2]).to(image.dtype).view(-1, 1, 1, 1)
+            mean = (image * valid).sum(dim=(-2, -1), keepdim=True) / count
+            spread = ((image - mean) * valid).pow(2).sum(dim=(-2, -1), keepdim=True)
+            std = (spread / (count - 1).clamp(min=1)).sqrt()
+            image = (image - mean) / (std + 1e-5) * valid
+            if self.training:
+                for mask in self.masks:
+                    image = mask(image)
+            return image, frames
 
 
 def mel_band_edges(n_mels: int, sample_rate: int) -> torch.Tensor:
@@ -190,19 +239,3 @@ def filterbank_centres(
         return None
     initial = state_dict[f"{prefix}initial_centres"].abs().clamp(0, 0.5) * sample_rate
     return initial, state_dict[f"{prefix}centres"].abs().clamp(0, 0.5) * sample_rate
-
-
-def check_filterbank(sample_rate: int, n_fft: int, hop_length: int, n_mels: int, init: str):
-    """Raise ValueError naming the key when the filterbank cannot fit the sample rate."""
-    if init not in FILTERBANK_INITS:
-        raise ValueError(f"raw_filterbank init {init!r} is not one of {FILTERBANK_INITS}")
-    bins = n_fft // 2 + 1
-    if n_mels > bins:
-        raise ValueError(
-            f"n_mels {n_mels} is more bands than the {bins} frequency bins of n_fft {n_fft}; "
-            "lower n_mels or raise n_fft"
-        )
-    if hop_length < 1 or hop_length > n_fft:
-        raise ValueError(f"hop_length {hop_length} must be between 1 and n_fft ({n_fft})")
-    if n_fft / 6 < SIGMA_MIN:
-        raise ValueError(f"n_fft {n_fft} is too short for a Gabor window; use at least 12")

@@ -8,7 +8,13 @@ import torch
 from torch import nn
 
 from audioclf.learn.augment import AUGMENT_DEFAULTS, WaveformAugment
-from audioclf.learn.features import FRONT_END_DEFAULTS, FilterbankFrontEnd, LogMelFrontEnd
+from audioclf.learn.features import (
+    FilterbankFrontEnd,
+    LogMelFrontEnd,
+    WholeClipLogMel,
+    time_mask,
+)
+from audioclf.learn.limits import FRONT_END_DEFAULTS, WHOLE_CLIP_DEFAULTS, check_whole_clip
 from audioclf.learn.registry import register
 
 ARCHES = ("resnet18", "xresnet18")
@@ -282,6 +288,78 @@ def build_raw_filterbank(n_classes: int, clip_samples: int, sample_rate: int, se
     )
     backbone = small_cnn(n_classes, settings)
     return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
+
+
+CRNN_DEFAULTS = {
+    **SPECTROGRAM_SMALL_DEFAULTS,
+    **WHOLE_CLIP_DEFAULTS,
+    "hidden": 64,  # GRU units each way
+}
+
+
+class CRNN(nn.Module):
+    """Whole clips: log-mel, the compact CNN's conv blocks, the mean over frequency, a
+    bidirectional GRU over time and attention pooling over each clip's own frames.
+
+    `forward(wave, lengths)` takes a zero-padded batch and each clip's length in samples;
+    every step is masked so a clip's output does not depend on what it is batched with
+    (in evaluation mode: in training, batch norm's statistics include the padding).
+    """
+
+    def __init__(
+        self, front_end: WholeClipLogMel, body: nn.Sequential, hidden: int, dropout: float,
+        n_classes: int,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        width = [m for m in body if isinstance(m, nn.Conv2d)][-1].out_channels
+        self.front_end = front_end
+        self.body = body
+        self.gru = nn.GRU(width, hidden, batch_first=True, bidirectional=True)
+        self.attention = nn.Linear(2 * hidden, 1)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_classes))
+
+    def forward(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if lengths is None:
+            lengths = torch.full((wave.shape[0],), wave.shape[-1], dtype=torch.int64)
+        x, frames = self.front_end(wave, lengths)
+        for layer in self.body:
+            if isinstance(layer, nn.MaxPool2d):
+                # after ReLU every value is >= 0, so zeros past the end never win a max
+                x = layer(x * time_mask(frames, x.shape[-1]))
+                frames = (frames + 1) // 2  # ceil_mode
+            else:
+                x = layer(x)
+        x = x.mean(dim=2).transpose(1, 2)  # (B, frames, channels)
+        packed = nn.utils.rnn.pack_padded_sequence(
+            x, frames.cpu(), batch_first=True, enforce_sorted=False
+        )
+        out, _ = self.gru(packed)
+        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+        valid = time_mask(frames, out.shape[1])[:, 0, 0, :].bool()
+        scores = self.attention(out).squeeze(-1).masked_fill(~valid, float("-inf"))
+        pooled = (scores.softmax(dim=1).unsqueeze(-1) * out).sum(dim=1)
+        return self.head(pooled)
+
+
+@register(
+    "crnn",
+    description="compact 2D CNN, then a bidirectional GRU over each whole clip",
+    waveform_input=False,
+    augmentation="spectrogram_masks",
+    whole_clip=True,
+    defaults=CRNN_DEFAULTS,
+)
+def build_crnn(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
+    """Whole clips up to `max_seconds`: `clip_samples` (the crop models' length) is unused."""
+    check_whole_clip(
+        sample_rate,
+        int(settings["n_fft"]),
+        float(settings["max_seconds"]),
+        float(settings["batch_seconds"]),
+    )
+    front_end = WholeClipLogMel(sample_rate=sample_rate, **_front_end_settings(settings))
+    body = small_cnn(n_classes, settings)[: 4 * int(settings["blocks"])]  # conv blocks only
+    return CRNN(front_end, body, int(settings["hidden"]), float(settings["dropout"]), n_classes)
 
 
 def parameter_groups(model: nn.Module) -> list[list[nn.Parameter]]:

@@ -37,7 +37,9 @@ class ModelType:
     `waveform_input`: the network reads the waveform itself (no fixed spectrogram front
     end). `pretrained_body`: it has a body that pretrained weights can fill and fine-tuning
     can freeze. `augmentation`: what it does to its input in training ("waveform" gain,
-    shift and noise; "spectrogram_masks" time/frequency masks; None).
+    shift and noise; "spectrogram_masks" time/frequency masks; None). `whole_clip`: it reads
+    each whole clip (up to its `max_seconds`) with its length, `model(wave, lengths)`,
+    batched by length and padded, instead of fixed-length crops.
     """
 
     name: str
@@ -47,6 +49,7 @@ class ModelType:
     waveform_input: bool
     pretrained_body: bool
     augmentation: str | None
+    whole_clip: bool = False
 
     def __post_init__(self) -> None:
         if self.augmentation not in AUGMENTATIONS:
@@ -74,6 +77,7 @@ def register(
     waveform_input: bool,
     pretrained_body: bool = False,
     augmentation: str | None = None,
+    whole_clip: bool = False,
     defaults: Mapping | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator: register the builder below it as model type `name` (as timm's
@@ -89,6 +93,7 @@ def register(
                 waveform_input,
                 pretrained_body,
                 augmentation,
+                whole_clip,
             )
         )
         return builder

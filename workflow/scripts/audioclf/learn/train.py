@@ -22,7 +22,7 @@ from audioclf.contracts import HISTORY, SPLIT
 from audioclf.devices import enable_fast_math, resolve_device, set_threads, synchronize
 from audioclf.io import log
 from audioclf.learn.checkpoint import save_checkpoint
-from audioclf.learn.data import class_names, clip_samples, training_loaders
+from audioclf.learn.data import WholeClips, class_names, clip_samples, training_loaders
 from audioclf.learn.models import count_parameters, parameter_groups
 from audioclf.learn.registry import build_model, model_type, resolve_settings
 from audioclf.learn.weights import load_pretrained
@@ -132,6 +132,8 @@ def train(
     cache = PackedClips.load(cache_path)
     split = SPLIT.read(split_csv)
     classes = class_names(split)
+    entry = model_type(model_type_name)
+    reading = WholeClips.of(settings, cache.sample_rate) if entry.whole_clip else None
     train_dl, valid_dl = training_loaders(
         cache,
         split,
@@ -141,15 +143,13 @@ def train(
         seed,
         torch_device,
         source=str(split_csv),
+        reading=reading,
     )
 
     model = build_model(
         settings, len(classes), clip_samples(clip_seconds, cache.sample_rate), cache.sample_rate
     )
-    if (
-        settings["pretrained"] not in (None, False)
-        and not model_type(model_type_name).pretrained_body
-    ):
+    if settings["pretrained"] not in (None, False) and not entry.pretrained_body:
         raise ValueError(
             f"{model_name}: pretrained: {settings['pretrained']!r}, but type "
             f"{model_type_name!r} has no pretrained body; set `pretrained: false`"
@@ -164,6 +164,13 @@ def train(
         f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
         f"device {torch_device}, weights: {weight_source or 'random init'}"
     )
+    if reading is not None:
+        cut = reading.cut(train_dl.dataset.stored_lengths + valid_dl.dataset.stored_lengths)
+        log(
+            f"{model_name}: whole clips, read up to their first {settings['max_seconds']} s "
+            f"({cut} train/valid clip(s) longer), in batches of up to {settings['batch_size']} "
+            f"clips and {settings['batch_seconds']} s of audio"
+        )
     if epochs != int(settings["epochs"]):
         log(
             f"{model_name}: {len(train_dl.dataset)} train clips at batch size "

@@ -43,6 +43,7 @@ from audioclf.report.summary import (
     type_words,
     weights_words,
     what_was_run,
+    windows_words,
 )
 from audioclf.report.tables import (
     class_order,
@@ -223,7 +224,7 @@ def model_view(run: ModelRun) -> dict:
         ("trained on", str(m.get("device"))),
         ("evaluated on", str(m.get("eval_device", m.get("device")))),
         ("initial weights", weights_words(m)),
-        ("test windows", str(m.get("eval_windows"))),
+        ("test windows", windows_words(m)),
         ("training time", duration(m.get("train_seconds")) + per_run),
         (f"epochs run ({first})", integer(len(run.history))),
         (f"model file ({first})", file_size(run.model_bytes)),

@@ -12,7 +12,8 @@ import torch
 
 from audioclf.learn.crop import centre_start, crop_or_repeat
 from audioclf.learn.data import clip_samples as samples_in
-from audioclf.learn.features import FRONT_END_DEFAULTS, LogMelFrontEnd
+from audioclf.learn.features import LogMelFrontEnd
+from audioclf.learn.limits import FRONT_END_DEFAULTS
 from audioclf.learn.registry import model_type
 from audioclf.preprocess.audio import AudioError, load_audio, to_mono
 from audioclf.preprocess.cache import PackedClips

@@ -149,6 +149,21 @@ def weights_words(metrics: dict) -> str:
     return f"from pretrained weights ({source})" if source else "from pretrained weights"
 
 
+def windows_words(metrics: dict) -> str:
+    """How test clips were scored: the window rule, or a whole-clip model's reading."""
+    rule = str(metrics.get("eval_windows"))
+    if rule != "whole":
+        return rule
+    settings = metrics.get("settings") or {}
+    words = f"each whole clip in one pass, up to its first {settings.get('max_seconds')} s"
+    if metrics.get("n_cut") is not None:
+        words += (
+            f" ({metrics['n_cut']} of {metrics.get('n_predictions', metrics.get('n_test'))} "
+            "scored test clips were longer and were cut there)"
+        )
+    return words
+
+
 def augment_words(settings: dict) -> str:
     """The waveform augmentation of a raw1d_deep model in words, from its recorded settings."""
     merged = {**AUGMENT_DEFAULTS, **{k: v for k, v in settings.items() if k in AUGMENT_DEFAULTS}}

@@ -1,0 +1,81 @@
+"""Model settings that config validation checks before any job starts, without torch.
+
+The front end's defaults and the limits a filterbank or a whole-clip model must fit live
+here, so the Snakefile (which never imports torch) and the builders in learn/models.py
+check the same rules with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+FRONT_END_DEFAULTS = {
+    "n_fft": 1024,
+    "hop_length": 200,
+    "n_mels": 128,
+    # fastaudio's defaults: one mask of up to 20 mel bins and one of up to 20 frames
+    "freq_masks": 1,
+    "freq_mask_width": 20,
+    "time_masks": 1,
+    "time_mask_width": 20,
+}
+
+FILTERBANK_INITS = ("mel", "random")
+# A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.
+SIGMA_MIN = 2.0
+
+WHOLE_CLIP_DEFAULTS = {
+    "max_seconds": 30.0,  # a longer clip is read up to its first max_seconds
+    "batch_seconds": 320.0,  # audio per batch, padding included (64 clips of 5 s)
+}
+
+
+def check_front_end(n_fft: int, hop_length: int, n_mels: int) -> None:
+    """Raise ValueError naming the key when a mel front end's bands or hop do not fit its
+    window (any front end: log-mel or filterbank; bands always run 0 Hz to Nyquist)."""
+    bins = n_fft // 2 + 1
+    if n_mels > bins:
+        raise ValueError(
+            f"n_mels {n_mels} is more bands than the {bins} frequency bins of n_fft {n_fft}; "
+            "lower n_mels or raise n_fft"
+        )
+    if hop_length < 1 or hop_length > n_fft:
+        raise ValueError(f"hop_length {hop_length} must be between 1 and n_fft ({n_fft})")
+
+
+def check_filterbank(sample_rate: int, n_fft: int, hop_length: int, n_mels: int, init: str):
+    """Raise ValueError naming the key when the Gabor filterbank cannot be built as set."""
+    if init not in FILTERBANK_INITS:
+        raise ValueError(f"init {init!r} is not one of {FILTERBANK_INITS}")
+    check_front_end(n_fft, hop_length, n_mels)
+    if n_fft / 6 < SIGMA_MIN:
+        raise ValueError(f"n_fft {n_fft} is too short for a Gabor window; use at least 12")
+
+
+def check_whole_clip(sample_rate: int, n_fft: int, max_seconds: float, batch_seconds: float):
+    """Raise ValueError naming the key when whole clips cannot be read as set."""
+    if max_seconds * sample_rate < n_fft:
+        raise ValueError(
+            f"max_seconds {max_seconds} is shorter than one n_fft window ({n_fft} samples at "
+            f"{sample_rate} Hz); raise max_seconds"
+        )
+    if batch_seconds < max_seconds:
+        raise ValueError(
+            f"batch_seconds {batch_seconds} cannot hold one clip of max_seconds {max_seconds}; "
+            "raise batch_seconds or lower max_seconds"
+        )
+
+
+def check_settings(settings: Mapping, sample_rate: int) -> None:
+    """Config-time checks of one model's settings, by the keys they set (a type that has
+    no such key gets the defaults, which pass): the front end's bands and hop, the
+    filterbank's window when `init` is set, whole-clip reading when its keys are set. The
+    builders check the same again when a model is built."""
+    s = {**FRONT_END_DEFAULTS, **WHOLE_CLIP_DEFAULTS, **settings}
+    n_fft = int(s["n_fft"])
+    if "init" in settings:
+        check_filterbank(sample_rate, n_fft, int(s["hop_length"]), int(s["n_mels"]), s["init"])
+    else:
+        check_front_end(n_fft, int(s["hop_length"]), int(s["n_mels"]))
+    if set(WHOLE_CLIP_DEFAULTS) & set(settings):
+        check_whole_clip(sample_rate, n_fft, float(s["max_seconds"]), float(s["batch_seconds"]))

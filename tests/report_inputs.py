@@ -44,6 +44,14 @@ THREE_MODELS = {
     "raw_deep": {"type": "raw1d_deep", "accuracy": 0.7, "params": 151_000},
     "spectrogram": FAKE_MODELS["spectrogram"],
 }
+# the hostile run's contrasts: one with markup in its name, one whose model is not there
+HOSTILE_CONTRASTS = (
+    {"name": "input <b>&</b> $size$", "question": "is it the input?", "a": "spectrogram",
+     "b": "raw_deep"},
+    {"name": "capacity on the waveform", "question": "", "a": "raw_deep", "b": "raw"},
+    {"name": "pretraining", "question": "do weights help?", "a": "spectrogram",
+     "b": "spectrogram_scratch"},
+)  # fmt: skip
 CLIP_SECONDS = 2
 FULL_SEEDS = (11, 12, 13)
 HOSTILE_SEEDS = (5, 6)
@@ -95,8 +103,10 @@ def make_fake_run(
     models: dict = FAKE_MODELS,
     seeds: tuple = FULL_SEEDS,
     folds: tuple = (),
+    contrasts: tuple = (),
 ) -> dict:
     """Every input of build_report for a consistent fake run; returns its keyword arguments.
+    `contrasts` ({name, question, a, b}) go to config and to compare_models.
 
     Each model is "run" once per seed (and fold): its predictions are drawn at the model's
     accuracy, scored, and the runs aggregated with audioclf.evaluate.aggregate as the workflow does.
@@ -155,14 +165,14 @@ def make_fake_run(
         if folds
         else {None: test}
     )
-    config = fake_config(models)
+    config = {**fake_config(models), "contrasts": [dict(c) for c in contrasts]}
     paths, files = {}, {}
     for name, spec in models.items():
         paths[name], files[name] = fake_model(
             root, name, spec, test_of_fold, seeds, labels, rng, config
         )
     comparison = root / "results" / "eval" / "comparison.json"
-    compare_models(files, comparison, n_draws=N_DRAWS)
+    compare_models(files, comparison, n_draws=N_DRAWS, contrasts=config["contrasts"])
     bench = root / "results" / "benchmarks"
     for rule, wildcards, seconds in (("preprocess_audio", "all", 12.5), ("train_model", "raw", 61)):
         (bench / rule).mkdir(parents=True, exist_ok=True)

@@ -38,13 +38,29 @@ def test_data_stages_produce_a_consistent_split(data_run):
     assert sorted(subset["label"].unique()) == ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
     assert len(clips) + len(excluded) == len(subset)
     assert sorted(split["fname"]) == sorted(clips["fname"])
-    assert list(split.columns) == ["fname", "label", "split"]
+    assert list(split.columns) == ["fname", "label", "split", "manually_verified"]
+    verified = dict(zip(subset["fname"], subset["manually_verified"].astype(bool), strict=True))
+    assert split["manually_verified"].tolist() == [int(verified[f]) for f in split["fname"]]
     assert set(split["split"]) == {"train", "valid", "test"}
     for name in ("cache.pt", "splits/seed0/split_counts.csv"):
         assert (data_run / "results/data" / name).stat().st_size > 0
     for rule in ("make_demo_dataset", "select_subset", "preprocess_audio", "split_dataset"):
         assert list((data_run / "results/benchmarks" / rule).glob("*.tsv")), rule
         assert list((data_run / "logs" / rule).glob("*.log")), rule
+
+
+def test_official_split_tests_on_the_demos_own_test_clips(tmp_path):
+    workdir = make_workdir(tmp_path, {**TINY_DEMO, "split": {"method": "official"}})
+    snakemake(workdir, *DATA_TARGETS, "--cores", "2", "--configfile", "config/test.yaml")
+    subset = pd.read_csv(workdir / "results/data/subset.csv")
+    clips = pd.read_csv(workdir / "results/data/clips.csv")
+    split = pd.read_csv(workdir / SPLIT_CSV.format(0))
+    # the test clips were fetched with the train clips, and are exactly the test set
+    own_test = set(subset[subset["source"] == "test"]["fname"]) & set(clips["fname"])
+    assert len(own_test) == 10
+    assert set(split[split["split"] == "test"]["fname"]) == own_test
+    assert set(split[split["split"] != "test"]["fname"]).isdisjoint(own_test)
+    assert (split[split["split"] == "test"]["manually_verified"] == 1).all()
 
 
 def test_finished_run_has_nothing_to_do(data_run):

@@ -277,3 +277,33 @@ def test_predict_target_labels_a_folder_of_new_audio(tiny_run, tmp_path):
     assert isinstance(broken["error"], str) and pd.isna(broken["predicted"])
     good = table[table["error"].isna()]
     assert set(good["predicted"]) <= {"Bark", "Knock", "Trumpet"} and len(good) == 2
+
+
+def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
+    """split.vary_with_seed with 2 seeds: each seed is paired on its own test clips; the
+    default contrasts whose models are left out are listed as skipped."""
+    import yaml
+
+    workdir = make_workdir(tmp_path, {**TINY, "seeds": [0, 1], "split": {"vary_with_seed": True}})
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    config["models"] = {k: config["models"][k] for k in ("raw", "raw_deep")}
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    test = yaml.safe_load((workdir / "config/test.yaml").read_text())
+    test["models"] = {k: {**TINY["models"][k], "epochs": 1} for k in ("raw", "raw_deep")}
+    (workdir / "config/test.yaml").write_text(yaml.safe_dump(test, sort_keys=False))
+    snakemake(workdir, *RUN)
+    splits = [pd.read_csv(workdir / f"results/data/splits/seed{s}/split.csv") for s in (0, 1)]
+    tests = [set(s[s["split"] == "test"]["fname"]) for s in splits]
+    assert tests[0] != tests[1]
+    comparison = json.loads((workdir / "results/eval/comparison.json").read_text())
+    (pair,) = comparison["comparisons"]
+    assert pair["n_seeds"] == 2 and not pair["shared_test_clips"]
+    assert pair["n_clips"] == len(tests[0]) + len(tests[1]) and len(pair["p_values"]) == 2
+    (contrast,) = comparison["contrasts"]
+    assert (contrast["name"], contrast["model_a"], contrast["model_b"]) == (
+        "capacity on the waveform", "raw_deep", "raw"
+    )  # fmt: skip
+    assert len(comparison["skipped_contrasts"]) == 4
+    html = (workdir / "results/report.html").read_text()
+    assert 'id="contrast-sentences"' in html and 'id="skipped-contrasts"' in html
+    assert "two-level bootstrap over the 2 seeds" in html

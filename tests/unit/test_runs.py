@@ -46,7 +46,9 @@ def test_test_folds_choose_which_folds_are_run(tmp_path):
     # YAML and --config give numbers or strings: both name the CSV's folds
     assert folds_in(csv, [3, "1"]) == ["1", "3"]
     for wrong in (["4"], []):
-        with pytest.raises(ValueError, match=r"split.test_folds .* must name folds .*'1', '2', '3'"):
+        with pytest.raises(
+            ValueError, match=r"split.test_folds .* must name folds .*'1', '2', '3'"
+        ):
             folds_in(csv, wrong)
 
 

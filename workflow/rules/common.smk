@@ -27,6 +27,8 @@ DATA_ROOTS = {"demo": "resources/demo", "fsdkaggle2018": "resources/FSDKaggle201
 DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
 MODELS = list(config["models"])
 SPLIT = config["split"]
+# the official split tests on the dataset's own test clips, so the subset must hold them
+INCLUDE_TEST_CLIPS = config["include_test_clips"] or SPLIT["method"] == "official"
 FOLDS = (
     folds_in(DATASET.get("metadata"), SPLIT.get("test_folds"))
     if SPLIT["method"] == "folds"

@@ -62,7 +62,7 @@ rule select_subset:
     params:
         kind=KIND,
         labels=config["labels"],
-        include_test_clips=config["include_test_clips"],
+        include_test_clips=INCLUDE_TEST_CLIPS,
         manually_verified_only=config["manually_verified_only"],
         folder=get_folder_settings(),
     script:

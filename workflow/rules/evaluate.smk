@@ -72,6 +72,7 @@ rule compare_models:
         models=MODELS,
         n_draws=config["evaluation"]["bootstrap_draws"],
         seed=config["evaluation"]["bootstrap_seed"],
+        contrasts=config["contrasts"],
     script:
         "../scripts/compare_models.py"
 

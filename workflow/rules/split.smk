@@ -1,4 +1,4 @@
-# Split: one stratified split per split seed, or one split per cross-validation fold.
+# Split: one stratified (or official) split per split seed, or one per cross-validation fold.
 
 
 rule split_dataset:
@@ -22,5 +22,7 @@ rule split_dataset:
         split_id="{split}",
         fractions=config["split"]["fractions"],
         seed=get_fold_valid_seed,
+        method=config["split"]["method"],
+        test_on=config["split"]["test_on"],
     script:
         "../scripts/split_dataset.py"

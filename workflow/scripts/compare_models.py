@@ -1,4 +1,4 @@
-"""Snakemake entry: paired bootstrap CI and McNemar test for every pair of models."""
+"""Snakemake entry: paired statistics for every pair of models and every configured contrast."""
 
 import sys
 
@@ -16,4 +16,10 @@ models = {
     }
     for i, name in enumerate(names)
 }
-compare_models(models, snakemake.output.comparison, snakemake.params.n_draws, snakemake.params.seed)
+compare_models(
+    models,
+    snakemake.output.comparison,
+    snakemake.params.n_draws,
+    snakemake.params.seed,
+    snakemake.params.contrasts,
+)

@@ -15,4 +15,6 @@ write_split(
     snakemake.output.counts,
     fractions=dict(snakemake.params.fractions),
     seed=snakemake.params.seed,
+    method=snakemake.params.method,
+    test_on=snakemake.params.test_on,
 )

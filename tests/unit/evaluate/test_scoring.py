@@ -153,3 +153,58 @@ def test_unknown_window_mode_is_an_error(trained):
             eval_windows="middle",
             device="cpu",
         )
+
+
+@pytest.mark.parametrize("eval_windows", ["sliding", "centre"])
+def test_valid_accuracy_is_scored_by_the_test_rule(trained, eval_windows, tmp_path):
+    """The valid clips scored as the test clips are: swapping the two splits makes the
+    reported valid accuracy the test accuracy of the swapped run."""
+    from audioclf.contracts import SPLIT
+
+    tiny, _, _ = trained
+    metrics, _, _ = run(trained, eval_windows)
+    split = SPLIT.read(tiny.split)
+    swap = {"valid": "test", "test": "valid", "train": "train"}
+    SPLIT.write(tmp_path / "swapped.csv", split.assign(split=split["split"].map(swap)))
+    raw = tiny.models["raw1d"]
+    swapped = evaluate(
+        tiny.cache, tmp_path / "swapped.csv", raw.model, tmp_path / "p.csv", tmp_path / "m.json",
+        raw.history, eval_windows=eval_windows, device="cpu", threads=1,
+    )  # fmt: skip
+    assert metrics["valid_accuracy"] == pytest.approx(swapped["accuracy"])
+    assert swapped["valid_accuracy"] == pytest.approx(metrics["accuracy"])
+    history = pd.read_csv(raw.history)
+    assert metrics["valid_accuracy_in_training"] == pytest.approx(
+        history["valid_accuracy"].iloc[-1]
+    )
+
+
+def test_label_checks_score_verified_and_unverified_test_clips_apart(trained, tmp_path):
+    from audioclf.contracts import SPLIT
+    from audioclf.evaluate.aggregate import aggregate_runs
+
+    tiny, _, _ = trained
+    split = SPLIT.read(tiny.split)
+    flags = (np.arange(len(split)) % 3 == 0).astype(int)  # a third of the labels checked
+    SPLIT.write(tmp_path / "split.csv", split.assign(manually_verified=flags))
+    raw = tiny.models["raw1d"]
+    metrics = evaluate(
+        tiny.cache, tmp_path / "split.csv", raw.model, tmp_path / "p.csv", tmp_path / "m.json",
+        raw.history, device="cpu", threads=1,
+    )  # fmt: skip
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    verified = predictions["fname"].map(dict(zip(split["fname"], flags, strict=True)))
+    right = predictions["predicted"] == predictions["label"]
+    checks = metrics["label_checks"]
+    for name, value in (("verified", 1), ("unverified", 0)):
+        chosen = verified == value
+        assert checks[name]["n_test"] == int(chosen.sum()) > 0
+        assert checks[name]["accuracy"] == pytest.approx(right[chosen].mean())
+    # over runs: clip-runs add up
+    summary = aggregate_runs([metrics, {**metrics, "seed": 1}])
+    assert summary["label_checks"]["verified"]["n_test"] == 2 * checks["verified"]["n_test"]
+    assert summary["label_checks"]["verified"]["accuracy"] == pytest.approx(
+        checks["verified"]["accuracy"]
+    )
+    # a split without the column (a folder dataset) gives none
+    assert "label_checks" not in run(trained, "centre")[0]

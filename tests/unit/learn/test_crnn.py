@@ -4,7 +4,6 @@ read up to max_seconds (tiled up to one window), batches by length, whole-clip s
 import pytest
 import torch
 
-from audioclf.config import ConfigError, validate_config
 from audioclf.contracts import SPLIT
 from audioclf.evaluate.scoring import evaluate
 from audioclf.learn.data import (
@@ -15,10 +14,9 @@ from audioclf.learn.data import (
     pad_clips,
 )
 from audioclf.learn.features import LogMelFrontEnd, WholeClipLogMel
-from audioclf.learn.limits import check_settings
 from audioclf.learn.train import train
 from audioclf.preprocess.cache import PackedClips
-from conftest import REPO, TINY_SETTINGS, make_model
+from conftest import TINY_SETTINGS, make_model
 from synthetic import synthetic_clips, synthetic_split
 
 RATE = 16000
@@ -162,22 +160,3 @@ def test_crnn_trains_and_evaluates_whole_clips_of_a_few_frames_to_longer_than_ma
     longer = sum(int(stored[r]) > int(1.5 * RATE) for r in cache.index(test))
     assert metrics["eval_windows"] == "whole" and metrics["n_windows"] == len(test)
     assert metrics["n_cut"] == longer > 0
-
-
-def test_filterbank_and_whole_clip_settings_that_do_not_fit_fail_at_config_time():
-    import yaml
-
-    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    config["models"]["raw_filterbank"]["n_mels"] = 600
-    config["models"]["long"] = {
-        "type": "crnn", "epochs": 1, "lr": 0.001, "batch_size": 8,
-        "max_seconds": 60, "batch_seconds": 30,
-    }  # fmt: skip
-    with pytest.raises(ConfigError) as err:
-        validate_config(config, REPO / "workflow/schemas/config.schema.yaml")
-    message = str(err.value)
-    assert "models.raw_filterbank: n_mels 600 is more bands than the 513 frequency bins" in message
-    assert "models.long: batch_seconds 30" in message and "max_seconds 60" in message
-    with pytest.raises(ValueError, match="hop_length 2048 must be between 1 and n_fft"):
-        check_settings({"type": "raw_filterbank", "hop_length": 2048}, RATE)
-    check_settings({"type": "crnn"}, RATE)  # the defaults fit

@@ -21,10 +21,12 @@ from audioclf.contracts import (
     SUBSET,
 )
 from audioclf.evaluate.compare import summarize_model
+from audioclf.evaluate.stats import p_range
 from audioclf.learn.checkpoint import load_checkpoint
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.report import FIGURE_NAMES, figure_files
+from audioclf.report.comparison import Comparisons, ci_scope
 from audioclf.report.example import example_clip, pick_example
 from audioclf.report.inputs import ReportInputError, read_model_runs
 from audioclf.report.provenance import benchmark_table
@@ -41,6 +43,7 @@ from report_inputs import (
     DEEP_SETTINGS,
     FIVE_LABELS,
     FULL_SEEDS,
+    HOSTILE_CONTRASTS,
     HOSTILE_FOLDS,
     HOSTILE_LABEL,
     HOSTILE_SEEDS,
@@ -69,6 +72,7 @@ def hostile_run(tmp_path_factory):
     inputs = make_fake_run(
         root, labels, {"train": 6, "valid": 2, "test": 4}, original_file=False,
         models=THREE_MODELS, seeds=HOSTILE_SEEDS, folds=HOSTILE_FOLDS,
+        contrasts=HOSTILE_CONTRASTS,
     )  # fmt: skip
     page, figures = build(root, inputs)
     return root, inputs, page, figures
@@ -280,13 +284,11 @@ def test_statistics_table_equals_comparison_json(fixture, request):
         assert shown(high) == pytest.approx(pair["high"], abs=0.05 + 1e-9)
         assert float(level) == pytest.approx(100 * pair["level"])
         assert (int(row["b"]), int(row["c"])) == (pair["b"], pair["c"])
-        if pair["p_value"] < 0.001:
-            assert row["p_value"] == "< 0.001"
-        else:
-            assert float(row["p_value"]) == pytest.approx(pair["p_value"], abs=0.0005 + 1e-9)
+        assert row["p_value"] == p_range(pair)  # one seed's p or the per-seed range
+        assert len(pair["p_values"]) == pair["n_seeds"]
         assert int(row["n_seeds"]) == pair["n_seeds"] and int(row["n_clips"]) == pair["n_clips"]
         assert row["sentence"] == pair["sentence"]
-    assert "pooled p-value is then optimistic" in page
+    assert "no p-value is pooled over seeds" in page
     assert page.index('id="results"') < page.index('id="statistics"') < page.index('id="errors"')
 
 
@@ -355,6 +357,55 @@ def test_missing_source_file_is_reported_not_fatal(hostile_run):
     assert "The original file is not shown" in page
     assert "file missing" in page
     assert (figures / "preprocessing.svg").stat().st_size > 0
+
+
+def contrast_items(page: str) -> list[dict]:
+    """The What-explains-the-gap list items: their data attributes and their text."""
+    section = re.search(r'id="contrast-sentences">(.*?)</ul>', page, re.S).group(1)
+    items = []
+    for attributes, text in re.findall(r"<li (data-contrast=[^>]*)>(.*?)</li>", section, re.S):
+        item = {k: html.unescape(v) for k, v in re.findall(r'data-(\w+)="([^"]*)"', attributes)}
+        item["text"] = html.unescape(re.sub(r"<[^>]+>", "", text))
+        items.append(item)
+    return items
+
+
+def test_gap_section_equals_comparison_json_and_leads_the_summary(hostile_run):
+    _, inputs, page, figures = hostile_run
+    data = json.loads(inputs["comparison_json"].read_text())
+    done, skipped = data["contrasts"], data["skipped_contrasts"]
+    assert [c["name"] for c in done] == [c["name"] for c in HOSTILE_CONTRASTS[:2]]
+    assert [(c["name"], c["reason"]) for c in skipped] == [
+        ("pretraining", "model(s) spectrogram_scratch not configured")
+    ]
+    items = contrast_items(page)
+    assert len(items) == len(done)
+    for item, contrast in zip(items, done, strict=True):
+        assert item["contrast"] == contrast["name"]
+        for key in ("difference", "low", "high"):
+            assert float(item[key]) == pytest.approx(contrast[key])
+        assert int(item["seeds"]) == contrast["n_seeds"] == len(HOSTILE_SEEDS)
+        assert item["text"].startswith(contrast["sentence"])
+    # the markup in a contrast's name is shown as text, never parsed
+    assert "input <b>&</b> $size$" not in page and html.escape("input <b>&</b> $size$") in page
+    # the summary's lead sentences are the contrasts' sentences
+    lead = re.search(r'id="comparison-sentences">(.*?)</ul>', page, re.S).group(1)
+    assert [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", lead)] == [
+        c["sentence"] for c in done
+    ]
+    assert page.index('id="summary"') < page.index('id="gap"') < page.index('id="data"')
+    assert "two-level bootstrap over the 2 seeds" in page
+    skipped_list = page[page.index('id="skipped-contrasts"') :]
+    assert "pretraining (spectrogram vs spectrogram_scratch): model(s) spectrogram_scratch" in (
+        html.unescape(skipped_list)
+    )
+    assert (figures / "contrasts.svg").stat().st_size > 0
+
+
+def test_with_one_seed_the_intervals_cover_test_clips_only():
+    one = Comparisons(1, [], [], [])
+    assert "test-clip sampling only" in ci_scope(one)
+    assert "seed-to-seed variation" in ci_scope(Comparisons(3, [], [], []))
 
 
 def test_unknown_example_clip_is_an_error_naming_it(hostile_run, tmp_path):
@@ -427,6 +478,16 @@ def test_benchmark_table_reads_rule_wildcards_and_seconds(tmp_path):
     table, total = benchmark_table([path])
     assert table.rows[0][:3] == ["train_model", "spectrogram", "61.2"]
     assert total == pytest.approx(61.25)
+    # a model's run: the rule stays the rule, the wildcards are the model and the run
+    for rule in ("train_model", "evaluate_model"):
+        run = tmp_path / "results" / "benchmarks" / rule / "raw" / "seed0.tsv"
+        run.parent.mkdir(parents=True)
+        run.write_text("s\th:m:s\tmax_rss\n5\t0:00:05\t-\n")
+    table, _ = benchmark_table(sorted((tmp_path / "results" / "benchmarks").rglob("*.tsv")))
+    assert [row[:2] for row in table.rows] == [
+        ["evaluate_model", "raw / seed0"], ["train_model", "raw / seed0"],
+        ["train_model", "spectrogram"],
+    ]  # fmt: skip
     path.write_text("h:m:s\n0:01:01\n")
     with pytest.raises(ValueError, match="spectrogram.tsv"):
         benchmark_table([path])
@@ -476,7 +537,12 @@ def test_single_model_report_has_no_comparison(hostile_run, tmp_path):
     _, inputs, _, _ = hostile_run
     # The workflow's comparison.json for a single model: no pairs.
     lone = tmp_path / "comparison.json"
-    lone.write_text(json.dumps({"n_seeds": len(HOSTILE_SEEDS), "comparisons": []}))
+    lone.write_text(
+        json.dumps(
+            {"n_seeds": len(HOSTILE_SEEDS), "comparisons": [], "contrasts": [],
+             "skipped_contrasts": []}
+        )
+    )  # fmt: skip
     page, _ = build(tmp_path, inputs, models={"raw": inputs["models"]["raw"]}, comparison_json=lone)
     parser = parsed(CellParser(), page)
     assert {model for model, _ in parser.cells} == {"raw"}
@@ -524,3 +590,37 @@ def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):
     line = what_was_run(spectrogram)
     assert "2 epochs with the pretrained body frozen, then 4 epochs on cpu" in line
     assert spectrogram.metrics["weight_source"] in line
+
+
+def test_label_checks_are_counted_and_scored_per_model(full_run, tmp_path):
+    _, inputs, _, _ = full_run
+    split = SPLIT.read(inputs["split_csv"])
+    flags = (np.arange(len(split)) % 4 != 0).astype(int)
+    SPLIT.write(tmp_path / "split.csv", split.assign(manually_verified=flags))
+    models = {}
+    for name, files in inputs["models"].items():
+        metrics = json.loads(Path(files["metrics"]).read_text())
+        metrics["label_checks"] = {
+            "verified": {"n_test": 40, "n_correct": 30, "accuracy": 0.75},
+            "unverified": {"n_test": 10, "n_correct": 4, "accuracy": 0.4},
+        }
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(metrics))
+        models[name] = {**files, "metrics": path}
+    config = {**inputs["config"], "split": {"test_on": "verified"}}
+    page, _ = build(
+        tmp_path, inputs, models=models, split_csv=tmp_path / "split.csv", config=config
+    )
+    table = page[page.index('id="label-checks"') :]
+    table = table[: table.index("</table>")]
+    for name in models:
+        assert re.search(
+            rf"<td>{name}</td><td class=\"num\">75.0%</td><td class=\"num\">40</td>"
+            rf"<td class=\"num\">40.0%</td><td class=\"num\">10</td>",
+            table,
+        ), table
+    unchecked, tests = int((flags == 0).sum()), split["split"] == "test"
+    words = html.unescape(re.search(r'id="label-check-words">(.*?)</p>', page, re.S).group(1))
+    assert words.startswith(f"{unchecked:,} of the {len(split):,} clips")
+    assert f"{int(((flags == 0) & tests).sum())} of its {int(tests.sum())} test clips" in words
+    assert "verified clips only (split.test_on: verified)" in words

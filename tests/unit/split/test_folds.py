@@ -98,7 +98,11 @@ def test_write_one_fold_from_subset_and_clips(tmp_path):
         fractions,
         seed=0,
     )
-    assert split.equals(fold_splits(joined, valid_fraction=0.2, seed=0)["2"])
+    # the fold's split, with the subset's label checks carried along
+    assert split.drop(columns="manually_verified").equals(
+        fold_splits(joined, valid_fraction=0.2, seed=0)["2"]
+    )
+    assert (split["manually_verified"] == 1).all()
     written = pd.read_csv(tmp_path / "fold2" / "split.csv")
     assert written.equals(split)
     assert set(written.fname[written.split == "test"]) == set(usable.fname[usable.fold == 2])

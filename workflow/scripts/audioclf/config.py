@@ -41,7 +41,31 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> dict:
         )
     _fill_defaults(config, schema)
     check_models(config)
+    check_split(config)
     return config
+
+
+# datasets with their own test set and a manually_verified flag per clip
+OFFICIAL_KINDS = ("fsdkaggle2018", "demo")
+
+
+def check_split(config: dict) -> None:
+    """split.method official and split.test_on verified need a dataset that has its own
+    test set and label checks; a folder of the user's audio has neither."""
+    kind = config.get("dataset", {}).get("kind")
+    split = config.get("split", {})
+    wrong = []
+    if split.get("method") == "official" and kind not in OFFICIAL_KINDS:
+        wrong.append(f"  split.method: official needs dataset.kind {' or '.join(OFFICIAL_KINDS)}"
+                     f" (its own test set), not {kind}; use stratified or folds")  # fmt: skip
+    if split.get("test_on") == "verified" and kind not in OFFICIAL_KINDS:
+        wrong.append(f"  split.test_on: verified needs a dataset with label checks "
+                     f"({' or '.join(OFFICIAL_KINDS)}), not {kind}; use all")  # fmt: skip
+    if wrong:
+        raise ConfigError(
+            "the configuration is invalid (see config/README.md for every key):\n"
+            + "\n".join(wrong)
+        )
 
 
 def check_models(config: dict) -> None:

@@ -151,7 +151,11 @@ EXCLUDED = Table(
     "excluded.csv (the unusable clips)", _columns("fname label path reason"), "preprocess_audio"
 )
 SPLIT = Table(
-    "split.csv", _columns("fname label split"), "split_dataset", values={"split": SPLIT_NAMES}
+    "split.csv",
+    _columns("fname label split"),
+    "split_dataset",
+    values={"split": SPLIT_NAMES},
+    optional=_columns("manually_verified:number"),  # datasets that record label checks
 )
 SPLIT_COUNTS = Table(
     "split_counts.csv",
@@ -211,11 +215,13 @@ SUMMARY = Record(
 )
 COMPARISON = Record(
     "comparison.json (paired statistics)",
-    ("n_seeds", "comparisons"),
+    ("n_seeds", "comparisons", "contrasts", "skipped_contrasts"),
     made_by="compare_models",
 )
-# What compare_models writes per pair: names, sentence and audioclf.evaluate.stats.compare's
-# result.
+# What compare_models writes per pair of models (in `comparisons`) and per configured
+# contrast that could be run (in `contrasts`, with its name and question as well): names,
+# sentence and audioclf.evaluate.stats.compare's result (two-level bootstrap CI, McNemar
+# per seed). `skipped_contrasts` lists {name, question, a, b, reason} for the others.
 COMPARISON_PAIR_KEYS = (
     "model_a",
     "model_b",
@@ -228,6 +234,11 @@ COMPARISON_PAIR_KEYS = (
     "n_clips",
     "b",
     "c",
-    "p_value",
+    "p_values",
+    "p_min",
+    "p_max",
+    "per_seed",
     "n_seeds",
+    "shared_test_clips",
 )
+CONTRAST_KEYS = ("name", "question", *COMPARISON_PAIR_KEYS)

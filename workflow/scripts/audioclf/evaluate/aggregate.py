@@ -98,6 +98,17 @@ def aggregate_runs(metrics: list[dict]) -> dict:
         {"seed": m.get("seed"), "fold": m.get("fold"), **{k: m.get(k) for k in RUN_KEYS}}
         for m in metrics
     ]
+    if all("label_checks" in m for m in metrics):
+        summary["label_checks"] = {}
+        for group in ("verified", "unverified"):
+            n = sum(int(m["label_checks"][group]["n_test"]) for m in metrics)
+            right = sum(int(m["label_checks"][group]["n_correct"]) for m in metrics)
+            # over clip-runs, as n_predictions counts them
+            summary["label_checks"][group] = {
+                "n_test": n,
+                "n_correct": right,
+                "accuracy": right / n if n else None,
+            }
     summary["std"] = std
     summary["n_runs"] = len(metrics)
     summary["seeds"] = list(dict.fromkeys(m.get("seed") for m in metrics))

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import pandas as pd
 
 from audioclf.contracts import COMPARISON, METRICS, PREDICTIONS, SUMMARY
 from audioclf.evaluate.aggregate import aggregate_runs
-from audioclf.evaluate.stats import compare_predictions, describe_comparison
+from audioclf.evaluate.stats import compare_predictions, describe_comparison, describe_contrast
+from audioclf.io import log
 
 
 def summarize_model(
@@ -38,11 +39,16 @@ def compare_models(
     out_json: str | os.PathLike,
     n_draws: int = 10000,
     seed: int = 0,
+    contrasts: Sequence[Mapping] = (),
 ) -> dict:
-    """Paired bootstrap CI and McNemar for every pair of models: the best against the rest first.
+    """Every pair of models (the best against the rest first) and every configured contrast,
+    each paired seed with seed: a two-level bootstrap CI (seeds, then test clips) of the
+    mean accuracy difference and McNemar's exact test per seed.
 
     `models` maps a name to {"summary": its summary metrics.json, "runs": [its per-run
     metrics.json], "predictions": [its per-run predictions.csv]} (runs in the same order).
+    `contrasts`: {name, question, a, b}; one whose models are not both in `models` is listed
+    in `skipped_contrasts` with the reason, never an error.
     """
     loaded = {}
     for name, paths in models.items():
@@ -50,20 +56,41 @@ def compare_models(
         frames = [PREDICTIONS.read(p) for p in paths["predictions"]]
         accuracy = SUMMARY.read(paths["summary"])["accuracy"]
         loaded[name] = (accuracy, frames, [r.get("seed") for r in runs])
+
+    def paired(a: str, b: str) -> dict:
+        return compare_predictions(
+            loaded[a][1], loaded[a][2], loaded[b][1], loaded[b][2], n_draws=n_draws, seed=seed
+        )
+
     ranked = sorted(loaded, key=lambda n: -loaded[n][0])
     pairs = [(ranked[0], other) for other in ranked[1:]]
     pairs += [p for p in combinations(ranked, 2) if p not in pairs]
     comparisons = []
     for a, b in pairs:
-        result = compare_predictions(
-            loaded[a][1], loaded[a][2], loaded[b][1], loaded[b][2], n_draws=n_draws, seed=seed
-        )
-        n_seeds = len(set(loaded[a][2]))
-        sentence = describe_comparison(a, b, result, n_seeds)
+        result = paired(a, b)
+        sentence = describe_comparison(a, b, result, result["n_seeds"])
         comparisons.append({"model_a": a, "model_b": b, "sentence": sentence, **result})
+    done, skipped = [], []
+    for contrast in contrasts:
+        a, b = str(contrast["a"]), str(contrast["b"])
+        facts = {"name": str(contrast["name"]), "question": str(contrast.get("question", ""))}
+        missing = [m for m in (a, b) if m not in loaded]
+        if missing:
+            reason = f"model(s) {', '.join(missing)} not configured"
+            skipped.append({**facts, "a": a, "b": b, "reason": reason})
+            log(f"contrast {facts['name']} skipped: {reason}")
+            continue
+        result = paired(a, b)
+        sentence = describe_contrast(facts["name"], a, b, result)
+        done.append({**facts, "model_a": a, "model_b": b, "sentence": sentence, **result})
     n_seeds = len(set(loaded[ranked[0]][2])) if ranked else 0
-    output = {"n_seeds": n_seeds, "comparisons": comparisons}
+    output = {
+        "n_seeds": n_seeds,
+        "comparisons": comparisons,
+        "contrasts": done,
+        "skipped_contrasts": skipped,
+    }
     COMPARISON.write(out_json, output)
-    for row in comparisons:
-        print(row["sentence"])
+    for row in comparisons + done:
+        log(row["sentence"])
     return output

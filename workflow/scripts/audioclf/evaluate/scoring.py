@@ -191,6 +191,21 @@ def run_metrics(
     }
 
 
+def label_check_scores(predictions: pd.DataFrame, split: pd.DataFrame) -> dict:
+    """Test accuracy on the clips whose label a human verified and on the others:
+    {"verified": {"n_test", "n_correct", "accuracy"}, "unverified": {...}} (accuracy None
+    when a group is empty)."""
+    flags = split.drop_duplicates("fname").set_index("fname")["manually_verified"]
+    verified = predictions["fname"].map(flags).fillna(0).astype(int).to_numpy()
+    correct = (predictions["predicted"].astype(str) == predictions["label"].astype(str)).to_numpy()
+    scores = {}
+    for name, value in (("verified", 1), ("unverified", 0)):
+        chosen = verified == value
+        n, right = int(chosen.sum()), int(correct[chosen].sum())
+        scores[name] = {"n_test": n, "n_correct": right, "accuracy": right / n if n else None}
+    return scores
+
+
 def last_valid_accuracy(history_csv: str | os.PathLike | None) -> float | None:
     if history_csv is None:
         return None
@@ -215,7 +230,10 @@ def evaluate(
 ) -> dict:
     """Score every test clip; long clips by averaging over windows (sliding) or one centre crop.
 
-    `fold` (cross-validation: the test fold of this split) is only recorded in metrics.json.
+    The validation clips are scored by the same rule, so the valid accuracy in metrics.json
+    compares like for like with the test accuracy (training's own validation, one centre
+    crop per clip, is `valid_accuracy_in_training`, from `history_csv`). `fold`
+    (cross-validation: the test fold of this split) is only recorded in metrics.json.
     """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}; fix config")
@@ -231,7 +249,8 @@ def evaluate(
             f"{cache_path}: sample rate {cache.sample_rate} Hz, but {model_path} was trained at "
             f"{checkpoint['sample_rate']} Hz; retrain the model on this cache"
         )
-    fnames, labels = split_rows(SPLIT.read(split_csv), "test", str(split_csv))
+    split = SPLIT.read(split_csv)
+    fnames, labels = split_rows(split, "test", str(split_csv))
     unknown = sorted(set(labels) - set(classes))
     if unknown:
         raise ValueError(
@@ -259,17 +278,28 @@ def evaluate(
     predictions = pd.concat([pd.DataFrame({"fname": fnames, "label": labels}), scored], axis=1)
     PREDICTIONS.write(out_predictions, predictions)
 
+    valid_fnames, valid_labels = split_rows(split, "valid", str(split_csv))
+    valid_probs, _ = clip_probabilities(
+        model, cache, cache.index(valid_fnames), length, len(classes), eval_windows,
+        torch_device, batch_size, reading,
+    )  # fmt: skip
+    valid_predicted = prediction_table(valid_probs, classes)["predicted"]
+    valid_accuracy = float((valid_predicted.to_numpy() == np.asarray(valid_labels)).mean())
+
     metrics = run_metrics(
         checkpoint,
         predictions,
         model,
-        valid_accuracy=last_valid_accuracy(history_csv),
+        valid_accuracy=valid_accuracy,
         n_windows=int(window_counts.sum()),
         clips_per_second=len(fnames) / max(seconds, 1e-9),
         eval_device=str(torch_device),
         fold=fold,
         eval_windows=eval_windows,
     )
+    metrics["valid_accuracy_in_training"] = last_valid_accuracy(history_csv)
+    if "manually_verified" in split.columns:
+        metrics["label_checks"] = label_check_scores(predictions, split)
     if reading is not None:
         # not a declared key: only whole-clip runs have it (the report states it)
         stored = cache.lengths

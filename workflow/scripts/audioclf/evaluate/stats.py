@@ -74,54 +74,45 @@ def paired_bootstrap_ci(
 
 
 def mcnemar_exact(correct_a, correct_b) -> dict:
-    """Exact two-sided McNemar test: b = clips only a got right, c = clips only b got right.
+    """Exact two-sided McNemar test of one run: b = clips only a got right, c = clips only b
+    got right; p = P(X <= min(b, c)) * 2 (capped at 1) with X ~ Binomial(b + c, 1/2), the
+    binomial test of the discordant pairs.
 
-    p = P(X <= min(b, c)) * 2 (capped at 1) with X ~ Binomial(b + c, 1/2), the binomial test of
-    the discordant pairs. With several seeds (arrays of shape (n_seeds, n_clips)) seed s of a
-    is paired with seed s of b and the discordant pairs are POOLED over seeds: b and c count
-    clip-seed pairs. Pairs of the same clip under different seeds are not independent, so the
-    pooled p-value is optimistic; read it next to the bootstrap CI, which is not.
+    One seed's correctness only: the same clip under two seeds is not an independent pair,
+    so pooling discordant pairs over seeds would claim more certainty than the design gives
+    (three copies of one seed would turn p = 0.15 into p = 0.004). compare() tests each seed.
     """
     a, b_runs = _paired(correct_a, correct_b)
-    if a.shape[0] != b_runs.shape[0]:
+    if a.shape[0] != 1 or b_runs.shape[0] != 1:
         raise ValueError(
-            f"correct_a has {a.shape[0]} seed(s) but correct_b has {b_runs.shape[0]}: pooled "
-            "McNemar pairs seed with seed; give both models the same number of seeds"
+            f"McNemar's test takes one run of each model, got {a.shape[0]} and "
+            f"{b_runs.shape[0]}: test each seed on its own (compare() does)"
         )
-    a, b_runs = a.astype(bool), b_runs.astype(bool)
+    a, b_runs = a[0].astype(bool), b_runs[0].astype(bool)
     only_a = int((a & ~b_runs).sum())
     only_b = int((~a & b_runs).sum())
     discordant = only_a + only_b
     p_value = 1.0
     if discordant:
         p_value = min(1.0, 2 * binom.cdf(min(only_a, only_b), discordant, 0.5))
-    return {"b": only_a, "c": only_b, "p_value": float(p_value), "n_seeds": int(a.shape[0])}
+    return {"b": only_a, "c": only_b, "p_value": float(p_value)}
 
 
-def compare(correct_a, correct_b, n_draws: int = 10000, seed: int = 0, level: float = 0.95) -> dict:
-    """paired_bootstrap_ci and mcnemar_exact in one dict (what describe_comparison reads)."""
-    return {
-        **paired_bootstrap_ci(correct_a, correct_b, n_draws, seed, level),
-        **mcnemar_exact(correct_a, correct_b),
-    }
-
-
-def correctness_by_seed(
+def seed_runs(
     predictions: Sequence[pd.DataFrame], seeds: Sequence, source: str = "predictions"
-) -> tuple[list[str], np.ndarray]:
-    """(fnames, bool array (n_seeds, n_clips)) from predictions.csv frames (fname,label,predicted).
+) -> dict:
+    """seed -> (fnames sorted, bool correctness) from predictions.csv frames, one per run.
 
-    Frames with the same seed are one run over the test set (the folds of a cross-validation)
-    and are concatenated; every seed must then cover the same clips, each once. Columns follow
-    the sorted fnames, so two models' arrays built here pair clip with clip.
+    Frames with the same seed are one run over its test set (the folds of a
+    cross-validation) and are concatenated; each clip must be scored once per seed. Seeds
+    may have different test clips (`split.vary_with_seed`).
     """
     if len(predictions) != len(seeds):
         raise ValueError(f"{source}: {len(predictions)} prediction tables but {len(seeds)} seeds")
     by_seed: dict = {}
     for frame, run_seed in zip(predictions, seeds, strict=True):
         by_seed.setdefault(run_seed, []).append(frame)
-    fnames: list[str] | None = None
-    rows = []
+    runs = {}
     for run_seed, frames in by_seed.items():
         table = pd.concat(frames, ignore_index=True)
         twice = table["fname"][table["fname"].duplicated()].unique().tolist()
@@ -131,17 +122,141 @@ def correctness_by_seed(
                 "test clip must be in exactly one fold"
             )
         table = table.sort_values("fname", kind="stable")
-        names = [str(f) for f in table["fname"]]
-        if fnames is None:
-            fnames = names
-        elif names != fnames:
-            differ = sorted(set(names) ^ set(fnames))
+        correct = (table["predicted"].astype(str) == table["label"].astype(str)).to_numpy()
+        runs[run_seed] = ([str(f) for f in table["fname"]], correct)
+    return runs
+
+
+def pair_seed_runs(runs_a: dict, runs_b: dict) -> tuple[list, list[np.ndarray], list[np.ndarray]]:
+    """(seeds, a's correctness per seed, b's) paired seed with seed and clip with clip."""
+    if set(runs_a) != set(runs_b):
+        raise ValueError(
+            f"model a has seeds {sorted(runs_a, key=str)}, model b {sorted(runs_b, key=str)}: "
+            "a paired comparison needs both models trained with the same seeds"
+        )
+    seeds, a, b = [], [], []
+    for run_seed in runs_a:
+        (names_a, correct_a), (names_b, correct_b) = runs_a[run_seed], runs_b[run_seed]
+        if names_a != names_b:
+            differ = sorted(set(names_a) ^ set(names_b))
             raise ValueError(
-                f"{source}: seed {run_seed} scores other test clips than the first seed, e.g. "
-                f"{differ[:5]}; evaluate every seed on the same split"
+                f"seed {run_seed}: the two models were scored on different test clips (e.g. "
+                f"{differ[:5]}); a paired comparison needs the same split for both"
             )
-        rows.append((table["predicted"].astype(str) == table["label"].astype(str)).to_numpy())
-    return fnames or [], np.vstack(rows)
+        seeds.append(run_seed)
+        a.append(np.asarray(correct_a, dtype=np.float64))
+        b.append(np.asarray(correct_b, dtype=np.float64))
+    return seeds, a, b
+
+
+def _resampled_means(values: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+    """`n_draws` means of `values` resampled with replacement, in chunks of bounded memory
+    (the same draws, in the same order, as paired_bootstrap_ci makes)."""
+    n = values.size
+    means = np.empty(n_draws)
+    rows = max(1, CHUNK_CELLS // n)
+    for start in range(0, n_draws, rows):
+        stop = min(n_draws, start + rows)
+        means[start:stop] = values[rng.integers(0, n, size=(stop - start, n))].mean(axis=1)
+    return means
+
+
+def two_level_bootstrap(
+    correct_a: Sequence, correct_b: Sequence, n_draws: int = 10000, seed: int = 0,
+    level: float = 0.95, shared: bool | None = None,
+) -> dict:  # fmt: skip
+    """Mean accuracy difference a - b over seeds, in points, with a two-level paired
+    bootstrap CI: each draw resamples the seeds, then the test clips within them.
+
+    `correct_a[s]`, `correct_b[s]`: seed s's 0/1 correctness of both models on that seed's
+    test clips (paired clip with clip). When every seed has the same test clips (one split
+    for all seeds), a draw resamples the clips once, shared by the seeds it drew, because
+    the clips are one sample whichever seed scores them; so identical seeds give exactly
+    the one-level CI of paired_bootstrap_ci. When the seeds have their own test sets
+    (`vary_with_seed`), each drawn seed resamples its own clips. `shared` says which (None:
+    shared when every seed has as many clips). Seeded, `n_draws` draws.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws}")
+    if len(correct_a) != len(correct_b) or not len(correct_a):
+        raise ValueError(
+            f"{len(correct_a)} seed(s) of model a but {len(correct_b)} of model b: give both "
+            "models the same seeds, at least one"
+        )
+    diffs = []
+    for k, (a, b) in enumerate(zip(correct_a, correct_b, strict=True)):
+        a, b = _paired(a, b)
+        if a.shape[0] != 1:
+            raise ValueError(f"seed {k}: expected one run of correctness, got {a.shape[0]}")
+        diffs.append(a[0] - b[0])
+    n_seeds = len(diffs)
+    clip_rng, seed_rng = np.random.default_rng(seed), np.random.default_rng([seed, 1])
+    if shared is None:
+        shared = len({d.size for d in diffs}) == 1
+    elif shared and len({d.size for d in diffs}) != 1:
+        raise ValueError("shared test clips, but the seeds have different numbers of clips")
+    if shared:
+        # weights[r, s]: how often draw r picked seed s, over n_seeds; then one clip resample
+        picks = seed_rng.integers(0, n_seeds, size=(n_draws, n_seeds))
+        weights = np.stack([(picks == s).mean(axis=1) for s in range(n_seeds)], axis=1)
+        table = np.vstack(diffs)
+        n = table.shape[1]
+        means = np.empty(n_draws)
+        rows = max(1, CHUNK_CELLS // n)
+        for start in range(0, n_draws, rows):
+            stop = min(n_draws, start + rows)
+            mixed = weights[start:stop] @ table  # (draws, clips): each draw's seeds, per clip
+            index = clip_rng.integers(0, n, size=(stop - start, n))
+            means[start:stop] = np.take_along_axis(mixed, index, axis=1).mean(axis=1)
+    else:
+        picks = seed_rng.integers(0, n_seeds, size=(n_draws, n_seeds))
+        means = np.zeros(n_draws)
+        for slot in range(n_seeds):
+            for s in range(n_seeds):
+                drawn = np.flatnonzero(picks[:, slot] == s)
+                if drawn.size:
+                    means[drawn] += _resampled_means(diffs[s], drawn.size, clip_rng)
+        means /= n_seeds
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return {
+        "difference": 100 * float(np.mean([d.mean() for d in diffs])),
+        "low": 100 * float(low),
+        "high": 100 * float(high),
+        "level": float(level),
+        "n_draws": int(n_draws),
+        "n_seeds": n_seeds,
+        "n_clips": int(sum(d.size for d in diffs)) if not shared else int(diffs[0].size),
+        "shared_test_clips": bool(shared),
+    }
+
+
+def compare(
+    correct_a: Sequence, correct_b: Sequence, n_draws: int = 10000, seed: int = 0,
+    level: float = 0.95, seeds: Sequence | None = None, shared: bool | None = None,
+) -> dict:  # fmt: skip
+    """two_level_bootstrap and McNemar's exact test per seed (never pooled over seeds: the
+    same clip under two seeds is not an independent pair) in one dict, as comparison.json
+    holds it: `p_values` per seed, `p_min`/`p_max` their range, `b`/`c` summed over seeds
+    (for the table), `per_seed` each seed's b, c and p."""
+    result = two_level_bootstrap(correct_a, correct_b, n_draws, seed, level, shared)
+    seeds = list(seeds) if seeds is not None else list(range(len(correct_a)))
+    per_seed = [
+        {"seed": s, **mcnemar_exact(a, b)}
+        for s, a, b in zip(seeds, correct_a, correct_b, strict=True)
+    ]
+    p_values = [row["p_value"] for row in per_seed]
+    return {
+        **result,
+        "b": int(sum(row["b"] for row in per_seed)),
+        "c": int(sum(row["c"] for row in per_seed)),
+        "p_values": p_values,
+        "p_min": float(min(p_values)),
+        "p_max": float(max(p_values)),
+        "per_seed": per_seed,
+    }
 
 
 def compare_predictions(
@@ -153,16 +268,12 @@ def compare_predictions(
     seed: int = 0,
     level: float = 0.95,
 ) -> dict:
-    """compare() on two models' predictions.csv frames (one per seed, or per seed and fold)."""
-    names_a, correct_a = correctness_by_seed(predictions_a, seeds_a, "model a")
-    names_b, correct_b = correctness_by_seed(predictions_b, seeds_b, "model b")
-    if names_a != names_b:
-        differ = sorted(set(names_a) ^ set(names_b))
-        raise ValueError(
-            f"the two models were scored on different test clips (e.g. {differ[:5]}); a paired "
-            "comparison needs the same split for both"
-        )
-    return compare(correct_a, correct_b, n_draws, seed, level)
+    """compare() on two models' predictions.csv frames (one per seed, or per seed and fold),
+    paired seed with seed on each seed's own test clips."""
+    runs_a = seed_runs(predictions_a, seeds_a, "model a")
+    seeds, a, b = pair_seed_runs(runs_a, seed_runs(predictions_b, seeds_b, "model b"))
+    shared = len({tuple(runs_a[s][0]) for s in seeds}) == 1
+    return compare(a, b, n_draws, seed, level, seeds, shared)
 
 
 def _points(value: float, decimals: int) -> str:
@@ -170,33 +281,84 @@ def _points(value: float, decimals: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def _p_text(p_value: float) -> str:
-    if p_value < 0.001:
-        return "p < 0.001"
-    return f"p = {p_value:.2g}"  # two significant digits: 0.42, 0.012, 1
+def p_range(result: dict) -> str:
+    """McNemar's p of one seed ("0.012", "< 0.001"), or the range of the per-seed p-values
+    ("0.004 to 0.15"; "< 0.001 in every seed")."""
+    p_values = result.get("p_values") or [result["p_value"]]
+
+    def one(p: float) -> str:
+        return "< 0.001" if p < 0.001 else f"{p:.2g}"
+
+    low, high = min(p_values), max(p_values)
+    if len(p_values) == 1:
+        return one(low)
+    if high < 0.001:
+        return "< 0.001 in every seed"
+    return f"{one(low)} to {one(high)}"
+
+
+def p_range_text(result: dict) -> str:
+    """McNemar's p in a sentence: "p = 0.012", or the per-seed range "McNemar p 0.004 to
+    0.15 across seeds" (never a p pooled over seeds)."""
+    text = p_range(result)
+    if len(result.get("p_values") or [None]) == 1:
+        return f"p {text}" if text.startswith("<") else f"p = {text}"
+    if text.endswith("every seed"):
+        return f"McNemar p {text}"
+    return f"McNemar p {text} across seeds"
+
+
+def _ci_text(result: dict, decimals: int, signed: bool) -> str:
+    level = f"{100 * result.get('level', 0.95):g}% CI"
+    low, high = result["low"], result["high"]
+    if not signed:
+        low, high = sorted([abs(low), abs(high)])
+        return f"{level} {_points(low, decimals)}-{_points(high, decimals)}"
+    return f"{level} {_points(low, decimals)} to {_points(high, decimals)}"
+
+
+def _seeds_text(n_seeds: int) -> str:
+    return f"over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
 
 
 def describe_comparison(name_a: str, name_b: str, result: dict, n_seeds: int) -> str:
-    """One plain sentence: who wins by how many points, the CI, the McNemar p and the seeds.
+    """One plain sentence: who wins by how many points, the CI, McNemar's p and the seeds.
 
-    "spectrogram beats raw by 31 points (95% CI 25-37), p < 0.001 over 3 seeds", or, when the
-    CI spans 0, "raw is not distinguishable from spectrogram (95% CI -3 to 5, p = 0.42) over
-    1 seed". Points are whole numbers when the CI is 10 points wide or more, else one decimal.
+    "spectrogram beats raw by 31 points (95% CI 25-37), p < 0.001 over 1 seed", or, when the
+    CI spans 0, "raw is not distinguishable from spectrogram (95% CI -3 to 5, McNemar p 0.2
+    to 0.6 across seeds) over 3 seeds". Several seeds give the range of the per-seed p
+    (never one p pooled over seeds). Points are whole numbers when the CI is 10 points wide
+    or more, else one decimal.
     """
     difference, low, high = result["difference"], result["low"], result["high"]
-    level = f"{100 * result.get('level', 0.95):g}% CI"
-    seeds = f"over {n_seeds} seed{'s' if n_seeds != 1 else ''}"
-    p_text = _p_text(result["p_value"])
+    p_text = p_range_text(result)
     decimals = 0 if high - low >= 10 else 1
     if low > 0 or high < 0:
         winner, loser = (name_a, name_b) if low > 0 else (name_b, name_a)
-        lo, hi = sorted([abs(low), abs(high)])
-        size = abs(difference)
         return (
-            f"{winner} beats {loser} by {_points(size, decimals)} points "
-            f"({level} {_points(lo, decimals)}-{_points(hi, decimals)}), {p_text} {seeds}"
+            f"{winner} beats {loser} by {_points(abs(difference), decimals)} points "
+            f"({_ci_text(result, decimals, False)}), {p_text} {_seeds_text(n_seeds)}"
         )
     return (
         f"{name_a} is not distinguishable from {name_b} "
-        f"({level} {_points(low, decimals)} to {_points(high, decimals)}, {p_text}) {seeds}"
+        f"({_ci_text(result, decimals, True)}, {p_text}) {_seeds_text(n_seeds)}"
+    )
+
+
+def describe_contrast(name: str, a: str, b: str, result: dict) -> str:
+    """A contrast in one sentence: "pretraining: spectrogram is 6.0 points ahead of
+    spectrogram_scratch (95% CI 2.0-10.0) over 3 seeds", or "no clear difference" when the
+    CI covers 0."""
+    difference, low, high = result["difference"], result["low"], result["high"]
+    decimals = 0 if high - low >= 10 else 1
+    seeds = _seeds_text(int(result["n_seeds"]))
+    if low > 0 or high < 0:
+        ahead, behind = (a, b) if low > 0 else (b, a)
+        return (
+            f"{name}: {ahead} is {_points(abs(difference), decimals)} points ahead of "
+            f"{behind} ({_ci_text(result, decimals, False)}) {seeds}"
+        )
+    return (
+        f"{name}: no clear difference between {a} and {b} ({a} - {b} = "
+        f"{_points(difference, decimals)} points, {_ci_text(result, decimals, True)}) {seeds}"
     )

@@ -10,6 +10,7 @@ import jinja2
 import yaml
 
 from audioclf.contracts import CLIPS, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
+from audioclf.evaluate.stats import p_range
 from audioclf.io import write_text
 from audioclf.learn.checkpoint import load_checkpoint
 from audioclf.learn.features import filterbank_centres
@@ -19,6 +20,7 @@ from audioclf.report.comparison import (
     NUMERIC_FIELDS,
     STATISTICS_FIELDS,
     Comparisons,
+    ci_scope,
     lead_sentences,
     read_comparisons,
     statistics_rows,
@@ -52,6 +54,8 @@ from audioclf.report.tables import (
     excluded_list,
     excluded_reasons,
     frame_table,
+    label_check_sentence,
+    label_check_table,
     results_rows,
     run_table,
 )
@@ -116,6 +120,7 @@ def build_report(
         "per_class_f1": lambda: fig.per_class_f1_figure(runs, labels),
         "training_curves": lambda: fig.training_curves_figure(runs),
         "filterbank": lambda: fig.filterbank_figure(filterbanks, int(cache_rate)),
+        "contrasts": lambda: fig.contrasts_figure(comparisons.contrasts),
     }
     images = {
         name: fig.save_figure(draw(), files[name], settings["figure_format"], settings["dpi"])
@@ -130,6 +135,8 @@ def build_report(
         "when": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
         "summary": summary_sentence(runs),
         "comparison_sentences": lead_sentences(comparisons, ranked(runs)[0].name),
+        "lead_from_contrasts": bool(comparisons.contrasts),
+        "gap": gap_view(comparisons),
         "runs_sentence": runs_sentence(runs),
         "first_run_note": first_run_note(runs),
         "several_runs": any(r.n_runs > 1 for r in runs),
@@ -160,6 +167,10 @@ def build_report(
         },
         "models": [model_view(run) for run in runs],
         "metric_rows": results_rows(runs),
+        "label_checks": label_check_table(runs),
+        "label_check_words": label_check_sentence(
+            split, str((config.get("split") or {}).get("test_on", "all"))
+        ),
         "run_columns": run_columns,
         "run_rows": run_rows,
         "summed_words": summed_words(runs),
@@ -263,6 +274,30 @@ def summed_words(runs: list[ModelRun]) -> str:
     return f", summed over each model's runs ({each})"
 
 
+def gap_view(comparisons: Comparisons) -> dict:
+    """What explains the gap: one sentence and its numbers per contrast, what the intervals
+    cover, and the contrasts that could not be run."""
+    return {
+        "contrasts": [
+            {
+                "name": c["name"],
+                "question": c["question"],
+                "sentence": c["sentence"],
+                "difference": c["difference"],
+                "low": c["low"],
+                "high": c["high"],
+                "n_seeds": c["n_seeds"],
+                "p": p_range(c),
+            }
+            for c in comparisons.contrasts
+        ],
+        "scope": ci_scope(comparisons),
+        "skipped": [
+            f"{s['name']} ({s['a']} vs {s['b']}): {s['reason']}" for s in comparisons.skipped
+        ],
+    }
+
+
 def statistics_view(comparisons: Comparisons, n_models: int) -> dict:
     """The Statistics part: its columns and rows, or why there are none."""
     if n_models == 1:
@@ -277,6 +312,7 @@ def statistics_view(comparisons: Comparisons, n_models: int) -> dict:
         "rows": statistics_rows(comparisons),
         "n_seeds": comparisons.n_seeds,
         "n_clips": integer(comparisons.pairs[0]["n_clips"]),
+        "shared": all(p["shared_test_clips"] for p in comparisons.pairs),
     }
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from audioclf.contracts import COMPARISON, COMPARISON_PAIR_KEYS
-from audioclf.report.formatting import integer, number, p_value
+from audioclf.contracts import COMPARISON, COMPARISON_PAIR_KEYS, CONTRAST_KEYS
+from audioclf.evaluate.stats import p_range
+from audioclf.report.formatting import integer, number
 from audioclf.report.inputs import ModelRun, ReportInputError
 
 
@@ -16,6 +17,8 @@ class Comparisons:
 
     n_seeds: int
     pairs: list[dict]
+    contrasts: list[dict]
+    skipped: list[dict]
 
 
 def read_comparisons(path: str | os.PathLike, runs: list[ModelRun]) -> Comparisons:
@@ -27,32 +30,56 @@ def read_comparisons(path: str | os.PathLike, runs: list[ModelRun]) -> Compariso
             "rerun the rule that compares the models"
         )
     by_name = {run.name: run for run in runs}
-    for position, pair in enumerate(data["comparisons"]):
-        missing = [k for k in COMPARISON_PAIR_KEYS if k not in pair]
+    entries = [("comparison", p, COMPARISON_PAIR_KEYS) for p in data["comparisons"]]
+    entries += [("contrast", c, CONTRAST_KEYS) for c in data["contrasts"]]
+    for position, (kind, pair, keys) in enumerate(entries):
+        missing = [k for k in keys if k not in pair]
         if missing:
             raise ReportInputError(
-                f"{path}: comparison {position} lacks {missing}; "
+                f"{path}: {kind} {position} lacks {missing}; "
                 "rerun the rule that compares the models"
             )
         unknown = [pair[k] for k in ("model_a", "model_b") if pair[k] not in by_name]
         if unknown:
             raise ReportInputError(
-                f"{path}: comparison {position} names model(s) {unknown}, but the report has "
+                f"{path}: {kind} {position} names model(s) {unknown}, but the report has "
                 f"{list(by_name)}; rerun the rule that compares the models"
             )
         n_test = int(by_name[pair["model_a"]].metrics["n_test"])
-        if int(pair["n_clips"]) != n_test:
+        if pair["shared_test_clips"] and int(pair["n_clips"]) != n_test:
             raise ReportInputError(
-                f"{path}: comparison {position} ({pair['model_a']} vs {pair['model_b']}) paired "
+                f"{path}: {kind} {position} ({pair['model_a']} vs {pair['model_b']}) paired "
                 f"{pair['n_clips']} test clips, but metrics.json of {pair['model_a']!r} has "
                 f"n_test = {n_test}; the comparison is stale, rerun it"
             )
-    return Comparisons(int(data.get("n_seeds") or 0), list(data["comparisons"]))
+    return Comparisons(
+        int(data.get("n_seeds") or 0),
+        list(data["comparisons"]),
+        list(data["contrasts"]),
+        list(data["skipped_contrasts"]),
+    )
 
 
 def lead_sentences(comparisons: Comparisons, best: str) -> list[str]:
-    """The sentences comparing the best model with each other model, in the file's order."""
+    """The summary's lead: the contrasts' sentences (What explains the gap) when any could
+    be run, else the sentences comparing the best model with each other model."""
+    if comparisons.contrasts:
+        return [c["sentence"] for c in comparisons.contrasts]
     return [p["sentence"] for p in comparisons.pairs if best in (p["model_a"], p["model_b"])]
+
+
+def ci_scope(comparisons: Comparisons) -> str:
+    """What the confidence intervals cover, in words, from the number of seeds."""
+    if comparisons.n_seeds <= 1:
+        return (
+            "With one seed, each interval covers test-clip sampling only: it says nothing of "
+            "how much another training seed would move the difference."
+        )
+    return (
+        f"Each interval comes from a two-level bootstrap over the {comparisons.n_seeds} seeds "
+        "and, within them, the test clips, so it covers both seed-to-seed variation and "
+        "test-clip sampling."
+    )
 
 
 STATISTICS_FIELDS = (
@@ -61,7 +88,7 @@ STATISTICS_FIELDS = (
     ("ci", "confidence interval (points)"),
     ("b", "b: only A right"),
     ("c", "c: only B right"),
-    ("p_value", "McNemar p"),
+    ("p_value", "McNemar p (per seed)"),
     ("n_seeds", "seeds"),
     ("n_clips", "test clips"),
     ("sentence", "in words"),
@@ -80,7 +107,7 @@ def statistics_rows(comparisons: Comparisons) -> list[list[tuple[str, str]]]:
             f"({100 * float(pair['level']):g}%)",
             "b": integer(pair["b"]),
             "c": integer(pair["c"]),
-            "p_value": p_value(pair["p_value"]),
+            "p_value": p_range(pair),
             "n_seeds": integer(pair["n_seeds"]),
             "n_clips": integer(pair["n_clips"]),
             "sentence": pair["sentence"],

@@ -292,3 +292,29 @@ def filterbank_figure(filterbanks: dict[str, tuple[np.ndarray, np.ndarray]], sam
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def contrasts_figure(contrasts: list[dict]):
+    """Forest plot: each contrast's mean accuracy difference (a - b, points) with its CI."""
+    height = 1.2 + 0.45 * max(1, len(contrasts))
+    fig, ax = plt.subplots(figsize=(8, height), constrained_layout=True)
+    if not contrasts:
+        ax.text(
+            0.5, 0.5, "no contrast could be run: their models are not configured",
+            ha="center", va="center", transform=ax.transAxes,
+        )  # fmt: skip
+        ax.set_axis_off()
+        return fig
+    rows = np.arange(len(contrasts))[::-1]
+    for row, c in zip(rows, contrasts, strict=True):
+        clear = c["low"] > 0 or c["high"] < 0
+        colour = "#1f77b4" if clear else "#999999"
+        ax.plot([c["low"], c["high"]], [row, row], color=colour, linewidth=2.5)
+        ax.plot([c["difference"]], [row], "o", color=colour, markersize=7)
+    ax.axvline(0, color="#444444", linewidth=1, linestyle="--")
+    ax.set_yticks(rows)
+    ax.set_yticklabels([plain(f"{c['name']}\n{c['model_a']} - {c['model_b']}") for c in contrasts])
+    level = 100 * float(contrasts[0].get("level", 0.95))
+    ax.set_xlabel(f"difference in test accuracy (points), with its {level:g}% CI")
+    ax.grid(axis="x", alpha=0.3)
+    return fig

@@ -13,6 +13,7 @@ FIGURE_NAMES = (
     "per_class_f1",
     "training_curves",
     "filterbank",
+    "contrasts",
 )
 FIGURE_FORMATS = ("svg", "png")
 DEFAULT_SETTINGS = {"figure_format": "svg", "dpi": 110, "example_clip": None}

@@ -58,6 +58,17 @@ def git_commit(directory: str | os.PathLike = ".") -> str:
     return f"{head} (uncommitted changes)" if dirty else head or "unknown"
 
 
+def rule_and_wildcards(path: Path) -> tuple[str, str]:
+    """("train_model", "raw / seed0") from results/benchmarks/train_model/raw/seed0.tsv: the
+    folder under `benchmarks` is the rule, the rest its wildcards."""
+    parts = path.with_suffix("").parts
+    if "benchmarks" in parts[:-1]:
+        at = len(parts) - 1 - parts[::-1].index("benchmarks")
+        if len(parts) - at >= 3:
+            return parts[at + 1], " / ".join(parts[at + 2 :])
+    return path.parent.name, path.stem
+
+
 def benchmark_table(paths: list[str | os.PathLike]) -> tuple[Table, float]:
     """Rule, wildcards and wall seconds of each benchmark TSV, and their sum.
 
@@ -77,8 +88,7 @@ def benchmark_table(paths: list[str | os.PathLike]) -> tuple[Table, float]:
         # Snakemake writes "-" where it could not measure memory.
         rss = pd.to_numeric(frame.get("max_rss", pd.Series(dtype=float)), errors="coerce").mean()
         total += seconds
-        rows.append(
-            [path.parent.name, path.stem, number(seconds, 1), duration(seconds), number(rss, 0)]
-        )
+        rule, wildcards = rule_and_wildcards(path)
+        rows.append([rule, wildcards, number(seconds, 1), duration(seconds), number(rss, 0)])
     table = Table(["rule", "wildcards", "wall (s)", "wall", "max RSS (MB)"], rows, {2, 4})
     return table, total

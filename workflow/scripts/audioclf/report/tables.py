@@ -112,6 +112,43 @@ RUN_FIELDS = (
 )
 
 
+def label_check_table(runs: list[ModelRun]) -> Table | None:
+    """Each model's test accuracy on clips whose label a human verified and on the others,
+    with counts (clip-runs over its runs); None when no model's data records label checks."""
+    checked = [r for r in runs if r.metrics.get("label_checks")]
+    if not checked:
+        return None
+    rows = []
+    for run in checked:
+        groups = run.metrics["label_checks"]
+        row = [run.name]
+        for name in ("verified", "unverified"):
+            g = groups[name]
+            row += [percent(g["accuracy"]), integer(g["n_test"])]
+        rows.append(row)
+    columns = ["model", "verified: accuracy", "clips", "unverified: accuracy", "clips"]
+    return Table(columns, rows, numeric={1, 2, 3, 4})
+
+
+def label_check_sentence(split: pd.DataFrame, test_on: str) -> str | None:
+    """How many of this split's clips carry a label no human checked; None without flags."""
+    if "manually_verified" not in split.columns:
+        return None
+    unchecked = split["manually_verified"].fillna(0).astype(int) == 0
+    test = split["split"] == "test"
+    words = (
+        f"{integer(int(unchecked.sum()))} of the {integer(len(split))} clips in the first "
+        f"run's split carry a label no human checked (manually_verified = 0): "
+        f"{integer(int((unchecked & test).sum()))} of its {integer(int(test.sum()))} test clips."
+    )
+    if test_on == "verified":
+        words += (
+            " Testing is on verified clips only (split.test_on: verified); train and valid "
+            "keep every clip."
+        )
+    return words
+
+
 def run_table(runs: list[ModelRun]) -> tuple[list[tuple[str, str]], list[RunRow]]:
     """(field, header) columns and one row per run of every model (metrics.json `runs`).
 

@@ -42,6 +42,20 @@ def _valid_count(n: int, valid_fraction: float) -> int:
     return min(n - 1, max(1, int(round(n * valid_fraction))))
 
 
+def split_around_test(
+    labels: pd.Series, is_test: np.ndarray, valid_fraction: float, rng: np.random.Generator
+) -> np.ndarray:
+    """ "test" where `is_test`, else "train", with `valid_fraction` of each label's non-test
+    clips (at least one) drawn as "valid" by `rng`."""
+    split = np.where(is_test, "test", "train").astype(object)
+    labels = labels.reset_index(drop=True)
+    for label in sorted(set(labels[~is_test])):
+        rows = np.flatnonzero((~is_test) & (labels == label).to_numpy())
+        chosen = rng.permutation(rows)[: _valid_count(len(rows), valid_fraction)]
+        split[chosen] = "valid"
+    return split.astype(str)
+
+
 def fold_splits(
     clips: pd.DataFrame, valid_fraction: float = 0.2, seed: int = 0, source: str = "clips"
 ) -> dict[str, pd.DataFrame]:
@@ -71,19 +85,15 @@ def fold_splits(
     for position, fold in enumerate(names):
         rng = np.random.default_rng([int(seed), position])
         is_test = (frame["fold"] == fold).to_numpy()
-        split = np.where(is_test, "test", "train").astype(object)
         untrainable = sorted(set(frame["label"][is_test]) - set(frame["label"][~is_test]))
         if untrainable:
             raise FoldError(
                 f"{source}: label(s) {untrainable} occur only in fold {fold!r}, so no model "
                 "tested on that fold could learn them; spread every label over several folds"
             )
-        for label in sorted(set(frame["label"][~is_test])):
-            rows = np.flatnonzero((~is_test) & (frame["label"] == label).to_numpy())
-            chosen = rng.permutation(rows)[: _valid_count(len(rows), valid_fraction)]
-            split[chosen] = "valid"
+        split = split_around_test(frame["label"], is_test, valid_fraction, rng)
         splits[fold] = pd.DataFrame(
-            {"fname": frame["fname"], "label": frame["label"], "split": split.astype(str)}
+            {"fname": frame["fname"], "label": frame["label"], "split": split}
         )
     return splits
 

@@ -6,11 +6,15 @@ import os
 
 import pandas as pd
 
-from audioclf.contracts import CLIPS, SPLIT, SPLIT_COUNTS
+from audioclf.contracts import CLIPS, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.io import log
 from audioclf.runs import parse_split
 from audioclf.split.folds import FoldError, clip_folds, fold_splits
-from audioclf.split.stratified import count_table, stratified_split
+from audioclf.split.official import official_split
+from audioclf.split.stratified import SplitError, count_table, stratified_split
+
+METHODS = ("stratified", "folds", "official")
+TEST_ON = ("all", "verified")
 
 
 def fold_valid_fraction(fractions: dict[str, float]) -> float:
@@ -24,13 +28,24 @@ def make_split(
     clips_csv: str | os.PathLike,
     fractions: dict[str, float],
     seed: int,
+    method: str = "stratified",
 ) -> pd.DataFrame:
     """`fname,label,split` of every usable clip for `split_id`.
 
-    `seed<S>`: the stratified split drawn with seed S (`seed` is not used). `fold<K>`: fold
-    K's clips are the test set, valid is drawn from the other folds with `seed`.
+    `seed<S>`: the stratified split drawn with seed S (`seed` is not used), or with method
+    `official` the dataset's own test clips as test and valid drawn from its train clips with
+    seed S. `fold<K>`: fold K's clips are the test set, valid is drawn from the other folds
+    with `seed`.
     """
     fold, split_seed = parse_split(split_id)
+    if fold is None and method == "official":
+        subset = SUBSET.read(subset_csv)
+        SUBSET.require(subset, ["source"], subset_csv)
+        sources = pd.Series(subset["source"].astype(str).to_numpy(), index=subset["fname"])
+        return official_split(
+            CLIPS.read(clips_csv), sources, fold_valid_fraction(fractions), split_seed,
+            str(subset_csv),
+        )  # fmt: skip
     if fold is None:
         return stratified_split(CLIPS.read(clips_csv), fractions, split_seed)
     splits = fold_splits(
@@ -41,6 +56,37 @@ def make_split(
     return splits[fold]
 
 
+def with_verification(
+    split: pd.DataFrame, subset_csv: str | os.PathLike | None, test_on: str = "all"
+) -> pd.DataFrame:
+    """`split` with subset.csv's `manually_verified` (1: a human checked the label, 0: not)
+    when the dataset has it; with `test_on: verified`, the unverified test clips are left
+    out (train and valid keep every clip). Without the column, `verified` is an error."""
+    if test_on not in TEST_ON:
+        raise SplitError(f"split.test_on {test_on!r} is not one of {TEST_ON}")
+    subset = SUBSET.read(subset_csv) if subset_csv is not None else pd.DataFrame()
+    if "manually_verified" not in subset.columns:
+        if test_on == "verified":
+            raise SplitError(
+                f"{subset_csv}: split.test_on is verified, but the dataset has no "
+                "manually_verified column; use test_on: all"
+            )
+        return split
+    flags = subset.drop_duplicates("fname").set_index("fname")["manually_verified"]
+    verified = split["fname"].map(flags.map(_flag))
+    split = split.assign(manually_verified=verified.fillna(0).astype(int).to_numpy())
+    if test_on == "verified":
+        drop = (split["split"] == "test") & (split["manually_verified"] == 0)
+        log(f"split.test_on verified: {int(drop.sum())} unverified test clip(s) left out")
+        split = split[~drop].reset_index(drop=True)
+    return split
+
+
+def _flag(value) -> int:
+    """manually_verified as 0/1, whether the CSV wrote 1/0 or True/False."""
+    return int(str(value).strip().lower() in ("1", "true", "1.0"))
+
+
 def write_split(
     split_id: str,
     subset_csv: str | os.PathLike,
@@ -49,9 +95,15 @@ def write_split(
     out_counts: str | os.PathLike,
     fractions: dict[str, float],
     seed: int = 0,
+    method: str = "stratified",
+    test_on: str = "all",
 ) -> pd.DataFrame:
-    """make_split, written as split.csv and its label x split count table."""
-    split = make_split(split_id, subset_csv, clips_csv, fractions, seed)
+    """make_split (with the clips' manually_verified flags), written as split.csv and its
+    label x split count table."""
+    if method not in METHODS:
+        raise SplitError(f"split.method {method!r} is not one of {METHODS}")
+    split = make_split(split_id, subset_csv, clips_csv, fractions, seed, method)
+    split = with_verification(split, subset_csv, test_on)
     SPLIT.write(out_split, split)
     table = count_table(split)
     SPLIT_COUNTS.write(out_counts, table)

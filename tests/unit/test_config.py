@@ -1,0 +1,45 @@
+"""Config validation beyond the schema: settings that depend on each other, on the sample
+rate or on the dataset, each error naming the key."""
+
+import pytest
+import yaml
+
+from audioclf.config import ConfigError, validate_config
+from audioclf.learn.limits import check_settings
+from conftest import REPO
+
+RATE = 16000
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+
+
+def default_config() -> dict:
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def test_filterbank_and_whole_clip_settings_that_do_not_fit_fail_at_config_time():
+    config = default_config()
+    config["models"]["raw_filterbank"]["n_mels"] = 600
+    config["models"]["long"] = {
+        "type": "crnn", "epochs": 1, "lr": 0.001, "batch_size": 8,
+        "max_seconds": 60, "batch_seconds": 30,
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    message = str(err.value)
+    assert "models.raw_filterbank: n_mels 600 is more bands than the 513 frequency bins" in message
+    assert "models.long: batch_seconds 30" in message and "max_seconds 60" in message
+    with pytest.raises(ValueError, match="hop_length 2048 must be between 1 and n_fft"):
+        check_settings({"type": "raw_filterbank", "hop_length": 2048}, RATE)
+    check_settings({"type": "crnn"}, RATE)  # the defaults fit
+
+
+def test_official_split_and_verified_testing_need_a_dataset_with_a_test_set():
+    config = default_config()
+    config["dataset"]["kind"] = "folder"
+    config["split"] = {"method": "official", "test_on": "verified"}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    assert "split.method: official needs dataset.kind fsdkaggle2018 or demo" in str(err.value)
+    assert "split.test_on: verified needs a dataset with label checks" in str(err.value)
+    config["dataset"]["kind"] = "demo"
+    validate_config(config, SCHEMA)

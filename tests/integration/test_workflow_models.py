@@ -307,3 +307,38 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
     html = (workdir / "results/report.html").read_text()
     assert 'id="contrast-sentences"' in html and 'id="skipped-contrasts"' in html
     assert "two-level bootstrap over the 2 seeds" in html
+
+
+def test_train_fractions_draw_the_data_size_curve(tmp_path):
+    """train_fractions [0.5, 1.0]: every run again on half its train split (nested, same
+    valid and test), collected in curves.csv and drawn in the report."""
+    import yaml
+
+    workdir = make_workdir(tmp_path, {**TINY, "train_fractions": [0.5, 1.0]})
+    config = yaml.safe_load((workdir / "config/config.yaml").read_text())
+    config["models"] = {"raw": config["models"]["raw"]}
+    (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    test = yaml.safe_load((workdir / "config/test.yaml").read_text())
+    test["models"] = {"raw": {**TINY["models"]["raw"], "epochs": 1}}
+    (workdir / "config/test.yaml").write_text(yaml.safe_dump(test, sort_keys=False))
+    snakemake(workdir, *RUN)
+    full = pd.read_csv(workdir / "results/data/splits/seed0/split.csv")
+    half = pd.read_csv(workdir / "results/data/splits/seed0-train50/split.csv")
+    for name in ("valid", "test"):
+        assert set(half[half["split"] == name]["fname"]) == set(
+            full[full["split"] == name]["fname"]
+        )
+    train_half = set(half[half["split"] == "train"]["fname"])
+    assert train_half < set(full[full["split"] == "train"]["fname"])
+    curves = pd.read_csv(workdir / "results/eval/curves.csv")
+    assert sorted(zip(curves["run"], curves["fraction"], strict=True)) == [
+        ("seed0", 1.0),
+        ("seed0-train50", 0.5),
+    ]
+    n_train = dict(zip(curves["run"], curves["n_train"], strict=True))
+    assert n_train["seed0-train50"] == len(train_half) < n_train["seed0"]
+    # the comparisons and the model's scores use the whole train split only
+    summary = json.loads((workdir / "results/eval/raw/metrics.json").read_text())
+    assert summary["n_runs"] == 1 and summary["n_train"] == n_train["seed0"]
+    html = (workdir / "results/report.html").read_text()
+    assert "nested shares of its train split (0.5, 1.0 of it" in html

@@ -43,3 +43,14 @@ def test_official_split_and_verified_testing_need_a_dataset_with_a_test_set():
     assert "split.test_on: verified needs a dataset with label checks" in str(err.value)
     config["dataset"]["kind"] = "demo"
     validate_config(config, SCHEMA)
+
+
+def test_train_fractions_must_hold_the_whole_split_and_whole_percents():
+    config = {**default_config(), "train_fractions": [0.25, 0.5]}
+    with pytest.raises(ConfigError, match=r"train_fractions: \[0.25, 0.5\] must include 1.0"):
+        validate_config(config, SCHEMA)
+    config["train_fractions"] = [0.125, 1.0]
+    with pytest.raises(ConfigError, match="0.125 must be a whole percent"):
+        validate_config(config, SCHEMA)
+    config["train_fractions"] = [0.25, 1.0]
+    validate_config(config, SCHEMA)

@@ -82,3 +82,21 @@ def test_a_fold_name_that_cannot_name_a_folder_is_refused(tmp_path):
     csv.write_text("fname,label,fold\na.wav,x,1\nb.wav,x,fold two\n")
     with pytest.raises(ValueError, match="'fold two'.*rename it"):
         folds_in(csv)
+
+
+def test_curve_ids_carry_their_train_share_to_the_split():
+    from audioclf.runs import curve_ids, parse_train_fraction
+
+    runs = curve_ids(["seed0", "fold3-seed1"], [0.25, 1.0, 0.5])
+    assert runs == ["seed0-train25", "fold3-seed1-train25", "seed0-train50", "fold3-seed1-train50"]
+    assert [parse_train_fraction(r) for r in runs] == [0.25, 0.25, 0.5, 0.5]
+    assert parse_run("fold3-seed1-train25") == ("3", 1) and parse_train_fraction("seed0") == 1.0
+    assert split_id("seed4-train25", vary_with_seed=False, split_seed=7) == "seed7-train25"
+    assert split_id("fold3-seed1-train50", vary_with_seed=False, split_seed=7) == "fold3-train50"
+    assert parse_split("fold3-train50") == ("3", None)
+    assert all(re.fullmatch(RUN_PATTERN, r) for r in runs)
+    assert re.fullmatch(SPLIT_PATTERN, "seed7-train25") and not re.fullmatch(
+        RUN_PATTERN, "seed0-train100"
+    )
+    with pytest.raises(ValueError, match="whole percent"):
+        curve_ids(["seed0"], [0.255])

@@ -12,6 +12,7 @@ from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
     RUN_PATTERN,
     SPLIT_PATTERN,
+    curve_ids,
     folds_in,
     parse_run,
     parse_split,
@@ -35,8 +36,12 @@ FOLDS = (
     else None
 )
 RUNS = run_ids(config["seeds"], FOLDS)
+# the data-size curve: every run again on nested shares of its train split
+CURVE_RUNS = curve_ids(RUNS, config["train_fractions"])
 SPLITS = list(
-    dict.fromkeys(split_id(r, SPLIT["vary_with_seed"], SPLIT["seed"]) for r in RUNS)
+    dict.fromkeys(
+        split_id(r, SPLIT["vary_with_seed"], SPLIT["seed"]) for r in RUNS + CURVE_RUNS
+    )
 )
 
 
@@ -115,6 +120,11 @@ def get_run_files(name, model=None):
     return files
 
 
+def get_curve_runs():
+    """(model, run) of every run the data-size curve reads: the full runs and CURVE_RUNS."""
+    return [(model, run) for model in MODELS for run in RUNS + CURVE_RUNS]
+
+
 def get_eval_outputs(name):
     return expand(f"results/eval/{{model}}/{name}", model=MODELS)
 
@@ -149,12 +159,15 @@ def get_benchmark_inputs():
         f"{rule}/{model}/{run}"
         for rule in ("train_model", "evaluate_model")
         for model in MODELS
-        for run in RUNS
+        for run in RUNS + CURVE_RUNS
     ]
     summaries = [f"summarize_model/{model}" for model in MODELS]
     return [
         f"results/benchmarks/{name}.tsv"
-        for name in data + runs + summaries + ["compare_models/comparison"]
+        for name in data
+        + runs
+        + summaries
+        + ["compare_models/comparison", "collect_curves/curves"]
     ]
 
 

@@ -1,5 +1,6 @@
 # Evaluation of every run on its test split, a summary per model, the paired statistics,
-# and prediction: label a configured folder of new audio with every trained model.
+# the data-size curve, and prediction: label a configured folder of new audio with every
+# trained model.
 
 
 rule evaluate_model:
@@ -75,6 +76,27 @@ rule compare_models:
         contrasts=config["contrasts"],
     script:
         "../scripts/compare_models.py"
+
+
+rule collect_curves:
+    input:
+        metrics=[f"results/eval/{m}/{r}/metrics.json" for m, r in get_curve_runs()],
+    output:
+        curves="results/eval/curves.csv",
+    log:
+        "logs/collect_curves/curves.log",
+    benchmark:
+        "results/benchmarks/collect_curves/curves.tsv"
+    conda:
+        "../../envs/evaluate.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        runs=get_curve_runs(),
+    script:
+        "../scripts/collect_curves.py"
 
 
 rule predict_audio:

@@ -14,6 +14,7 @@ rule make_report:
         history=get_first_run_outputs("history.csv"),
         models=get_first_run_outputs("model.pt"),
         comparison="results/eval/comparison.json",
+        curves="results/eval/curves.csv",
         benchmarks=get_benchmark_inputs(),
     output:
         html="results/report.html",

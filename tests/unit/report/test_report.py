@@ -511,6 +511,7 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
             models=[str(inputs["models"][n]["model"]) for n in names],
             benchmarks=[str(p) for p in inputs["benchmark_tsvs"]],
             comparison=str(inputs["comparison_json"]),
+            curves=str(inputs["curves_csv"]),
         ),
         output=SimpleNamespace(
             html=str(out), figures=[str(p) for p in figure_files(figures_dir, "png").values()]
@@ -624,3 +625,12 @@ def test_label_checks_are_counted_and_scored_per_model(full_run, tmp_path):
     assert words.startswith(f"{unchecked:,} of the {len(split):,} clips")
     assert f"{int(((flags == 0) & tests).sum())} of its {int(tests.sum())} test clips" in words
     assert "verified clips only (split.test_on: verified)" in words
+
+
+def test_data_size_figure_names_the_train_shares(hostile_run):
+    _, inputs, page, figures = hostile_run
+    curves = pd.read_csv(inputs["curves_csv"])
+    assert sorted(set(curves["fraction"])) == [0.5, 1.0]
+    assert "nested shares of its train split (0.5, 1.0 of it" in page
+    assert page.index('id="data-size"') < page.index('id="errors"')
+    assert (figures / "data_curves.svg").stat().st_size > 0

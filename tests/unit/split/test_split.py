@@ -60,3 +60,29 @@ def test_count_table_has_totals(tmp_path):
     assert table.iloc[-1].tolist() == ["total", 19, 5, 6, 30]
     assert table.set_index("label").loc["A"].tolist() == [6, 2, 2, 10]
     assert count_table(pd.read_csv(tmp_path / "split.csv"))["total"].iloc[-1] == 30
+
+
+def test_nested_train_subsets_are_contained_per_label_and_keep_valid_and_test():
+    from audioclf.split.stratified import nested_train_subset
+
+    split = stratified_split(clips({"A": 50, "B": 31, "C": 7}), FRACTIONS, seed=2)
+    shares = {f: nested_train_subset(split, f, seed=5) for f in (0.1, 0.25, 0.5, 1.0)}
+    assert shares[1.0] is split
+    for small, large in ((0.1, 0.25), (0.25, 0.5), (0.5, 1.0)):
+        for label in ("A", "B", "C"):
+
+            def train(frame, label=label):
+                rows = frame[(frame["split"] == "train") & (frame["label"] == label)]
+                return set(rows["fname"])
+
+            assert train(shares[small]) <= train(shares[large]), (small, large, label)
+    full = split[split["split"] == "train"].groupby("label").size()
+    for f, share in shares.items():
+        kept = share[share["split"] == "train"].groupby("label").size()
+        assert kept.to_dict() == {k: max(1, round(f * n)) for k, n in full.items()}
+        for name in ("valid", "test"):
+            assert set(share[share["split"] == name]["fname"]) == set(
+                split[split["split"] == name]["fname"]
+            )
+    with pytest.raises(SplitError, match="train fraction 0"):
+        nested_train_subset(split, 0)

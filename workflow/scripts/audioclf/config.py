@@ -51,7 +51,8 @@ OFFICIAL_KINDS = ("fsdkaggle2018", "demo")
 
 def check_split(config: dict) -> None:
     """split.method official and split.test_on verified need a dataset that has its own
-    test set and label checks; a folder of the user's audio has neither."""
+    test set and label checks (a folder of the user's audio has neither); train_fractions
+    must hold 1.0 and whole percents."""
     kind = config.get("dataset", {}).get("kind")
     split = config.get("split", {})
     wrong = []
@@ -61,6 +62,13 @@ def check_split(config: dict) -> None:
     if split.get("test_on") == "verified" and kind not in OFFICIAL_KINDS:
         wrong.append(f"  split.test_on: verified needs a dataset with label checks "
                      f"({' or '.join(OFFICIAL_KINDS)}), not {kind}; use all")  # fmt: skip
+    fractions = [float(f) for f in config.get("train_fractions", [1.0])]
+    if 1.0 not in fractions:
+        wrong.append(f"  train_fractions: {fractions} must include 1.0, the whole train split, "
+                     "which every model's scores and comparisons use")  # fmt: skip
+    for f in fractions:
+        if f < 1 and abs(100 * f - round(100 * f)) > 1e-9:
+            wrong.append(f"  train_fractions: {f} must be a whole percent (0.25, not 0.255)")
     if wrong:
         raise ConfigError(
             "the configuration is invalid (see config/README.md for every key):\n"

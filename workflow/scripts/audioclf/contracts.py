@@ -213,6 +213,12 @@ SUMMARY = Record(
     (*METRICS.keys, "runs", "std", "n_runs", "seeds", "folds", "n_predictions"),
     made_by="summarize_model",
 )
+CURVES = Table(
+    "curves.csv (test accuracy against train clips)",
+    _columns("model run fraction:number seed:number n_train:number accuracy:number"),
+    made_by="collect_curves",
+    optional=_columns("fold"),
+)
 COMPARISON = Record(
     "comparison.json (paired statistics)",
     ("n_seeds", "comparisons", "contrasts", "skipped_contrasts"),

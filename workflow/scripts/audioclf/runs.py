@@ -3,7 +3,9 @@
 A run id is `seed<S>` or `fold<K>-seed<S>`; it names the folders of that run's model and
 evaluation (results/models/<model>/<run>/, results/eval/<model>/<run>/). A split id is
 `seed<S>` (the stratified split drawn with seed S) or `fold<K>` (fold K is the test set);
-it names results/data/splits/<split>/. Fold names are parsed here and nowhere else.
+it names results/data/splits/<split>/. A data-size curve's run and split ids end in
+`-train<P>`: P percent of the train split's clips per label (the same valid and test).
+Fold names are parsed here and nowhere else.
 Light on purpose: the Snakefile imports this module at every start.
 """
 
@@ -13,10 +15,12 @@ import os
 import re
 
 FOLD_PATTERN = r"[A-Za-z0-9_.]+"
-RUN_PATTERN = rf"(fold{FOLD_PATTERN}-)?seed[0-9]+"
-SPLIT_PATTERN = rf"seed[0-9]+|fold{FOLD_PATTERN}"
-_RUN = re.compile(rf"^(?:fold(?P<fold>{FOLD_PATTERN})-)?seed(?P<seed>[0-9]+)$")
-_SPLIT = re.compile(rf"^(?:seed(?P<seed>[0-9]+)|fold(?P<fold>{FOLD_PATTERN}))$")
+TRAIN_PATTERN = r"(-train[0-9]{1,2})?"  # a share of the train split, in percent (1-99)
+RUN_PATTERN = rf"(fold{FOLD_PATTERN}-)?seed[0-9]+{TRAIN_PATTERN}"
+SPLIT_PATTERN = rf"(seed[0-9]+|fold{FOLD_PATTERN}){TRAIN_PATTERN}"
+_TRAIN = r"(?:-train(?P<percent>[0-9]{1,2}))?"
+_RUN = re.compile(rf"^(?:fold(?P<fold>{FOLD_PATTERN})-)?seed(?P<seed>[0-9]+){_TRAIN}$")
+_SPLIT = re.compile(rf"^(?:seed(?P<seed>[0-9]+)|fold(?P<fold>{FOLD_PATTERN})){_TRAIN}$")
 
 
 def fold_name(value) -> str:
@@ -50,27 +54,58 @@ def run_ids(seeds: list[int], folds: list | None = None) -> list[str]:
     return [f"fold{f}-seed{s}" for s in seeds for f in folds]
 
 
+def train_percent(fraction) -> int | None:
+    """A train fraction as the percent its ids carry (None for the whole train split)."""
+    value = float(fraction)
+    if value == 1.0:
+        return None
+    percent = round(100 * value)
+    if not 1 <= percent <= 99 or abs(100 * value - percent) > 1e-9:
+        raise ValueError(
+            f"train_fractions: {fraction} must be 1.0 or a whole percent between 0.01 and 0.99"
+        )
+    return percent
+
+
+def curve_ids(ids: list[str], fractions) -> list[str]:
+    """The data-size curve's ids: each of `ids` (runs or splits) at each fraction below 1."""
+    percents = [p for p in (train_percent(f) for f in fractions) if p is not None]
+    return [f"{i}-train{p}" for p in sorted(set(percents)) for i in ids]
+
+
+def parse_train_fraction(run_or_split: str) -> float:
+    """The share of the train split a run or split id uses (1.0 without `-train<P>`)."""
+    match = _RUN.match(run_or_split) or _SPLIT.match(run_or_split)
+    if not match:
+        raise ValueError(f"{run_or_split!r} is not a run or split id")
+    percent = match.group("percent")
+    return 1.0 if percent is None else int(percent) / 100
+
+
 def parse_run(run: str) -> tuple[str | None, int]:
     """(fold or None, seed) of a run id."""
     match = _RUN.match(run)
     if not match:
-        raise ValueError(f"{run!r} is not a run id (seed<S> or fold<K>-seed<S>)")
+        raise ValueError(f"{run!r} is not a run id (seed<S> or fold<K>-seed<S>, -train<P>)")
     return match.group("fold"), int(match.group("seed"))
 
 
 def split_id(run: str, vary_with_seed: bool, split_seed: int) -> str:
-    """The split a run trains and tests on: its fold, its own seed's split, or the fixed one."""
+    """The split a run trains and tests on: its fold, its own seed's split, or the fixed one
+    (with the run's `-train<P>`, that split's train clips cut down)."""
     fold, seed = parse_run(run)
+    percent = _RUN.match(run).group("percent")
+    suffix = "" if percent is None else f"-train{percent}"
     if fold is not None:
-        return f"fold{fold}"
-    return f"seed{seed if vary_with_seed else int(split_seed)}"
+        return f"fold{fold}{suffix}"
+    return f"seed{seed if vary_with_seed else int(split_seed)}{suffix}"
 
 
 def parse_split(split: str) -> tuple[str | None, int | None]:
     """(fold, None) of `fold<K>`, (None, seed) of `seed<S>`."""
     match = _SPLIT.match(split)
     if not match:
-        raise ValueError(f"{split!r} is not a split id (seed<S> or fold<K>)")
+        raise ValueError(f"{split!r} is not a split id (seed<S> or fold<K>, -train<P>)")
     seed = match.group("seed")
     return match.group("fold"), None if seed is None else int(seed)
 

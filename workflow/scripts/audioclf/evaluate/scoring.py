@@ -167,6 +167,7 @@ def run_metrics(
         "macro_f1": scores["macro_f1"],
         "valid_accuracy": valid_accuracy,
         "n_test": len(labels),
+        "n_train": checkpoint.get("n_train"),
         "n_windows": int(n_windows),
         "per_class": scores["per_class"],
         "confusion_matrix": scores["confusion_matrix"],

@@ -216,6 +216,7 @@ def train(
         "pretrained": weight_source is not None,
         "weight_source": weight_source,
         "n_params": n_params,
+        "n_train": len(train_dl.dataset),
         "epochs_run": len(history.rows),
         "optimizer_steps": history.steps,
     }

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 
 import jinja2
+import pandas as pd
 import yaml
 
-from audioclf.contracts import CLIPS, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
+from audioclf.contracts import CLIPS, CURVES, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.evaluate.stats import p_range
 from audioclf.io import write_text
 from audioclf.learn.checkpoint import load_checkpoint
@@ -77,6 +78,7 @@ def build_report(
     models: dict[str, dict],
     benchmark_tsvs: list[str | os.PathLike],
     comparison_json: str | os.PathLike,
+    curves_csv: str | os.PathLike | None = None,
     settings: dict | None = None,
     generated_at: dt.datetime | None = None,
 ) -> None:
@@ -85,7 +87,8 @@ def build_report(
     `models` maps each model name to {"metrics", "predictions", "history", "model"} paths:
     metrics.json summarises the model's runs (seeds, folds); predictions are the first seed's,
     history and model the first run's. `comparison_json` holds the paired statistics
-    between the models.
+    between the models; `curves_csv` (curves.csv) each run's accuracy against its train
+    clips, for the data-size curve (None: no curve).
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     runs = read_model_runs(models)
@@ -97,6 +100,7 @@ def build_report(
     split = SPLIT.read(split_csv)
     counts = SPLIT_COUNTS.read(split_counts_csv)
     checkpoints = {run.name: load_checkpoint(run.model_path) for run in runs}
+    curves = CURVES.read(curves_csv) if curves_csv is not None else pd.DataFrame()
 
     cache = PackedClips.load(cache_path)
     example = example_clip(
@@ -121,6 +125,7 @@ def build_report(
         "training_curves": lambda: fig.training_curves_figure(runs),
         "filterbank": lambda: fig.filterbank_figure(filterbanks, int(cache_rate)),
         "contrasts": lambda: fig.contrasts_figure(comparisons.contrasts),
+        "data_curves": lambda: fig.data_curves_figure(curves),
     }
     images = {
         name: fig.save_figure(draw(), files[name], settings["figure_format"], settings["dpi"])
@@ -192,6 +197,7 @@ def build_report(
         "bench_total": duration(bench_total) if bench.rows else None,
         "images": images,
         "filterbank_models": list(filterbanks),
+        "curve_fractions": sorted(set(curves["fraction"])) if not curves.empty else [],
         "figure_format": settings["figure_format"],
     }
     html = defang_urls(render(context))

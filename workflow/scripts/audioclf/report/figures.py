@@ -318,3 +318,33 @@ def contrasts_figure(contrasts: list[dict]):
     ax.set_xlabel(f"difference in test accuracy (points), with its {level:g}% CI")
     ax.grid(axis="x", alpha=0.3)
     return fig
+
+
+def data_curves_figure(curves: pd.DataFrame):
+    """Test accuracy against train clips, one line per model: the mean over its runs at
+    each train fraction, the band from the lowest to the highest run."""
+    fig, ax = plt.subplots(figsize=(8, 4.2), constrained_layout=True)
+    if curves.empty or curves["fraction"].nunique() < 2:
+        ax.text(
+            0.5, 0.5, "one amount of training data only: set train_fractions, e.g. "
+            "[0.25, 0.5, 1.0],\nto see accuracy against the number of train clips",
+            ha="center", va="center", transform=ax.transAxes,
+        )  # fmt: skip
+        ax.set_axis_off()
+        return fig
+    models = list(dict.fromkeys(curves["model"]))
+    colours = model_colours(models)
+    for name in models:
+        rows = curves[curves["model"] == name]
+        by = rows.groupby("fraction").agg(
+            n_train=("n_train", "mean"), mean=("accuracy", "mean"),
+            low=("accuracy", "min"), high=("accuracy", "max"),
+        )  # fmt: skip
+        ax.plot(by["n_train"], 100 * by["mean"], "o-", color=colours[name], label=plain(name))
+        ax.fill_between(by["n_train"], 100 * by["low"], 100 * by["high"], color=colours[name],
+                        alpha=0.15)  # fmt: skip
+    ax.set_xlabel("train clips")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -14,6 +14,7 @@ FIGURE_NAMES = (
     "training_curves",
     "filterbank",
     "contrasts",
+    "data_curves",
 )
 FIGURE_FORMATS = ("svg", "png")
 DEFAULT_SETTINGS = {"figure_format": "svg", "dpi": 110, "example_clip": None}

@@ -41,6 +41,25 @@ def stratified_split(clips: pd.DataFrame, fractions: dict[str, float], seed: int
     return pd.concat(parts, ignore_index=True)
 
 
+def nested_train_subset(split: pd.DataFrame, fraction: float, seed: int = 0) -> pd.DataFrame:
+    """`split` with only `fraction` of each label's train clips (at least one), valid and
+    test untouched. Each label's train clips are ordered by one seeded permutation and the
+    first ones kept, so a smaller fraction's clips are always among a larger one's."""
+    if not 0 < fraction <= 1:
+        raise SplitError(f"train fraction {fraction} must be in (0, 1]")
+    if fraction == 1:
+        return split
+    keep = np.ones(len(split), dtype=bool)
+    for k, label in enumerate(sorted(split["label"].astype(str).unique())):
+        rows = np.flatnonzero(
+            ((split["split"] == "train") & (split["label"].astype(str) == label)).to_numpy()
+        )
+        order = np.random.default_rng([int(seed), k]).permutation(rows.size)
+        kept = max(1, int(round(fraction * rows.size))) if rows.size else 0
+        keep[rows[order[kept:]]] = False
+    return split[keep].reset_index(drop=True)
+
+
 def count_table(split: pd.DataFrame) -> pd.DataFrame:
     """Label x split counts with totals (the seed's sample distribution table)."""
     table = pd.crosstab(split["label"], split["split"]).reindex(columns=list(SPLITS), fill_value=0)

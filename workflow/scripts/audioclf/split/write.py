@@ -8,10 +8,15 @@ import pandas as pd
 
 from audioclf.contracts import CLIPS, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.io import log
-from audioclf.runs import parse_split
+from audioclf.runs import parse_split, parse_train_fraction
 from audioclf.split.folds import FoldError, clip_folds, fold_splits
 from audioclf.split.official import official_split
-from audioclf.split.stratified import SplitError, count_table, stratified_split
+from audioclf.split.stratified import (
+    SplitError,
+    count_table,
+    nested_train_subset,
+    stratified_split,
+)
 
 METHODS = ("stratified", "folds", "official")
 TEST_ON = ("all", "verified")
@@ -98,12 +103,17 @@ def write_split(
     method: str = "stratified",
     test_on: str = "all",
 ) -> pd.DataFrame:
-    """make_split (with the clips' manually_verified flags), written as split.csv and its
-    label x split count table."""
+    """make_split (with the clips' manually_verified flags), its train clips cut down to the
+    id's `-train<P>` share, written as split.csv and its label x split count table."""
     if method not in METHODS:
         raise SplitError(f"split.method {method!r} is not one of {METHODS}")
     split = make_split(split_id, subset_csv, clips_csv, fractions, seed, method)
     split = with_verification(split, subset_csv, test_on)
+    fraction = parse_train_fraction(split_id)
+    if fraction < 1:
+        # nested: the same permutation for every fraction of one base split
+        fold, split_seed = parse_split(split_id)
+        split = nested_train_subset(split, fraction, split_seed if fold is None else seed or 0)
     SPLIT.write(out_split, split)
     table = count_table(split)
     SPLIT_COUNTS.write(out_counts, table)

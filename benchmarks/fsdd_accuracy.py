@@ -34,6 +34,33 @@ EXTRA_MODELS = {
     "raw_filterbank_random": {"type": "raw_filterbank", "init": "random", "epochs": 30,
                               "lr": 0.003, "batch_size": 64},
 }  # fmt: skip
+# the questions the extras answer, beside config.yaml's default contrasts
+EXTRA_CONTRASTS = [
+    {"name": "whole clip", "question": "do fixed-length crops throw information away?",
+     "a": "crnn", "b": "spectrogram_small"},
+    {"name": "mel clue", "question": "does starting the filters on the mel scale help?",
+     "a": "raw_filterbank", "b": "raw_filterbank_random"},
+]  # fmt: skip
+
+
+def recompare(workdir: Path, config: dict) -> dict:
+    """comparison.json again from the runs in `workdir`, with this checkout's statistics
+    and contrasts (the runs themselves are not touched)."""
+    from audioclf.evaluate.compare import compare_models
+
+    names = list(config["models"])
+    runs = sorted(p.name for p in (workdir / "results/eval" / names[0]).iterdir() if p.is_dir())
+    files = {
+        name: {
+            "summary": workdir / f"results/eval/{name}/metrics.json",
+            "runs": [workdir / f"results/eval/{name}/{r}/metrics.json" for r in runs],
+            "predictions": [workdir / f"results/eval/{name}/{r}/predictions.csv" for r in runs],
+        }
+        for name in names
+    }
+    return compare_models(
+        files, workdir / "results/eval/comparison.json", contrasts=config["contrasts"]
+    )
 
 
 def speaker_metadata(recordings: Path, out_csv: Path) -> list[str]:
@@ -60,6 +87,10 @@ def main() -> None:
     parser.add_argument("--split", choices=("speakers", "stratified"), default="speakers")
     parser.add_argument("--test-speaker", default="jackson", help="with --split speakers")
     parser.add_argument("--no-extras", action="store_true", help="default models only")
+    parser.add_argument(
+        "--recompare", action="store_true",
+        help="only recompute the statistics of a finished --workdir with this checkout's code",
+    )  # fmt: skip
     args = parser.parse_args()
     if not args.recordings.is_dir():
         sys.exit(f"{args.recordings} is absent: nothing to measure")
@@ -72,8 +103,10 @@ def main() -> None:
         name: {"pretrained": False} if MODEL_TYPES[m["type"]].pretrained_body else {}
         for name, m in defaults["models"].items()
     }
+    contrasts = list(defaults.get("contrasts", []))
     if not args.no_extras:
         models.update({name: dict(m) for name, m in EXTRA_MODELS.items()})
+        contrasts += EXTRA_CONTRASTS
     if args.epochs:
         for settings in models.values():
             settings["epochs"] = args.epochs
@@ -83,6 +116,7 @@ def main() -> None:
         "labels": "all",
         "seeds": args.seeds,
         "models": models,
+        "contrasts": contrasts,
     }  # fmt: skip
     if args.split == "speakers":
         metadata = workdir / "speakers.csv"
@@ -94,13 +128,24 @@ def main() -> None:
         config["split"] = {"method": "folds", "test_folds": [args.test_speaker]}
     if args.clip_seconds:
         config["clip_seconds"] = args.clip_seconds
+    if args.recompare:
+        if args.workdir is None:
+            sys.exit("--recompare needs the --workdir of a finished run")
+        recompare(workdir, config)
+        report(workdir, args, config, wall=None)
+        return
     (workdir / "config" / "fsdd.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
            "--cores", str(args.cores), "--configfile", "config/fsdd.yaml"]  # fmt: skip
     start = time.perf_counter()
     subprocess.run(cmd, cwd=workdir, check=True)
     wall = time.perf_counter() - start
+    report(workdir, args, config, wall)
 
+
+def report(workdir: Path, args, config: dict, wall: float | None) -> None:
+    """Print the per-model table and the contrasts of a finished run."""
+    models = config["models"]
     split = (
         f"speaker-independent (test speaker {args.test_speaker})"
         if args.split == "speakers"
@@ -116,9 +161,18 @@ def main() -> None:
               f"{m['std']['accuracy']:>8.3f}{m['macro_f1']:>10.3f}{per_epoch:>9.1f}"
               f"{m['train_seconds']:>9.0f}{m['n_test']:>8}")  # fmt: skip
     comparison = json.loads((workdir / "results/eval/comparison.json").read_text())
-    for row in comparison["comparisons"]:
+    print(f"\n{'contrast':<30}{'a - b':>8}{'95% CI':>16}{'seeds':>7}  McNemar p per seed")
+    for row in comparison.get("contrasts", []):
+        ci = f"{row['low']:.1f} to {row['high']:.1f}"
+        p_values = ", ".join(f"{p:.2g}" for p in row["p_values"])
+        print(f"{row['name']:<30}{row['difference']:>8.1f}{ci:>16}{row['n_seeds']:>7}  {p_values}")
+    for row in comparison.get("skipped_contrasts", []):
+        print(f"{row['name']:<30} skipped: {row['reason']}")
+    print()
+    for row in comparison.get("contrasts", []) + comparison["comparisons"]:
         print(row["sentence"])
-    print(f"workflow wall time: {wall:.0f} s on {args.cores} cores; results in {workdir}")
+    if wall is not None:
+        print(f"workflow wall time: {wall:.0f} s on {args.cores} cores; results in {workdir}")
 
 
 if __name__ == "__main__":

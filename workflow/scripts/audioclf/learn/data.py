@@ -31,7 +31,22 @@ def clip_samples(clip_seconds: float, sample_rate: int) -> int:
     return int(round(clip_seconds * sample_rate))
 
 
-class ClipDataset(Dataset):
+class _SplitClips(Dataset):
+    """Clips of one split in the cache, by fname, with their class targets."""
+
+    def __init__(self, cache: PackedClips, fnames: Sequence[str], targets: Sequence[int]):
+        if len(fnames) != len(targets):
+            raise ValueError(f"{len(fnames)} fnames but {len(targets)} targets")
+        self.cache = cache
+        self.fnames = list(fnames)
+        self.rows = cache.index(self.fnames)
+        self.targets = torch.as_tensor(list(targets), dtype=torch.int64)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+class ClipDataset(_SplitClips):
     """Clips of the cache cut (or tiled) to `length` samples when an item is drawn.
 
     With a `generator`, each draw takes a fresh random crop (training); without one, the
@@ -46,17 +61,9 @@ class ClipDataset(Dataset):
         length: int,
         generator: torch.Generator | None = None,
     ) -> None:
-        if len(fnames) != len(targets):
-            raise ValueError(f"{len(fnames)} fnames but {len(targets)} targets")
-        self.cache = cache
-        self.fnames = list(fnames)
-        self.rows = cache.index(self.fnames)
-        self.targets = torch.as_tensor(list(targets), dtype=torch.int64)
+        super().__init__(cache, fnames, targets)
         self.length = int(length)
         self.generator = generator
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         wave = self.cache.raw(self.rows[i])
@@ -174,7 +181,7 @@ class LengthBatchSampler(Sampler[list[int]]):
         yield from batches
 
 
-class WholeClipDataset(Dataset):
+class WholeClipDataset(_SplitClips):
     """Clips of the cache as a whole-clip model reads them (`reading`), with their targets;
     batches come from LengthBatchSampler and collate_whole_clips."""
 
@@ -185,19 +192,11 @@ class WholeClipDataset(Dataset):
         targets: Sequence[int],
         reading: WholeClips,
     ) -> None:
-        if len(fnames) != len(targets):
-            raise ValueError(f"{len(fnames)} fnames but {len(targets)} targets")
-        self.cache = cache
-        self.fnames = list(fnames)
-        self.rows = cache.index(self.fnames)
-        self.targets = torch.as_tensor(list(targets), dtype=torch.int64)
+        super().__init__(cache, fnames, targets)
         self.reading = reading
         stored = cache.lengths
         self.stored_lengths = [int(stored[r]) for r in self.rows]
         self.lengths = [reading.length(n) for n in self.stored_lengths]
-
-    def __len__(self) -> int:
-        return len(self.rows)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.reading.read(self.cache.raw(self.rows[i])), self.targets[i]

@@ -268,17 +268,21 @@ def training_curves_figure(runs: list[ModelRun]):
     return fig
 
 
+def _placeholder(fig, ax, text: str):
+    """`fig` with `text` where its plot would be, for a figure with nothing to show."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    return fig
+
+
 def filterbank_figure(filterbanks: dict[str, tuple[np.ndarray, np.ndarray]], sample_rate: int):
     """Centre frequency of each learnable filter before and after training, per model, on
     the mel scale's centres for as many bands (grey)."""
     fig, ax = plt.subplots(figsize=(8, 4.2), constrained_layout=True)
     if not filterbanks:
-        ax.text(
-            0.5, 0.5, "no model with a learnable filterbank (type raw_filterbank) in this run",
-            ha="center", va="center", transform=ax.transAxes,
-        )  # fmt: skip
-        ax.set_axis_off()
-        return fig
+        return _placeholder(
+            fig, ax, "no model with a learnable filterbank (type raw_filterbank) in this run"
+        )
     colours = model_colours(list(filterbanks))
     n_bands = max(len(initial) for initial, _ in filterbanks.values())
     edges = mel_band_edges(n_bands, sample_rate).numpy()
@@ -299,12 +303,7 @@ def contrasts_figure(contrasts: list[dict]):
     height = 1.2 + 0.45 * max(1, len(contrasts))
     fig, ax = plt.subplots(figsize=(8, height), constrained_layout=True)
     if not contrasts:
-        ax.text(
-            0.5, 0.5, "no contrast could be run: their models are not configured",
-            ha="center", va="center", transform=ax.transAxes,
-        )  # fmt: skip
-        ax.set_axis_off()
-        return fig
+        return _placeholder(fig, ax, "no contrast could be run: their models are not configured")
     rows = np.arange(len(contrasts))[::-1]
     for row, c in zip(rows, contrasts, strict=True):
         clear = c["low"] > 0 or c["high"] < 0
@@ -325,13 +324,10 @@ def data_curves_figure(curves: pd.DataFrame):
     each train fraction, the band from the lowest to the highest run."""
     fig, ax = plt.subplots(figsize=(8, 4.2), constrained_layout=True)
     if curves.empty or curves["fraction"].nunique() < 2:
-        ax.text(
-            0.5, 0.5, "one amount of training data only: set train_fractions, e.g. "
+        return _placeholder(
+            fig, ax, "one amount of training data only: set train_fractions, e.g. "
             "[0.25, 0.5, 1.0],\nto see accuracy against the number of train clips",
-            ha="center", va="center", transform=ax.transAxes,
         )  # fmt: skip
-        ax.set_axis_off()
-        return fig
     models = list(dict.fromkeys(curves["model"]))
     colours = model_colours(models)
     for name in models:

@@ -47,9 +47,14 @@ def recompare(workdir: Path, config: dict) -> dict:
     """comparison.json again from the runs in `workdir`, with this checkout's statistics
     and contrasts (the runs themselves are not touched)."""
     from audioclf.evaluate.compare import compare_models
+    from audioclf.runs import parse_train_fraction
 
     names = list(config["models"])
-    runs = sorted(p.name for p in (workdir / "results/eval" / names[0]).iterdir() if p.is_dir())
+    folder = workdir / "results/eval" / names[0]
+    # the whole train split's runs only: a data-size curve's -train<P> runs repeat a seed
+    runs = sorted(
+        p.name for p in folder.iterdir() if p.is_dir() and parse_train_fraction(p.name) == 1.0
+    )
     files = {
         name: {
             "summary": workdir / f"results/eval/{name}/metrics.json",

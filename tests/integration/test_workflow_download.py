@@ -20,7 +20,9 @@ def test_download_rules_fetch_the_subset(zenodo_server, zenodo, tmp_path):
                 "archives": zenodo["archives"],
                 "download": {"max_spans": 20, "retries": 1},
             },
-            "include_test_clips": True,
+            # the official split tests on the dataset's own test clips, so they are fetched
+            # (by range reads, like the train clips) without include_test_clips
+            "split": {"method": "official"},
         },
     )
     manifest_csv = "resources/FSDKaggle2018/clips_manifest.csv"
@@ -28,6 +30,7 @@ def test_download_rules_fetch_the_subset(zenodo_server, zenodo, tmp_path):
     manifest = pd.read_csv(workdir / manifest_csv)
     subset = pd.read_csv(workdir / "results/data/subset.csv")
     assert manifest["fname"].tolist() == subset["fname"].tolist() and len(manifest) == 40
+    assert set(subset["source"]) == {"train", "test"}
     assert set(manifest["method"]) == {"ranges"}
     root = "resources/FSDKaggle2018"
     manifest["path"] = [str(workdir / p) for p in manifest["path"]]

@@ -111,3 +111,26 @@ def test_mixed_models_or_labels_are_errors():
         aggregate_runs([run_metrics(0), other])
     with pytest.raises(ValueError, match="at least one"):
         aggregate_runs([])
+
+
+def test_seeds_on_test_sets_of_their_own_count_every_distinct_clip(tmp_path):
+    """split.vary_with_seed (and test_on: verified): seeds test different clips, even
+    different numbers of them; the summary counts the clips from the predictions."""
+    import pandas as pd
+
+    from audioclf.contracts import METRICS, PREDICTIONS
+    from audioclf.evaluate.compare import summarize_model
+
+    metrics, predictions = [], []
+    for seed, names in ((0, ["a", "b", "c"]), (1, ["c", "d"])):
+        run = {**run_metrics(seed, n_test=len(names)), "eval_device": "cpu", "lr": 0.001,
+               "batch_size": 8, "weight_decay": 0.01}  # fmt: skip
+        METRICS.write(tmp_path / f"{seed}.json", run)
+        frame = pd.DataFrame({"fname": names, "label": "bark", "predicted": "bark",
+                              "confidence": 1.0})  # fmt: skip
+        PREDICTIONS.write(tmp_path / f"{seed}.csv", frame)
+        metrics.append(tmp_path / f"{seed}.json")
+        predictions.append(tmp_path / f"{seed}.csv")
+    summary = summarize_model(metrics, predictions, tmp_path / "m.json", tmp_path / "p.csv")
+    assert summary["n_test"] == 3 and summary["n_test_all_seeds"] == 4
+    assert summary["n_predictions"] == 5

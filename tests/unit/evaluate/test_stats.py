@@ -199,7 +199,7 @@ def test_describe_a_win_a_loss_and_a_tie():
     assert (
         describe_comparison("raw", "spectrogram", tie, 3)
         == "raw is not distinguishable from spectrogram (95% CI -3.0 to 5.0, McNemar p < 0.001 "
-        "to 0.42 across seeds) over 3 seeds"
+        "to 0.42 by seed) over 3 seeds"
     )
     assert p_range(tie) == "< 0.001 to 0.42" and p_range(loss) == "0.012"
 

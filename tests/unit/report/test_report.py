@@ -634,3 +634,9 @@ def test_data_size_figure_names_the_train_shares(hostile_run):
     assert "nested shares of its train split (0.5, 1.0 of it" in page
     assert page.index('id="data-size"') < page.index('id="errors"')
     assert (figures / "data_curves.svg").stat().st_size > 0
+
+
+def test_every_figure_has_a_caption_for_snakemakes_own_report():
+    for name in FIGURE_NAMES:
+        caption = REPO / "workflow" / "report" / f"{name}.rst"
+        assert caption.is_file() and caption.read_text().strip(), name

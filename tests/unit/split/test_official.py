@@ -78,3 +78,22 @@ def test_official_split_without_test_clips_or_flags_fails_naming_the_fix(tmp_pat
         split_of(tmp_path)
     with pytest.raises(SplitError, match="no manually_verified column; use test_on: all"):
         split_of(tmp_path, method="stratified", test_on="verified")
+
+
+def test_a_folder_dataset_claims_no_label_checks(fsdd_recordings, tmp_path):
+    """A folder's labels come from file names or the user's CSV: nothing says a human
+    checked them, so split.csv gets no manually_verified and verified-only is refused."""
+    from audioclf.datasets.catalog import CatalogError
+    from audioclf.datasets.folder import folder_catalog
+
+    catalog = folder_catalog(fsdd_recordings, label_regex=r"^(?P<label>\d)_")
+    with pytest.raises(CatalogError, match="records no label checks"):
+        select_subset(catalog, "all", manually_verified_only=True)
+    subset = select_subset(catalog, "all")
+    SUBSET.write(tmp_path / "subset.csv", subset)
+    clips = subset[["fname", "label"]].assign(original_seconds=1.0, trimmed_seconds=1.0)
+    clips.to_csv(tmp_path / "clips.csv", index=False)
+    split = split_of(tmp_path, method="stratified")
+    assert "manually_verified" not in split.columns
+    with pytest.raises(SplitError, match="no manually_verified column"):
+        split_of(tmp_path, method="stratified", test_on="verified")

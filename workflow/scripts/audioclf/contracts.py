@@ -217,7 +217,7 @@ CURVES = Table(
     "curves.csv (test accuracy against train clips)",
     _columns("model run fraction:number seed:number n_train:number accuracy:number"),
     made_by="collect_curves",
-    optional=_columns("fold"),
+    optional=_columns("fold epochs_run:number"),
 )
 COMPARISON = Record(
     "comparison.json (paired statistics)",

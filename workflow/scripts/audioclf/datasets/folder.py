@@ -33,7 +33,7 @@ def folder_catalog(
         )
     frame = frame.assign(
         source="train",
-        manually_verified=True,
+        manually_verified="",  # unknown: nothing says a human checked these labels
         path=[str(root / name) for name in frame["fname"]],
     )
     duplicated = frame["fname"][frame["fname"].duplicated()].tolist()

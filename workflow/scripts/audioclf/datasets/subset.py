@@ -21,6 +21,11 @@ def select_subset(
     """Rows of `labels` ("all" for every label); train rows unless test clips are included."""
     rows = catalog if include_test_clips else catalog[catalog["source"] == "train"]
     if manually_verified_only:
+        if (rows["manually_verified"].astype(str).str.strip() == "").all():
+            raise CatalogError(
+                "manually_verified_only is true, but this dataset records no label checks "
+                "(a folder of audio); set manually_verified_only: false"
+            )
         # Scored test clips are all human-labelled; only train rows carry the flag.
         rows = rows[rows["manually_verified"].astype(bool)]
     available = sorted(catalog["label"].unique())

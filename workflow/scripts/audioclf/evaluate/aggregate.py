@@ -51,7 +51,7 @@ def _test_clips(metrics: Sequence[dict]) -> int:
     return sum(next(iter(sizes)) for sizes in by_fold.values())
 
 
-def aggregate_runs(metrics: list[dict]) -> dict:
+def aggregate_runs(metrics: list[dict], test_clips: int | None = None) -> dict:
     """metrics.json dicts of one model's runs (seeds and/or folds) summarised as one.
 
     Same keys as a single run, so its readers keep working: the scores in MEAN_KEYS and the
@@ -92,7 +92,10 @@ def aggregate_runs(metrics: list[dict]) -> dict:
 
     matrix = np.sum([np.asarray(m["confusion_matrix"]["matrix"]) for m in metrics], axis=0)
     summary["confusion_matrix"] = {"labels": labels, "matrix": matrix.tolist()}
-    summary["n_test"] = _test_clips(metrics)
+    # `test_clips`: the distinct test clips of one seed, counted from its predictions by the
+    # caller (with split.vary_with_seed each seed has test clips of its own, and may have
+    # a different number of them)
+    summary["n_test"] = int(test_clips) if test_clips is not None else _test_clips(metrics)
     summary["n_predictions"] = int(sum(int(m["n_test"]) for m in metrics))
     summary["runs"] = [
         {"seed": m.get("seed"), "fold": m.get("fold"), **{k: m.get(k) for k in RUN_KEYS}}

@@ -20,15 +20,20 @@ def summarize_model(
     out_metrics: str | os.PathLike,
     out_predictions: str | os.PathLike,
 ) -> dict:
-    """The summary metrics.json over runs, and the first seed's predictions (all its folds)."""
+    """The summary metrics.json over runs, and the first seed's predictions (all its folds).
+    `n_test` counts the first seed's test clips, `n_test_all_seeds` those of every seed
+    (more with split.vary_with_seed)."""
     runs = [METRICS.read(p) for p in metrics_paths]
-    summary = aggregate_runs(runs)
+    tables = [PREDICTIONS.read(path) for path in predictions_paths]
     first_seed = runs[0].get("seed")
     frames = [
-        PREDICTIONS.read(path)
-        for path, run in zip(predictions_paths, runs, strict=True)
-        if run.get("seed") == first_seed
+        table for table, run in zip(tables, runs, strict=True) if run.get("seed") == first_seed
     ]
+    # n_test: the first seed's test clips (its folds together), what its predictions hold;
+    # with split.vary_with_seed the other seeds test clips of their own, counted apart
+    first = set().union(*(set(t["fname"].astype(str)) for t in frames))
+    summary = aggregate_runs(runs, test_clips=len(first))
+    summary["n_test_all_seeds"] = len(set().union(*(set(t["fname"].astype(str)) for t in tables)))
     PREDICTIONS.write(out_predictions, pd.concat(frames, ignore_index=True))
     SUMMARY.write(out_metrics, summary)
     return summary

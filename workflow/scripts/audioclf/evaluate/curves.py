@@ -17,8 +17,8 @@ def collect_curves(
     runs: Sequence[tuple[str, str]],
     out_csv: str | os.PathLike,
 ) -> pd.DataFrame:
-    """curves.csv: model, run, train fraction, seed, fold, train clips and test accuracy of
-    each run's metrics.json (`runs`: its (model, run id), in the same order)."""
+    """curves.csv: model, run, train fraction, seed, fold, train clips, epochs run and test
+    accuracy of each run's metrics.json (`runs`: its (model, run id), in the same order)."""
     if len(metrics_paths) != len(runs):
         raise ValueError(f"{len(metrics_paths)} metrics files but {len(runs)} runs")
     rows = []
@@ -32,10 +32,11 @@ def collect_curves(
                 "seed": m.get("seed"),
                 "fold": "" if m.get("fold") is None else str(m["fold"]),
                 "n_train": m.get("n_train"),
+                "epochs_run": m.get("epochs_run"),
                 "accuracy": m["accuracy"],
             }
         )
-    table = pd.DataFrame(rows, columns=[*CURVES.columns, "fold"])
+    table = pd.DataFrame(rows, columns=[*CURVES.columns, "fold", "epochs_run"])
     CURVES.write(out_csv, table)
     log(table.groupby(["model", "fraction"])["accuracy"].mean().to_string())
     return table

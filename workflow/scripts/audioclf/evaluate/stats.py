@@ -299,13 +299,13 @@ def p_range(result: dict) -> str:
 
 def p_range_text(result: dict) -> str:
     """McNemar's p in a sentence: "p = 0.012", or the per-seed range "McNemar p 0.004 to
-    0.15 across seeds" (never a p pooled over seeds)."""
+    0.15 by seed" (never a p pooled over seeds)."""
     text = p_range(result)
     if len(result.get("p_values") or [None]) == 1:
         return f"p {text}" if text.startswith("<") else f"p = {text}"
     if text.endswith("every seed"):
         return f"McNemar p {text}"
-    return f"McNemar p {text} across seeds"
+    return f"McNemar p {text} by seed"
 
 
 def _ci_text(result: dict, decimals: int, signed: bool) -> str:
@@ -326,7 +326,7 @@ def describe_comparison(name_a: str, name_b: str, result: dict, n_seeds: int) ->
 
     "spectrogram beats raw by 31 points (95% CI 25-37), p < 0.001 over 1 seed", or, when the
     CI spans 0, "raw is not distinguishable from spectrogram (95% CI -3 to 5, McNemar p 0.2
-    to 0.6 across seeds) over 3 seeds". Several seeds give the range of the per-seed p
+    to 0.6 by seed) over 3 seeds". Several seeds give the range of the per-seed p
     (never one p pooled over seeds). Points are whole numbers when the CI is 10 points wide
     or more, else one decimal.
     """

@@ -59,10 +59,13 @@ def check_whole_clip(sample_rate: int, n_fft: int, max_seconds: float, batch_sec
             f"max_seconds {max_seconds} is shorter than one n_fft window ({n_fft} samples at "
             f"{sample_rate} Hz); raise max_seconds"
         )
-    if batch_seconds < max_seconds:
+    if batch_seconds < 2 * max_seconds:
+        # training drops a batch of one clip (batch norm needs two), so a clip that only
+        # fits alone would never be trained on
         raise ValueError(
-            f"batch_seconds {batch_seconds} cannot hold one clip of max_seconds {max_seconds}; "
-            "raise batch_seconds or lower max_seconds"
+            f"batch_seconds {batch_seconds} cannot hold two clips of max_seconds "
+            f"{max_seconds}; raise batch_seconds to at least {2 * max_seconds:g} or lower "
+            "max_seconds"
         )
 
 

@@ -298,6 +298,7 @@ def gap_view(comparisons: Comparisons) -> dict:
             for c in comparisons.contrasts
         ],
         "scope": ci_scope(comparisons),
+        "own_splits": any(not c["shared_test_clips"] for c in comparisons.contrasts),
         "skipped": [
             f"{s['name']} ({s['a']} vs {s['b']}): {s['reason']}" for s in comparisons.skipped
         ],

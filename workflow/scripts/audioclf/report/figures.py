@@ -303,7 +303,9 @@ def contrasts_figure(contrasts: list[dict]):
     height = 1.2 + 0.45 * max(1, len(contrasts))
     fig, ax = plt.subplots(figsize=(8, height), constrained_layout=True)
     if not contrasts:
-        return _placeholder(fig, ax, "no contrast could be run: their models are not configured")
+        return _placeholder(
+            fig, ax, "no contrast was run: none is configured, or their models are not"
+        )
     rows = np.arange(len(contrasts))[::-1]
     for row, c in zip(rows, contrasts, strict=True):
         clear = c["low"] > 0 or c["high"] < 0

@@ -157,10 +157,10 @@ def windows_words(metrics: dict) -> str:
     settings = metrics.get("settings") or {}
     words = f"each whole clip in one pass, up to its first {settings.get('max_seconds')} s"
     if metrics.get("n_cut") is not None:
-        words += (
-            f" ({metrics['n_cut']} of {metrics.get('n_predictions', metrics.get('n_test'))} "
-            "scored test clips were longer and were cut there)"
-        )
+        runs = int(metrics.get("n_runs") or 1)
+        scored = metrics.get("n_predictions", metrics.get("n_test"))
+        what = "scored test clips" if runs == 1 else f"test clips scored over its {runs} runs"
+        words += f" ({metrics['n_cut']} of the {scored} {what} were longer and were cut there)"
     return words
 
 

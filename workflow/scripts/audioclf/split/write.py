@@ -66,11 +66,15 @@ def with_verification(
 ) -> pd.DataFrame:
     """`split` with subset.csv's `manually_verified` (1: a human checked the label, 0: not)
     when the dataset has it; with `test_on: verified`, the unverified test clips are left
-    out (train and valid keep every clip). Without the column, `verified` is an error."""
+    out (train and valid keep every clip). A dataset that records no checks (no column, or
+    a folder's blank one) gets no flags, and `verified` is then an error."""
     if test_on not in TEST_ON:
         raise SplitError(f"split.test_on {test_on!r} is not one of {TEST_ON}")
     subset = SUBSET.read(subset_csv) if subset_csv is not None else pd.DataFrame()
-    if "manually_verified" not in subset.columns:
+    recorded = "manually_verified" in subset.columns and not (
+        (subset["manually_verified"].astype(str).str.strip() == "").all()
+    )
+    if not recorded:
         if test_on == "verified":
             raise SplitError(
                 f"{subset_csv}: split.test_on is verified, but the dataset has no "

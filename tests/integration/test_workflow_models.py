@@ -67,7 +67,7 @@ FIXTURES = REPO / "tests" / "integration" / "fixtures"
 
 def _summary_keys(summary):
     """The keys a one-run summary adds to (or recomputes from) its run's metrics.json."""
-    added = ("runs", "std", "n_runs", "seeds", "folds", "n_predictions")
+    added = ("runs", "std", "n_runs", "seeds", "folds", "n_predictions", "n_test_all_seeds")
     return {k: summary[k] for k in added if k in summary}
 
 

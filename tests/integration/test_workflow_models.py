@@ -175,7 +175,7 @@ def test_interrupted_run_resumes_to_the_same_results(tiny_run, tmp_path, how):
             os.killpg(process.pid, signal.SIGINT)
         else:
             training_process(process).kill()
-        process.wait(timeout=120)
+        process.wait(timeout=300)  # snakemake waits for the job it interrupts to stop
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

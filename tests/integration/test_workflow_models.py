@@ -133,6 +133,12 @@ def test_a_figure_setting_reruns_only_the_report(tiny_run):
     assert jobs_of(out) == {"make_report": 1, "all": 1}
 
 
+def _default_sigint() -> None:
+    # As in a terminal: a shell that runs the tests in the background without job control
+    # starts them with SIGINT ignored, and snakemake would inherit that and never stop.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(workdir):
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), *RUN]
     return subprocess.Popen(
@@ -142,6 +148,7 @@ def start(workdir):
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        preexec_fn=_default_sigint,
     )
 
 

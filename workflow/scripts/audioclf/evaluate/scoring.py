@@ -91,15 +91,18 @@ def clip_probabilities(
     sums = torch.zeros(len(rows), n_classes, dtype=torch.float64, device=device)
     counts = torch.zeros(len(rows), dtype=torch.int64, device=device)
     if reading is not None:
-        for wave, lengths, owners in whole_clip_batches(cache, rows, reading, batch_size):
-            owners = owners.to(device)
-            probs = model(wave.to(device), lengths.to(device)).float().softmax(dim=-1)
-            sums.index_add_(0, owners, probs.double())
-            counts.index_add_(0, owners, torch.ones_like(owners))
-        return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()
-    for windows, owners in window_batches(cache, rows, length, eval_windows, batch_size):
+        batches = (
+            ((wave, lengths), owners)
+            for wave, lengths, owners in whole_clip_batches(cache, rows, reading, batch_size)
+        )
+    else:
+        batches = (
+            ((windows,), owners)
+            for windows, owners in window_batches(cache, rows, length, eval_windows, batch_size)
+        )
+    for inputs, owners in batches:
         owners = owners.to(device)
-        probs = model(windows.to(device)).float().softmax(dim=-1)
+        probs = model(*(x.to(device) for x in inputs)).float().softmax(dim=-1)
         sums.index_add_(0, owners, probs.double())
         counts.index_add_(0, owners, torch.ones_like(owners))
     return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()

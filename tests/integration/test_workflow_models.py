@@ -40,8 +40,10 @@ TINY = {
     "device": "cpu",
     "seeds": [0],
     "evaluation": {"bootstrap_draws": 500},
+    "pretrain": {"raw_conv": {"epochs": 2, "batch_size": 8, "crop_seconds": 1}},
     "models": {
         "raw": {"epochs": 3, "batch_size": 8, "min_steps": 0},
+        "raw_ae": {"epochs": 2, "batch_size": 8, "min_steps": 0},
         "raw_deep": {"epochs": 2, "batch_size": 8, "min_steps": 0, "channels": 8, "blocks": 3},
         "spectrogram": {
             "pretrained": False,
@@ -85,6 +87,7 @@ def tiny_run(tmp_path_factory):
 def test_every_model_is_trained_evaluated_and_reported(tiny_run):
     for model, kind in (
         ("raw", "raw1d"),
+        ("raw_ae", "raw1d"),
         ("raw_deep", "raw1d_deep"),
         ("raw_filterbank", "raw_filterbank"),
         ("spectrogram_small", "spectrogram_small"),
@@ -95,7 +98,7 @@ def test_every_model_is_trained_evaluated_and_reported(tiny_run):
         metrics = metrics_of(tiny_run, model)
         assert metrics["type"] == kind and metrics["n_runs"] == 1 and metrics["seeds"] == [0]
         assert metrics == {**metrics_of(tiny_run, f"{model}/seed0"), **_summary_keys(metrics)}
-        assert metrics["pretrained"] is False and metrics["device"] == "cpu"
+        assert metrics["pretrained"] is (model == "raw_ae") and metrics["device"] == "cpu"
         assert metrics["confusion_matrix"]["labels"] == ["Bark", "Knock", "Trumpet"]
         predictions = pd.read_csv(tiny_run / f"results/eval/{model}/predictions.csv")
         split = pd.read_csv(tiny_run / "results/data/splits/seed0/split.csv")
@@ -104,7 +107,8 @@ def test_every_model_is_trained_evaluated_and_reported(tiny_run):
             (predictions["label"] == predictions["predicted"]).mean()
         )
         history = pd.read_csv(tiny_run / f"results/models/{model}/seed0/history.csv")
-        assert len(history) == TINY["models"][model]["epochs"]
+        frozen = 1 if model == "raw_ae" else 0  # fine-tuning: one epoch with the conv frozen
+        assert len(history) == TINY["models"][model]["epochs"] + frozen
     whole = metrics_of(tiny_run, "crnn")
     assert whole["eval_windows"] == "whole" and whole["n_windows"] == whole["n_test"]
     html = (tiny_run / "results/report.html").read_text()
@@ -124,6 +128,17 @@ def test_one_models_setting_reruns_only_that_model(tiny_run):
     }  # fmt: skip
     assert "wildcards: model=raw, run=seed0" in out
     assert "model=spectrogram" not in out and "model=raw_deep" not in out
+
+
+def test_a_pretraining_setting_reruns_pretraining_and_its_model_only(tiny_run):
+    config = tiny_run / "config" / "pretrain.yaml"
+    config.write_text("pretrain:\n  raw_conv:\n    epochs: 3\n")
+    out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/pretrain.yaml")
+    assert jobs_of(out.stdout) == {
+        "pretrain_frontend": 1, "train_model": 1, "evaluate_model": 1, "summarize_model": 1,
+        "compare_models": 1, "collect_curves": 1, "make_report": 1, "all": 1,
+    }  # fmt: skip
+    assert "wildcards: model=raw_ae, run=seed0" in out.stdout
 
 
 def test_a_figure_setting_reruns_only_the_report(tiny_run):
@@ -294,23 +309,33 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
 
     workdir = make_workdir(tmp_path, {**TINY, "seeds": [0, 1], "split": {"vary_with_seed": True}})
     config = yaml.safe_load((workdir / "config/config.yaml").read_text())
-    config["models"] = {k: config["models"][k] for k in ("raw", "raw_deep")}
+    config["models"] = {k: config["models"][k] for k in ("raw", "raw_deep", "raw_ae")}
     (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     test = yaml.safe_load((workdir / "config/test.yaml").read_text())
-    test["models"] = {k: {**TINY["models"][k], "epochs": 1} for k in ("raw", "raw_deep")}
+    test["models"] = {k: {**TINY["models"][k], "epochs": 1} for k in ("raw", "raw_deep", "raw_ae")}
     (workdir / "config/test.yaml").write_text(yaml.safe_dump(test, sort_keys=False))
     snakemake(workdir, *RUN)
     splits = [pd.read_csv(workdir / f"results/data/splits/seed{s}/split.csv") for s in (0, 1)]
     tests = [set(s[s["split"] == "test"]["fname"]) for s in splits]
     assert tests[0] != tests[1]
+    # each seed's model was pretrained on a pool of its own split's train clips only
+    import torch
+
+    for seed, split in zip((0, 1), splits, strict=True):
+        encoder = torch.load(workdir / f"results/pretrain/raw_conv/seed{seed}/encoder.pt",
+                             weights_only=True)  # fmt: skip
+        assert encoder["pool"]["split"].endswith(f"splits/seed{seed}/split.csv")
+        assert encoder["pool"]["n_clips"] == int((split["split"] == "train").sum())
+        log = (workdir / f"logs/train_model/raw_ae/seed{seed}.log").read_text()
+        assert f"results/pretrain/raw_conv/seed{seed}/encoder.pt" in log
     comparison = json.loads((workdir / "results/eval/comparison.json").read_text())
-    (pair,) = comparison["comparisons"]
+    pair = comparison["comparisons"][0]
     assert pair["n_seeds"] == 2 and not pair["shared_test_clips"]
     assert pair["n_clips"] == len(tests[0]) + len(tests[1]) and len(pair["p_values"]) == 2
-    (contrast,) = comparison["contrasts"]
-    assert (contrast["name"], contrast["model_a"], contrast["model_b"]) == (
-        "capacity on the waveform", "raw_deep", "raw"
-    )  # fmt: skip
+    assert [(c["name"], c["model_a"], c["model_b"]) for c in comparison["contrasts"]] == [
+        ("capacity on the waveform", "raw_deep", "raw"),
+        ("autoencoder pretraining", "raw_ae", "raw"),
+    ]
     assert len(comparison["skipped_contrasts"]) == 4
     html = (workdir / "results/report.html").read_text()
     assert 'id="contrast-sentences"' in html and 'id="skipped-contrasts"' in html

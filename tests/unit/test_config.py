@@ -54,3 +54,17 @@ def test_train_fractions_must_hold_the_whole_split_and_whole_percents():
         validate_config(config, SCHEMA)
     config["train_fractions"] = [0.25, 1.0]
     validate_config(config, SCHEMA)
+
+
+def test_a_models_autoencoder_must_exist_and_fit_its_type():
+    config = default_config()
+    config["models"]["raw_ae"]["pretrained"] = "autoencoder:nope"
+    config["models"]["deep_ae"] = {
+        "type": "raw1d_deep", "epochs": 1, "lr": 0.001, "batch_size": 8,
+        "pretrained": "autoencoder:raw_conv",
+    }  # fmt: skip
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    message = str(err.value)
+    assert "models.raw_ae.pretrained: autoencoder:nope names no pretraining config" in message
+    assert "pretrain.raw_conv has a raw1d encoder, which does not fit type raw1d_deep" in message

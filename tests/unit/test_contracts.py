@@ -46,7 +46,7 @@ def sample(table: Table, rows: int = len(AWKWARD_TEXT)) -> pd.DataFrame:
 def test_every_stage_file_is_declared():
     assert set(TABLES) == {
         "SUBSET", "MANIFEST", "CLIPS", "EXCLUDED", "SPLIT", "SPLIT_COUNTS", "HISTORY",
-        "PREDICTIONS", "CURVES",
+        "PREDICTIONS", "CURVES", "HISTORY_PRETRAIN",
     }  # fmt: skip
     assert set(RECORDS) == {"METRICS", "SUMMARY", "COMPARISON"}
 

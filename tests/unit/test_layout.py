@@ -11,6 +11,7 @@ STAGES = {  # subpackage -> its rules file
     "datasets": "datasets.smk",
     "preprocess": "preprocess.smk",
     "split": "split.smk",
+    "pretrain": "pretrain.smk",
     "learn": "learn.smk",
     "evaluate": "evaluate.smk",
     "report": "report.smk",

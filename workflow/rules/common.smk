@@ -49,6 +49,7 @@ wildcard_constraints:
     model="|".join(MODELS),
     run=RUN_PATTERN,
     split=SPLIT_PATTERN,
+    name="|".join(config["pretrain"]) or "(?!)",
 
 
 def get_meta_input():
@@ -82,6 +83,35 @@ def get_demo_labels():
 
 def get_model_settings(wildcards):
     return config["models"][wildcards.model]
+
+
+def get_pretrain_settings(wildcards):
+    return config["pretrain"][wildcards.name]
+
+
+def get_encoder_input(wildcards):
+    """{"encoder": its encoder.pt} for a model with `pretrained: autoencoder:<name>`, pretrained
+    on the run's own split (the train pool never holds that split's valid or test clips).
+    """
+    pretrained = config["models"][wildcards.model].get("pretrained")
+    if not (isinstance(pretrained, str) and pretrained.startswith("autoencoder:")):
+        return {}
+    name = pretrained.split(":", 1)[1]
+    split = split_id(wildcards.run, SPLIT["vary_with_seed"], SPLIT["seed"])
+    return {"encoder": f"results/pretrain/{name}/{split}/encoder.pt"}
+
+
+def get_report_encoders():
+    """(name, encoder.pt of the first run's split) of each pretraining config a model uses."""
+    split = split_id(RUNS[0], SPLIT["vary_with_seed"], SPLIT["seed"])
+    used = []
+    for settings in config["models"].values():
+        pretrained = settings.get("pretrained")
+        if isinstance(pretrained, str) and pretrained.startswith("autoencoder:"):
+            used.append(pretrained.split(":", 1)[1])
+    return [
+        (n, f"results/pretrain/{n}/{split}/encoder.pt") for n in dict.fromkeys(used)
+    ]
 
 
 def get_split_file(wildcards):

@@ -3,6 +3,7 @@
 
 rule train_model:
     input:
+        unpack(get_encoder_input),
         cache="results/data/cache.pt",
         split=get_split_file,
     output:

@@ -15,6 +15,7 @@ rule make_report:
         models=get_first_run_outputs("model.pt"),
         comparison="results/eval/comparison.json",
         curves="results/eval/curves.csv",
+        encoders=[path for _, path in get_report_encoders()],
         benchmarks=get_benchmark_inputs(),
     output:
         html="results/report.html",
@@ -31,6 +32,7 @@ rule make_report:
         runtime=20,
     params:
         model_names=MODELS,
+        encoder_names=[name for name, _ in get_report_encoders()],
         config=config,
         settings=config["report"],
     script:

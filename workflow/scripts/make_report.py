@@ -28,6 +28,7 @@ with open(sm.log[0], "w") as log, contextlib.redirect_stderr(log):
         benchmark_tsvs=list(sm.input.benchmarks),
         comparison_json=sm.input.comparison,
         curves_csv=sm.input.curves,
+        encoder_files=dict(zip(sm.params.encoder_names, sm.input.encoders, strict=True)),
         settings=sm.params.settings,
     )
     report = Path(sm.output.html).resolve()

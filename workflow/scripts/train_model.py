@@ -19,4 +19,5 @@ train(
     device=sm.params.device,
     seed=int(sm.params.seed),
     threads=sm.threads,
+    encoder_path=sm.input.get("encoder"),
 )

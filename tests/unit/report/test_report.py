@@ -511,13 +511,13 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
             models=[str(inputs["models"][n]["model"]) for n in names],
             benchmarks=[str(p) for p in inputs["benchmark_tsvs"]],
             comparison=str(inputs["comparison_json"]),
-            curves=str(inputs["curves_csv"]),
+            curves=str(inputs["curves_csv"]), encoders=[],
         ),
         output=SimpleNamespace(
             html=str(out), figures=[str(p) for p in figure_files(figures_dir, "png").values()]
         ),
         params=SimpleNamespace(
-            model_names=names, config=inputs["config"],
+            model_names=names, config=inputs["config"], encoder_names=[],
             settings={"figure_format": "png", "dpi": 60, "example_clip": None},
         ),
         log=[str(log)],
@@ -640,3 +640,25 @@ def test_every_figure_has_a_caption_for_snakemakes_own_report():
     for name in FIGURE_NAMES:
         caption = REPO / "workflow" / "report" / f"{name}.rst"
         assert caption.is_file() and caption.read_text().strip(), name
+
+
+def test_pretraining_is_stated_with_its_pool_loss_and_users(full_run, tmp_path):
+    from audioclf.pretrain.train import pretrain
+
+    _, inputs, _, _ = full_run
+    encoder = tmp_path / "encoder.pt"
+    checkpoint = pretrain(
+        inputs["cache_path"], inputs["split_csv"], encoder, tmp_path / "history.csv",
+        name="raw_conv", settings={"encoder": "raw1d", "epochs": 2, "crop_seconds": 0.5},
+        device="cpu", threads=1,
+    )  # fmt: skip
+    page, figures = build(tmp_path, inputs, encoder_files={"raw_conv": encoder})
+    section = html.unescape(page[page.index('id="pretraining"') :])
+    pool = checkpoint["pool"]
+    assert (
+        f"raw_conv: the first layers of a raw1d model trained as an autoencoder's encoder "
+        f"(spectral loss) on the train pool of the first run's split, labels ignored: "
+        f"{pool['n_clips']} clips"
+    ) in section
+    assert "2 epochs" in section and "Used by no model." in section
+    assert (figures / "pretraining.svg").stat().st_size > 0

@@ -42,7 +42,33 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> dict:
     _fill_defaults(config, schema)
     check_models(config)
     check_split(config)
+    check_pretraining(config)
     return config
+
+
+def check_pretraining(config: dict) -> None:
+    """Every `pretrained: autoencoder:<name>` names a pretraining config whose encoder is of
+    the model's own type (one type's first layers do not fit another's)."""
+    pretrain = config.get("pretrain") or {}
+    wrong = []
+    for model, settings in (config.get("models") or {}).items():
+        pretrained = settings.get("pretrained")
+        if not (isinstance(pretrained, str) and pretrained.startswith("autoencoder:")):
+            continue
+        name = pretrained.split(":", 1)[1]
+        if name not in pretrain:
+            wrong.append(f"  models.{model}.pretrained: {pretrained} names no pretraining "
+                         f"config; pretrain has {sorted(pretrain) or 'none'}")  # fmt: skip
+        elif pretrain[name].get("encoder") != settings.get("type"):
+            wrong.append(f"  models.{model}.pretrained: pretrain.{name} has a "
+                         f"{pretrain[name].get('encoder')} encoder, which does not fit type "
+                         f"{settings.get('type')}; pretrain an encoder: "
+                         f"{settings.get('type')}")  # fmt: skip
+    if wrong:
+        raise ConfigError(
+            "the configuration is invalid (see config/README.md for every key):\n"
+            + "\n".join(wrong)
+        )
 
 
 # datasets with their own test set and a manually_verified flag per clip

@@ -169,6 +169,11 @@ HISTORY = Table(
     ),
     made_by="train_model",
 )
+HISTORY_PRETRAIN = Table(
+    "history.csv of pretraining (one row per autoencoder epoch)",
+    _columns("epoch:number loss:number seconds:number"),
+    made_by="pretrain_frontend",
+)
 # Besides these, one prob_<class> column per class of the model.
 PREDICTIONS = Table(
     "predictions.csv (test predictions)",

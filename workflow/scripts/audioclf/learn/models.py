@@ -35,7 +35,12 @@ def raw1d_flat_size(n_samples: int) -> int:
     return RAW1D_CHANNELS * frames
 
 
-@register("raw1d", description="1D CNN on the raw waveform", waveform_input=True)
+@register(
+    "raw1d",
+    description="1D CNN on the raw waveform",
+    waveform_input=True,
+    encoder=lambda model: model[:3],  # the wide strided conv, its batch norm and ReLU
+)
 def build_raw1d(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
     """The seed's network: its shape depends on the clip length only."""
     return raw1d(n_classes, clip_samples)
@@ -137,6 +142,7 @@ class RawWaveformCNN(nn.Module):
     waveform_input=True,
     augmentation="waveform",
     defaults=RAW1D_DEEP_DEFAULTS,
+    encoder=lambda model: model.features[0],  # the first block: wide strided conv, pooling
 )
 def build_raw1d_deep(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
     return raw1d_deep(n_classes, clip_samples, settings)
@@ -362,9 +368,13 @@ def build_crnn(n_classes: int, clip_samples: int, sample_rate: int, settings: Ma
     return CRNN(front_end, body, int(settings["hidden"]), float(settings["dropout"]), n_classes)
 
 
-def parameter_groups(model: nn.Module) -> list[list[nn.Parameter]]:
+def parameter_groups(model: nn.Module, frozen: nn.Module | None = None) -> list[list]:
     """[body, head] for a SpectrogramClassifier, so freezing leaves only the head training;
-    one group for any other network."""
+    [`frozen`, the rest] when a pretrained encoder is given (freezing trains the rest
+    first); one group for any other network."""
+    if frozen is not None:
+        ids = {id(p) for p in frozen.parameters()}
+        return [list(frozen.parameters()), [p for p in model.parameters() if id(p) not in ids]]
     if isinstance(model, SpectrogramClassifier):
         head = list(model.head.parameters())
         head_ids = {id(p) for p in head}

@@ -28,6 +28,9 @@ AUGMENTATIONS = (None, "waveform", "spectrogram_masks")
 
 # builder(n_classes, clip_samples, sample_rate, settings) -> a freshly initialised nn.Module
 Builder = Callable[[int, int, int, Mapping], nn.Module]
+# encoder(model) -> the model's first layer(s) that an autoencoder can pretrain, as a module
+# sharing the model's own parameters
+Encoder = Callable[[nn.Module], nn.Module]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ModelType:
     pretrained_body: bool
     augmentation: str | None
     whole_clip: bool = False
+    encoder: Encoder | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.augmentation not in AUGMENTATIONS:
@@ -78,6 +82,7 @@ def register(
     pretrained_body: bool = False,
     augmentation: str | None = None,
     whole_clip: bool = False,
+    encoder: Encoder | None = None,
     defaults: Mapping | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator: register the builder below it as model type `name` (as timm's
@@ -94,6 +99,7 @@ def register(
                 pretrained_body,
                 augmentation,
                 whole_clip,
+                encoder,
             )
         )
         return builder

@@ -25,7 +25,7 @@ from audioclf.learn.checkpoint import save_checkpoint
 from audioclf.learn.data import WholeClips, class_names, clip_samples, training_loaders
 from audioclf.learn.models import count_parameters, parameter_groups
 from audioclf.learn.registry import build_model, model_type, resolve_settings
-from audioclf.learn.weights import load_pretrained
+from audioclf.learn.weights import autoencoder_name, load_encoder, load_pretrained
 from audioclf.preprocess.cache import PackedClips
 
 
@@ -86,15 +86,17 @@ def build_learner(
     weight_decay: float,
     mixed_precision: bool = False,
     cbs: list | None = None,
+    frozen: nn.Module | None = None,
 ) -> Learner:
-    """A fastai Learner over plain PyTorch loaders, with a body/head splitter for freezing."""
+    """A fastai Learner over plain PyTorch loaders, with a body/head splitter for freezing
+    (`frozen`: a pretrained encoder, the part that freezing holds still)."""
     dls = DataLoaders(train_dl, valid_dl, device=device)
     learn = Learner(
         dls,
         model.to(device),
         loss_func=nn.CrossEntropyLoss(),
         metrics=accuracy,
-        splitter=parameter_groups,
+        splitter=lambda m: parameter_groups(m, frozen),
         wd=weight_decay,
         cbs=cbs,
     )
@@ -120,8 +122,10 @@ def train(
     device: str = "auto",
     seed: int = 0,
     threads: int | None = None,
+    encoder_path: str | os.PathLike | None = None,
 ) -> dict:
-    """Train `model_name` on the train split, validate on valid (test is never read)."""
+    """Train `model_name` on the train split, validate on valid (test is never read).
+    `encoder_path`: the encoder.pt that `pretrained: autoencoder:<name>` loads."""
     set_threads(threads)
     settings = resolve_settings(model_settings)
     model_type_name = settings["type"]
@@ -149,12 +153,28 @@ def train(
     model = build_model(
         settings, len(classes), clip_samples(clip_seconds, cache.sample_rate), cache.sample_rate
     )
-    if settings["pretrained"] not in (None, False) and not entry.pretrained_body:
+    autoencoder = autoencoder_name(settings["pretrained"])
+    frozen = None
+    if autoencoder is not None:
+        if entry.encoder is None or encoder_path is None:
+            raise ValueError(
+                f"{model_name}: pretrained: {settings['pretrained']!r}, but "
+                + (
+                    f"type {model_type_name!r} has no encoder to pretrain"
+                    if entry.encoder is None
+                    else "no encoder.pt was given"
+                )  # fmt: skip
+            )
+        load_encoder(model, model_type_name, encoder_path)
+        frozen = entry.encoder(model)
+        weight_source = f"autoencoder {autoencoder} ({encoder_path})"
+    elif settings["pretrained"] not in (None, False) and not entry.pretrained_body:
         raise ValueError(
             f"{model_name}: pretrained: {settings['pretrained']!r}, but type "
             f"{model_type_name!r} has no pretrained body; set `pretrained: false`"
         )
-    weight_source = load_pretrained(model, settings["pretrained"])
+    else:
+        weight_source = load_pretrained(model, settings["pretrained"])
     n_params = count_parameters(model)
     freeze_epochs = int(settings["freeze_epochs"]) if weight_source else 0
     steps_per_epoch = len(train_dl)
@@ -188,6 +208,7 @@ def train(
         float(settings["weight_decay"]),
         bool(settings["mixed_precision"]),
         cbs=[history],
+        frozen=frozen,
     )
     lr = float(settings["lr"])
     started = time.perf_counter()

@@ -152,3 +152,41 @@ def load_pretrained(
     adapted = adapt_state_dict(state, model.backbone, model.head_name, source)
     model.backbone.load_state_dict(adapted, strict=False)
     return source
+
+
+AUTOENCODER_PREFIX = "autoencoder:"
+
+
+def autoencoder_name(pretrained) -> str | None:
+    """The pretraining config named by `pretrained: autoencoder:<name>`, else None."""
+    if isinstance(pretrained, str) and pretrained.startswith(AUTOENCODER_PREFIX):
+        return pretrained[len(AUTOENCODER_PREFIX) :]
+    return None
+
+
+def load_encoder(model: nn.Module, model_type: str, encoder_path: str | os.PathLike) -> list[str]:
+    """Load encoder.pt's weights into `model`'s first layer(s); return the keys loaded.
+
+    The file must hold an encoder of `model_type` (the weights of one type's layers do not
+    fit another's), each key with the shape the model has.
+    """
+    try:
+        checkpoint = torch.load(encoder_path, map_location="cpu", weights_only=True)
+    except FileNotFoundError as err:
+        raise ValueError(
+            f"{encoder_path}: encoder file not found; rerun pretrain_frontend"
+        ) from err
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != "audioclf-encoder/1":
+        raise ValueError(f"{encoder_path}: not an encoder.pt of pretrain_frontend")
+    if checkpoint["encoder_type"] != model_type:
+        raise ValueError(
+            f"{encoder_path}: a {checkpoint['encoder_type']} encoder does not fit a "
+            f"{model_type} model; pretrain one with encoder: {model_type}"
+        )
+    own = model.state_dict()
+    state = checkpoint["state_dict"]
+    wrong = [k for k, v in state.items() if k not in own or own[k].shape != v.shape]
+    if wrong:
+        raise ValueError(f"{encoder_path}: weights {wrong[:5]} do not fit the model's layers")
+    model.load_state_dict(state, strict=False)
+    return list(state)

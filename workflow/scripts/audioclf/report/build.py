@@ -8,6 +8,7 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
+import torch
 import yaml
 
 from audioclf.contracts import CLIPS, CURVES, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
@@ -79,6 +80,7 @@ def build_report(
     benchmark_tsvs: list[str | os.PathLike],
     comparison_json: str | os.PathLike,
     curves_csv: str | os.PathLike | None = None,
+    encoder_files: dict[str, str | os.PathLike] | None = None,
     settings: dict | None = None,
     generated_at: dt.datetime | None = None,
 ) -> None:
@@ -88,7 +90,8 @@ def build_report(
     metrics.json summarises the model's runs (seeds, folds); predictions are the first seed's,
     history and model the first run's. `comparison_json` holds the paired statistics
     between the models; `curves_csv` (curves.csv) each run's accuracy against its train
-    clips, for the data-size curve (None: no curve).
+    clips, for the data-size curve (None: no curve). `encoder_files` maps each pretraining
+    config a model uses to its encoder.pt on the first run's split.
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     runs = read_model_runs(models)
@@ -101,6 +104,10 @@ def build_report(
     counts = SPLIT_COUNTS.read(split_counts_csv)
     checkpoints = {run.name: load_checkpoint(run.model_path) for run in runs}
     curves = CURVES.read(curves_csv) if curves_csv is not None else pd.DataFrame()
+    encoders = {
+        name: torch.load(path, map_location="cpu", weights_only=True)
+        for name, path in (encoder_files or {}).items()
+    }
 
     cache = PackedClips.load(cache_path)
     example = example_clip(
@@ -126,6 +133,7 @@ def build_report(
         "filterbank": lambda: fig.filterbank_figure(filterbanks, int(cache_rate)),
         "contrasts": lambda: fig.contrasts_figure(comparisons.contrasts),
         "data_curves": lambda: fig.data_curves_figure(curves),
+        "pretraining": lambda: fig.pretraining_figure(encoders),
     }
     images = {
         name: fig.save_figure(draw(), files[name], settings["figure_format"], settings["dpi"])
@@ -197,6 +205,7 @@ def build_report(
         "bench_total": duration(bench_total) if bench.rows else None,
         "images": images,
         "filterbank_models": list(filterbanks),
+        "pretraining": [pretraining_words(name, e, runs) for name, e in encoders.items()],
         "curve_fractions": sorted(set(curves["fraction"])) if not curves.empty else [],
         "figure_format": settings["figure_format"],
     }
@@ -278,6 +287,24 @@ def summed_words(runs: list[ModelRun]) -> str:
         return f", summed over the {counts.pop()} runs {whose}"
     each = ", ".join(f"{r.name}: {r.n_runs}" for r in runs)
     return f", summed over each model's runs ({each})"
+
+
+def pretraining_words(name: str, encoder: dict, runs: list) -> str:
+    """One pretraining config in a sentence: encoder, loss, pool and its size, epochs, loss
+    before and after, and the models that use it."""
+    s, pool, history = encoder["settings"], encoder["pool"], encoder["history"]
+    users = [
+        r.name for r in runs
+        if (r.metrics.get("settings") or {}).get("pretrained") == f"autoencoder:{name}"
+    ]  # fmt: skip
+    return (
+        f"{name}: the first layers of a {encoder['encoder_type']} model trained as an "
+        f"autoencoder's encoder ({s['loss']} loss) on the {pool['source']} pool of the first "
+        f"run's split, labels ignored: {pool['n_clips']} clips, {duration(pool['seconds'])}, "
+        f"random crops of {s['crop_seconds']} s, {len(history)} epochs; loss "
+        f"{number(history[0]['loss'], 3)} at the first epoch, {number(history[-1]['loss'], 3)} "
+        f"at the last. Used by {', '.join(users) or 'no model'}."
+    )
 
 
 def gap_view(comparisons: Comparisons) -> dict:

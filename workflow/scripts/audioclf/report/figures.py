@@ -346,3 +346,32 @@ def data_curves_figure(curves: pd.DataFrame):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return fig
+
+
+def pretraining_figure(encoders: dict[str, dict]):
+    """Left: the autoencoder loss per epoch of each pretraining config; right: the first
+    config's first example clip and its reconstruction."""
+    if not encoders:
+        fig, ax = plt.subplots(figsize=(8, 3), constrained_layout=True)
+        return _placeholder(fig, ax, "no model of this run uses a pretrained encoder")
+    fig, (loss_ax, wave_ax) = plt.subplots(1, 2, figsize=(10, 3.6), constrained_layout=True)
+    colours = model_colours(list(encoders))
+    for name, encoder in encoders.items():
+        epochs = [row["epoch"] for row in encoder["history"]]
+        loss_ax.plot(epochs, [row["loss"] for row in encoder["history"]], "o-",
+                     color=colours[name], label=plain(name))  # fmt: skip
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("autoencoder loss")
+    loss_ax.grid(alpha=0.3)
+    loss_ax.legend(fontsize=8)
+    name, first = next(iter(encoders.items()))
+    clip = np.asarray(first["examples"]["input"][0])
+    rebuilt = np.asarray(first["examples"]["reconstruction"][0])
+    t = np.arange(clip.size) / float(first["sample_rate"])
+    wave_ax.plot(t, clip, color="#999999", linewidth=0.6, label="input")
+    wave_ax.plot(t, rebuilt, color=colours[name], linewidth=0.6, alpha=0.8,
+                 label=plain(f"{name}: reconstruction"))  # fmt: skip
+    wave_ax.set_xlabel("time (s)")
+    wave_ax.set_ylabel("amplitude")
+    wave_ax.legend(fontsize=8)
+    return fig

@@ -15,6 +15,7 @@ FIGURE_NAMES = (
     "filterbank",
     "contrasts",
     "data_curves",
+    "pretraining",
 )
 FIGURE_FORMATS = ("svg", "png")
 DEFAULT_SETTINGS = {"figure_format": "svg", "dpi": 110, "example_clip": None}

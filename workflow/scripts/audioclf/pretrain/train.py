@@ -1,0 +1,159 @@
+"""Train an autoencoder around a waveform model's encoder on an unlabeled pool; write
+encoder.pt (the encoder's weights, keyed as in the classifier) and history.csv."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from audioclf.contracts import HISTORY_PRETRAIN, SPLIT
+from audioclf.devices import resolve_device, set_threads
+from audioclf.io import atomic_path, log
+from audioclf.learn.data import ClipDataset, clip_samples
+from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
+from audioclf.preprocess.cache import PackedClips
+from audioclf.pretrain.autoencoder import LOSSES, WaveformAutoencoder, encoder_keys
+
+ENCODER_FORMAT = "audioclf-encoder/1"
+PRETRAIN_DEFAULTS = {
+    "pool": "train",
+    "epochs": 20,
+    "lr": 1e-3,
+    "batch_size": 32,
+    "crop_seconds": 1.0,
+    "loss": "spectral",
+}
+POOLS = ("train",)
+EXAMPLES = 2  # clips whose input and reconstruction encoder.pt keeps for the report
+
+
+class PretrainError(ValueError):
+    """The pool or the settings cannot pretrain an encoder."""
+
+
+def encoder_types() -> list[str]:
+    """The registered model types that have an encoder to pretrain."""
+    return [name for name, entry in MODEL_TYPES.items() if entry.encoder is not None]
+
+
+def resolve(settings: Mapping) -> dict:
+    s = {**PRETRAIN_DEFAULTS, **settings}
+    if s.get("encoder") not in encoder_types():
+        raise PretrainError(
+            f"encoder {s.get('encoder')!r} is not one of {encoder_types()} (the model types "
+            "whose first layers an autoencoder can pretrain)"
+        )
+    if s["pool"] not in POOLS:
+        raise PretrainError(f"pool {s['pool']!r} is not one of {POOLS}")
+    if s["loss"] not in LOSSES:
+        raise PretrainError(f"loss {s['loss']!r} is not one of {sorted(LOSSES)}")
+    return s
+
+
+def pool_fnames(split_csv: str | os.PathLike, pool: str) -> list[str]:
+    """The unlabeled pool's clips: with `train`, the split's train clips only, so the pool
+    of a run never holds a valid or test clip of that run's split."""
+    split = SPLIT.read(split_csv)
+    return [str(f) for f in split.loc[split["split"] == "train", "fname"]]
+
+
+def pretrain(
+    cache_path: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    out_encoder: str | os.PathLike,
+    out_history: str | os.PathLike,
+    *,
+    name: str,
+    settings: Mapping,
+    device: str = "auto",
+    seed: int = 0,
+    threads: int | None = None,
+) -> dict:
+    """Fit the autoencoder of `settings["encoder"]`'s first layer(s) on the pool; return
+    what encoder.pt holds."""
+    set_threads(threads)
+    s = resolve(settings)
+    torch.manual_seed(seed)
+    torch_device = resolve_device(device)
+    cache = PackedClips.load(cache_path)
+    fnames = pool_fnames(split_csv, s["pool"])
+    crop = clip_samples(float(s["crop_seconds"]), cache.sample_rate)
+    rows = cache.index(fnames)
+    pool_samples = int(sum(int(cache.lengths[r]) for r in rows))
+    if not fnames or pool_samples < crop:
+        raise PretrainError(
+            f"pretrain.{name}: the {s['pool']} pool of {split_csv} has {len(fnames)} clip(s), "
+            f"{pool_samples / cache.sample_rate:.2f} s of audio, less than one crop of "
+            f"{s['crop_seconds']} s; add audio or lower crop_seconds"
+        )
+    entry = model_type(s["encoder"])
+    model = build_model({"type": s["encoder"]}, 2, crop, cache.sample_rate)
+    encoder = entry.encoder(model)
+    autoencoder = WaveformAutoencoder(encoder).to(torch_device)
+    loss_of = LOSSES[s["loss"]]
+    dataset = ClipDataset(
+        cache, fnames, [0] * len(fnames), crop, torch.Generator().manual_seed(seed + 1)
+    )
+    batch_size = min(int(s["batch_size"]), len(dataset))
+    loader = DataLoader(
+        dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) > batch_size,
+        generator=torch.Generator().manual_seed(seed),
+    )  # fmt: skip
+    optimizer = torch.optim.AdamW(autoencoder.parameters(), lr=float(s["lr"]))
+    log(
+        f"pretrain.{name}: {s['encoder']} encoder, {s['loss']} loss, {s['pool']} pool of "
+        f"{len(fnames)} clips ({pool_samples / cache.sample_rate:.0f} s), crops of "
+        f"{s['crop_seconds']} s, {s['epochs']} epochs, device {torch_device}"
+    )
+    history = []
+    for epoch in range(1, int(s["epochs"]) + 1):
+        started, total, seen = time.perf_counter(), 0.0, 0
+        autoencoder.train()
+        for wave, _ in loader:
+            wave = wave.to(torch_device)
+            loss = loss_of(autoencoder(wave), wave)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(wave)
+            seen += len(wave)
+        history.append(
+            {"epoch": epoch, "loss": total / max(1, seen), "seconds": time.perf_counter() - started}
+        )
+        log(f"epoch {epoch}/{s['epochs']}  loss {history[-1]['loss']:.4f}  "
+            f"{history[-1]['seconds']:.1f} s")  # fmt: skip
+
+    autoencoder.eval()
+    with torch.no_grad():
+        inputs = torch.stack([dataset[i][0] for i in range(min(EXAMPLES, len(dataset)))])
+        outputs = autoencoder(inputs.to(torch_device)).cpu()
+    state = model.state_dict()
+    keys = encoder_keys(model, encoder)
+    checkpoint = {
+        "format": ENCODER_FORMAT,
+        "name": name,
+        "encoder_type": s["encoder"],
+        "settings": s,
+        "sample_rate": int(cache.sample_rate),
+        "state_dict": {k: state[k].detach().cpu().clone() for k in keys},
+        "pool": {
+            "source": s["pool"],
+            "split": str(split_csv),
+            "n_clips": len(fnames),
+            "seconds": pool_samples / cache.sample_rate,
+        },  # fmt: skip
+        "examples": {"input": inputs[:, 0].clone(), "reconstruction": outputs[:, 0].clone()},
+        "history": history,
+    }
+    with atomic_path(out_encoder) as tmp:
+        torch.save(checkpoint, tmp)
+    HISTORY_PRETRAIN.write(
+        out_history, pd.DataFrame(history, columns=list(HISTORY_PRETRAIN.columns))
+    )
+    log(f"pretrain.{name}: loss {history[0]['loss']:.4f} -> {history[-1]['loss']:.4f}")
+    return checkpoint

@@ -1,0 +1,21 @@
+"""Snakemake entry: pretrain one config's encoder as an autoencoder on its pool."""
+
+import sys
+
+# Before any other import, so that import errors land in the log too.
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
+
+from audioclf.pretrain.train import pretrain  # noqa: E402
+
+sm = snakemake  # noqa: F821
+pretrain(
+    sm.input.cache,
+    sm.input.split,
+    sm.output.encoder,
+    sm.output.history,
+    name=sm.params.name,
+    settings=dict(sm.params.settings),
+    device=sm.params.device,
+    seed=int(sm.params.seed),
+    threads=sm.threads,
+)

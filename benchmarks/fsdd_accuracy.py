@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--split", choices=("speakers", "stratified"), default="speakers")
     parser.add_argument("--test-speaker", default="jackson", help="with --split speakers")
     parser.add_argument("--no-extras", action="store_true", help="default models only")
+    parser.add_argument("--models", nargs="+", help="only these models (default: all)")
     parser.add_argument(
         "--recompare", action="store_true",
         help="only recompute the statistics of a finished --workdir with this checkout's code",
@@ -112,6 +113,11 @@ def main() -> None:
     if not args.no_extras:
         models.update({name: dict(m) for name, m in EXTRA_MODELS.items()})
         contrasts += EXTRA_CONTRASTS
+    if args.models:
+        unknown = sorted(set(args.models) - set(models))
+        if unknown:
+            sys.exit(f"--models {unknown} are not among {sorted(models)}")
+        models = {name: models[name] for name in args.models}
     if args.epochs:
         for settings in models.values():
             settings["epochs"] = args.epochs
@@ -122,6 +128,9 @@ def main() -> None:
         "seeds": args.seeds,
         "models": models,
         "contrasts": contrasts,
+        # pretraining crops as long as the training crops
+        "pretrain": {name: {"crop_seconds": args.clip_seconds or defaults["clip_seconds"]}
+                     for name in defaults.get("pretrain", {})},
     }  # fmt: skip
     if args.split == "speakers":
         metadata = workdir / "speakers.csv"
@@ -140,6 +149,10 @@ def main() -> None:
         report(workdir, args, config, wall=None)
         return
     (workdir / "config" / "fsdd.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    if args.models:
+        # the config files merge: leave the other default models out of the base one too
+        base = {**defaults, "models": {k: v for k, v in defaults["models"].items() if k in models}}
+        (workdir / "config" / "config.yaml").write_text(yaml.safe_dump(base, sort_keys=False))
     cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
            "--cores", str(args.cores), "--configfile", "config/fsdd.yaml"]  # fmt: skip
     start = time.perf_counter()

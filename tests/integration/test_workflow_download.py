@@ -23,10 +23,13 @@ def test_download_rules_fetch_the_subset(zenodo_server, zenodo, tmp_path):
             # the official split tests on the dataset's own test clips, so they are fetched
             # (by range reads, like the train clips) without include_test_clips
             "split": {"method": "official"},
+            # an unlabeled pool of the labels left out, fetched the same way
+            "pretrain": {"left_out": {"encoder": "raw1d", "pool": "other_labels", "max_clips": 12}},
         },
     )
     manifest_csv = "resources/FSDKaggle2018/clips_manifest.csv"
-    snakemake(workdir, manifest_csv, "--cores", "2", "--configfile", "config/test.yaml")
+    pool_csv = "resources/FSDKaggle2018/pools/left_out_manifest.csv"
+    snakemake(workdir, manifest_csv, pool_csv, "--cores", "2", "--configfile", "config/test.yaml")
     manifest = pd.read_csv(workdir / manifest_csv)
     subset = pd.read_csv(workdir / "results/data/subset.csv")
     assert manifest["fname"].tolist() == subset["fname"].tolist() and len(manifest) == 40
@@ -37,3 +40,10 @@ def test_download_rules_fetch_the_subset(zenodo_server, zenodo, tmp_path):
     assert_clips_match(manifest, workdir / root, zenodo)
     log = (workdir / "logs/download_audio/FSDKaggle2018.log").read_text()
     assert "spans" in log and "requests" in log
+    pool = pd.read_csv(workdir / pool_csv)
+    pool_subset = pd.read_csv(workdir / "results/pretrain/left_out/pool/subset.csv")
+    assert len(pool) == 12 and pool["fname"].tolist() == pool_subset["fname"].tolist()
+    assert not set(pool_subset["label"]) & set(subset["label"])
+    assert set(pool_subset["source"]) == {"train"} and set(pool["method"]) == {"ranges"}
+    pool["path"] = [str(workdir / p) for p in pool["path"]]
+    assert_clips_match(pool, workdir / root, zenodo)

@@ -246,18 +246,56 @@ def test_adding_a_seed_schedules_only_that_seeds_runs(tiny_run):
 
 
 def test_folds_train_one_run_per_fold(tmp_path):
+    import soundfile as sf
+
     audio = tmp_path / "audio"
     audio.mkdir()
     rows = [f"{label}{i}.wav,{label},{i % 3 + 1}" for label in ("a", "b") for i in range(9)]
     (audio / "meta.csv").write_text("fname,label,fold\n" + "\n".join(rows) + "\n")
+    rng = np.random.default_rng(0)
+    for row in rows:
+        sf.write(audio / row.split(",")[0], 0.3 * rng.standard_normal(24000), 16000)
     folder = {"kind": "folder", "path": str(audio), "metadata": str(audio / "meta.csv")}
     config = {**TINY, "dataset": folder, "labels": "all", "split": {"method": "folds"}}
     workdir = make_workdir(tmp_path, config)
     out = snakemake(workdir, "-n", "--configfile", "config/test.yaml").stdout
     jobs = jobs_of(out)
     assert jobs["split_dataset"] == 3 and jobs["train_model"] == 3 * N_MODELS
+    # the train pool is pretrained once per fold, on that fold's train clips only
+    assert jobs["pretrain_frontend"] == 3
     for fold in (1, 2, 3):
         assert f"run=fold{fold}-seed0" in out and f"split=fold{fold}" in out
+        assert f"name=raw_conv, scope=fold{fold}" in out
+    # pretrained for real: each fold's encoder saw exactly that fold's train clips
+    targets = [f"results/pretrain/raw_conv/fold{fold}/encoder.pt" for fold in (1, 2, 3)]
+    snakemake(workdir, *targets, *RUN)
+    import torch
+
+    for fold, target in zip((1, 2, 3), targets, strict=True):
+        split = pd.read_csv(workdir / f"results/data/splits/fold{fold}/split.csv")
+        pool = torch.load(workdir / target, weights_only=True)["pool"]
+        assert pool["split"].endswith(f"splits/fold{fold}/split.csv")
+        assert pool["n_clips"] == int((split["split"] == "train").sum()) > 0
+        test = split[split["split"] == "test"]["fname"]
+        assert {f"{name}" for name in test} == {r.split(",")[0] for r in rows
+                                               if r.endswith(f",{fold}")}  # fmt: skip
+
+
+def test_a_folder_pool_is_cached_and_pretrained_once_for_every_split(tmp_path):
+    (tmp_path / "unlabeled").mkdir()
+    pretrain = {**TINY["pretrain"], "mine": {"encoder": "raw1d", "pool": "folder",
+                                             "folders": [str(tmp_path / "unlabeled")]}}  # fmt: skip
+    models = {**TINY["models"], "raw_mine": {**TINY["models"]["raw_ae"], "type": "raw1d",
+              "lr": 0.001, "pretrained": "autoencoder:mine"}}  # fmt: skip
+    config = {**TINY, "seeds": [0, 1], "split": {"vary_with_seed": True}, "pretrain": pretrain,
+              "models": models}  # fmt: skip
+    workdir = make_workdir(tmp_path, config)
+    out = snakemake(workdir, "-n", "--configfile", "config/test.yaml").stdout
+    jobs = jobs_of(out)
+    assert jobs["select_pool"] == jobs["cache_pool"] == 1 and "download_pool_audio" not in jobs
+    # raw_conv's train pool once per split, the folder pool once for both
+    assert jobs["pretrain_frontend"] == 3 and "name=mine, scope=pool" in out
+    assert "name=raw_conv, scope=seed0" in out and "name=raw_conv, scope=seed1" in out
 
 
 @pytest.mark.parametrize("vary, splits", [(False, ["seed4"]), (True, ["seed0", "seed1", "seed2"])])
@@ -307,14 +345,25 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
     default contrasts whose models are left out are listed as skipped."""
     import yaml
 
-    workdir = make_workdir(tmp_path, {**TINY, "seeds": [0, 1], "split": {"vary_with_seed": True}})
+    demo = {**TINY["dataset"]["demo"], "distractors_per_label": 2}
+    overrides = {**TINY, "dataset": {"kind": "demo", "demo": demo}, "seeds": [0, 1],
+                 "split": {"vary_with_seed": True}}  # fmt: skip
+    workdir = make_workdir(tmp_path, overrides)
     config = yaml.safe_load((workdir / "config/config.yaml").read_text())
     config["models"] = {k: config["models"][k] for k in ("raw", "raw_deep", "raw_ae")}
+    # the distractor labels' clips as a pool of their own, shared by both seeds
+    config["models"]["raw_ae_other"] = {**config["models"]["raw_ae"],
+                                        "pretrained": "autoencoder:left_out"}  # fmt: skip
+    config["pretrain"]["left_out"] = {**config["pretrain"]["raw_conv"], "pool": "other_labels"}
     (workdir / "config/config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     test = yaml.safe_load((workdir / "config/test.yaml").read_text())
     test["models"] = {k: {**TINY["models"][k], "epochs": 1} for k in ("raw", "raw_deep", "raw_ae")}
+    test["models"]["raw_ae_other"] = test["models"]["raw_ae"]
+    test["pretrain"]["left_out"] = test["pretrain"]["raw_conv"]
     (workdir / "config/test.yaml").write_text(yaml.safe_dump(test, sort_keys=False))
-    snakemake(workdir, *RUN)
+    result = snakemake(workdir, *RUN)
+    out = result.stdout + result.stderr
+    assert jobs_of(out)["cache_pool"] == 1 and jobs_of(out)["pretrain_frontend"] == 3
     splits = [pd.read_csv(workdir / f"results/data/splits/seed{s}/split.csv") for s in (0, 1)]
     tests = [set(s[s["split"] == "test"]["fname"]) for s in splits]
     assert tests[0] != tests[1]
@@ -328,6 +377,16 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
         assert encoder["pool"]["n_clips"] == int((split["split"] == "train").sum())
         log = (workdir / f"logs/train_model/raw_ae/seed{seed}.log").read_text()
         assert f"results/pretrain/raw_conv/seed{seed}/encoder.pt" in log
+        log = (workdir / f"logs/train_model/raw_ae_other/seed{seed}.log").read_text()
+        assert "results/pretrain/left_out/pool/encoder.pt" in log
+    # the other_labels pool: the labels left out, none of its clips in the dataset
+    other = torch.load(workdir / "results/pretrain/left_out/pool/encoder.pt", weights_only=True)
+    assert other["pool"]["labels"] == ["Applause", "Flute", "Telephone"]
+    pool = pd.read_csv(workdir / "results/pretrain/left_out/pool/clips.csv")
+    dataset = pd.read_csv(workdir / "results/data/clips.csv")
+    assert len(pool) == other["pool"]["n_clips"] == 6
+    assert set(pool["fname"]).isdisjoint(dataset["fname"])
+    assert not set(pool["label"]) & set(dataset["label"])
     comparison = json.loads((workdir / "results/eval/comparison.json").read_text())
     pair = comparison["comparisons"][0]
     assert pair["n_seeds"] == 2 and not pair["shared_test_clips"]
@@ -341,6 +400,7 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
     assert 'id="contrast-sentences"' in html and 'id="skipped-contrasts"' in html
     assert "two-level bootstrap over the 2 seeds" in html
     assert "every seed has a split of its own" in html
+    assert "the dataset&#39;s clips of 3 label(s) not selected (Applause, Flute, Telephone" in html
 
 
 def test_train_fractions_draw_the_data_size_curve(tmp_path):

@@ -68,3 +68,19 @@ def test_a_models_autoencoder_must_exist_and_fit_its_type():
     message = str(err.value)
     assert "models.raw_ae.pretrained: autoencoder:nope names no pretraining config" in message
     assert "pretrain.raw_conv has a raw1d encoder, which does not fit type raw1d_deep" in message
+
+
+def test_pools_without_a_source_fail_naming_keys():
+    config = default_config()
+    config["pretrain"]["mine"] = {"encoder": "raw1d", "pool": "folder"}
+    config["pretrain"]["left_out"] = {"encoder": "raw1d", "pool": "other_labels"}
+    config["pretrain"]["stray"] = {"encoder": "raw1d", "folders": ["audio"]}
+    config["dataset"] = {"kind": "folder", "path": "audio", "label_regex": "(?P<label>.)"}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    message = str(err.value)
+    assert "pretrain.mine.folders: pool folder needs one or more folders" in message
+    assert (
+        "pretrain.left_out.pool: other_labels needs dataset.kind fsdkaggle2018 or demo" in message
+    )
+    assert "pretrain.stray.folders: set, but pool is train" in message

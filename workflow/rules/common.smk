@@ -50,6 +50,7 @@ wildcard_constraints:
     run=RUN_PATTERN,
     split=SPLIT_PATTERN,
     name="|".join(config["pretrain"]) or "(?!)",
+    scope=f"{SPLIT_PATTERN}|pool",
 
 
 def get_meta_input():
@@ -89,29 +90,70 @@ def get_pretrain_settings(wildcards):
     return config["pretrain"][wildcards.name]
 
 
+def pool_of(name):
+    return config["pretrain"][name].get("pool", "train")
+
+
+def encoder_file(name, run):
+    """encoder.pt of pretraining config `name` for `run`: per split for the train pool
+    (which never holds that split's valid or test clips), once for a pool of its own."""
+    if pool_of(name) == "train":
+        scope = split_id(run, SPLIT["vary_with_seed"], SPLIT["seed"])
+    else:
+        scope = "pool"
+    return f"results/pretrain/{name}/{scope}/encoder.pt"
+
+
+def autoencoder_name(settings):
+    """The pretraining config a model's `pretrained: autoencoder:<name>` names, or None."""
+    pretrained = settings.get("pretrained")
+    if isinstance(pretrained, str) and pretrained.startswith("autoencoder:"):
+        return pretrained.split(":", 1)[1]
+    return None
+
+
 def get_encoder_input(wildcards):
-    """{"encoder": its encoder.pt} for a model with `pretrained: autoencoder:<name>`, pretrained
-    on the run's own split (the train pool never holds that split's valid or test clips).
-    """
-    pretrained = config["models"][wildcards.model].get("pretrained")
-    if not (isinstance(pretrained, str) and pretrained.startswith("autoencoder:")):
-        return {}
-    name = pretrained.split(":", 1)[1]
-    split = split_id(wildcards.run, SPLIT["vary_with_seed"], SPLIT["seed"])
-    return {"encoder": f"results/pretrain/{name}/{split}/encoder.pt"}
+    """{"encoder": its encoder.pt} for a model with `pretrained: autoencoder:<name>`."""
+    name = autoencoder_name(config["models"][wildcards.model])
+    return {"encoder": encoder_file(name, wildcards.run)} if name else {}
 
 
 def get_report_encoders():
-    """(name, encoder.pt of the first run's split) of each pretraining config a model uses."""
-    split = split_id(RUNS[0], SPLIT["vary_with_seed"], SPLIT["seed"])
-    used = []
-    for settings in config["models"].values():
-        pretrained = settings.get("pretrained")
-        if isinstance(pretrained, str) and pretrained.startswith("autoencoder:"):
-            used.append(pretrained.split(":", 1)[1])
-    return [
-        (n, f"results/pretrain/{n}/{split}/encoder.pt") for n in dict.fromkeys(used)
-    ]
+    """(name, encoder.pt of the first run) of each pretraining config a model uses."""
+    used = [autoencoder_name(s) for s in config["models"].values()]
+    return [(n, encoder_file(n, RUNS[0])) for n in dict.fromkeys(used) if n]
+
+
+def get_pretrain_input(wildcards):
+    """The train pool: the dataset's cache and the split; a pool of its own: its cache and
+    the table of the files it excluded."""
+    if pool_of(wildcards.name) == "train":
+        return {
+            "cache": "results/data/cache.pt",
+            "split": f"results/data/splits/{wildcards.scope}/split.csv",
+        }
+    pool = f"results/pretrain/{wildcards.name}/pool"
+    return {"cache": f"{pool}/cache.pt", "excluded": f"{pool}/excluded.csv"}
+
+
+def get_pool_meta_input(wildcards):
+    """What select_pool reads: the dataset's metadata for other_labels, the folders for a
+    folder pool (so that adding files there lists them again)."""
+    if pool_of(wildcards.name) == "folder":
+        return list(config["pretrain"][wildcards.name]["folders"])
+    return get_meta_input() if pool_of(wildcards.name) == "other_labels" else []
+
+
+def get_pool_audio_input(wildcards):
+    """What cache_pool waits for besides the pool table: its audio on disk (a folder
+    pool's folders, so that adding files there reruns it)."""
+    if pool_of(wildcards.name) == "folder":
+        return list(config["pretrain"][wildcards.name]["folders"])
+    if pool_of(wildcards.name) != "other_labels":
+        return []
+    if KIND == "fsdkaggle2018":
+        return f"{DATA_ROOTS['fsdkaggle2018']}/pools/{wildcards.name}_manifest.csv"
+    return DATA_ROOTS[KIND]
 
 
 def get_split_file(wildcards):

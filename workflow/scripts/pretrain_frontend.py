@@ -10,11 +10,12 @@ from audioclf.pretrain.train import pretrain  # noqa: E402
 sm = snakemake  # noqa: F821
 pretrain(
     sm.input.cache,
-    sm.input.split,
+    sm.input.get("split"),
     sm.output.encoder,
     sm.output.history,
     name=sm.params.name,
     settings=dict(sm.params.settings),
+    pool_excluded=sm.input.get("excluded"),
     device=sm.params.device,
     seed=int(sm.params.seed),
     threads=sm.threads,

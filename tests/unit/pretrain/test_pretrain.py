@@ -27,7 +27,9 @@ def pretrained(tiny, tmp_path_factory):
 
 def test_the_pool_is_the_splits_train_clips_only(tiny):
     split = SPLIT.read(tiny.split)
-    pool = pool_fnames(tiny.split, "train")
+    from audioclf.preprocess.cache import PackedClips
+
+    pool = pool_fnames(PackedClips.load(tiny.cache), tiny.split, "train")
     assert set(pool) == set(split[split["split"] == "train"]["fname"])
     assert set(pool).isdisjoint(split[split["split"] != "train"]["fname"])
 
@@ -70,7 +72,7 @@ def test_a_pool_shorter_than_one_crop_fails_naming_it_and_its_size(tiny, tmp_pat
     one = pd.concat([split[split["split"] != "train"], split[split["split"] == "train"].iloc[:1]])
     SPLIT.write(tmp_path / "split.csv", one)
     with pytest.raises(
-        PretrainError, match=r"train pool of .* has 1 clip\(s\), .* less than one crop"
+        PretrainError, match=r"train pool of .* has 1 usable clip\(s\), .* less than one crop"
     ):
         pretrain(
             tiny.cache, tmp_path / "split.csv", tmp_path / "e.pt", tmp_path / "h.csv",
@@ -78,7 +80,7 @@ def test_a_pool_shorter_than_one_crop_fails_naming_it_and_its_size(tiny, tmp_pat
         )  # fmt: skip
 
 
-@pytest.mark.parametrize("model_type", ["raw1d", "raw1d_deep"])
+@pytest.mark.parametrize("model_type", ["raw1d", "raw1d_deep", "raw_filterbank"])
 def test_every_encoder_is_shared_with_its_model_and_reconstructs_the_input_length(model_type):
     model = make_model(model_type, 3, {}, clip_seconds=1.0)
     encoder = MODEL_TYPES[model_type].encoder(model)
@@ -112,3 +114,65 @@ def test_a_model_trains_from_the_pretrained_encoder_and_says_so(pretrained, tmp_
             tiny.cache, tiny.split, tmp_path / "m.pt", tmp_path / "h.csv", model_name="raw_ae",
             model_settings=settings, clip_seconds=1.0, device="cpu", threads=1,
         )  # fmt: skip
+
+
+def test_the_encoder_settings_name_every_type_with_an_encoder_and_shape_it():
+    from audioclf.pretrain.train import encoder_types
+
+    assert encoder_types() == ["raw1d", "raw1d_deep", "raw_filterbank"]
+    ENCODER_SETTINGS = {t: MODEL_TYPES[t].encoder_settings for t in encoder_types()}
+    changed = {"channels": 16, "first_kernel": 40, "first_stride": 8, "pool": 3,
+               "n_fft": 512, "hop_length": 100, "n_mels": 32}  # fmt: skip
+
+    def shapes(model_type, settings):
+        model = make_model(model_type, 3, settings, clip_seconds=1.0)
+        encoder = MODEL_TYPES[model_type].encoder(model)
+        state = model.state_dict()
+        out = encoder.eval()(torch.zeros(1, 1, 16000))
+        return {k: tuple(state[k].shape) for k in encoder_keys(model, encoder)}, out.shape
+
+    for model_type, keys in ENCODER_SETTINGS.items():
+        base = shapes(model_type, {})
+        for key in keys:  # each listed key reshapes the encoder's weights or its output
+            assert shapes(model_type, {key: changed[key]}) != base, (model_type, key)
+        others = {"blocks": 2, "dropout": 0.5}  # keys beyond the encoder leave it alone
+        assert shapes(model_type, others) == base, model_type
+
+
+def test_a_filterbank_encoder_trains_the_filters_without_masks(tiny, tmp_path):
+    settings = {"encoder": "raw_filterbank", "epochs": 2, "batch_size": 8, "crop_seconds": 1.0,
+                "settings": {"n_mels": 32, "hop_length": 400}}  # fmt: skip
+    checkpoint = pretrain(
+        tiny.cache, tiny.split, tmp_path / "encoder.pt", tmp_path / "history.csv",
+        name="fb", settings=settings, device="cpu", threads=1,
+    )  # fmt: skip
+    state = checkpoint["state_dict"]
+    assert state["front_end.centres"].shape == (32,)
+    assert not torch.equal(state["front_end.centres"], state["front_end.initial_centres"])
+    shape = {"n_mels": 32, "hop_length": 400}
+    model = make_model("raw_filterbank", 3, shape, clip_seconds=1.0)
+    loaded = load_encoder(model, "raw_filterbank", tmp_path / "encoder.pt", shape)
+    assert "front_end.log_sigmas" in loaded
+    encoder = MODEL_TYPES["raw_filterbank"].encoder(model).train()
+    wave = 0.1 * torch.randn(2, 1, 16000)
+    assert torch.equal(encoder(wave), encoder(wave))  # no random masks
+    assert model.front_end.training
+
+
+def test_an_encoder_of_another_shape_is_refused_naming_both_settings(tiny, tmp_path):
+    settings = {"encoder": "raw1d_deep", "epochs": 1, "batch_size": 8,
+                "settings": {"channels": 8, "first_stride": 8}}  # fmt: skip
+    pretrain(
+        tiny.cache, tiny.split, tmp_path / "encoder.pt", tmp_path / "history.csv",
+        name="deep", settings=settings, device="cpu", threads=1,
+    )  # fmt: skip
+    fits = {"channels": 8, "first_stride": 8, "blocks": 2}
+    model = make_model("raw1d_deep", 3, fits, clip_seconds=1.0)
+    assert load_encoder(model, "raw1d_deep", tmp_path / "encoder.pt", fits)
+    # the same weight shapes, another stride: refused, as is another width
+    cases = [({"channels": 8}, "first_stride 8, but the model has first_stride 4"),
+             ({"first_stride": 8}, "channels 8, but the model has channels 64")]  # fmt: skip
+    for other, words in cases:
+        model = make_model("raw1d_deep", 3, other, clip_seconds=1.0)
+        with pytest.raises(ValueError, match=f"pretrain.deep built its encoder with {words}"):
+            load_encoder(model, "raw1d_deep", tmp_path / "encoder.pt", other)

@@ -657,7 +657,8 @@ def test_pretraining_is_stated_with_its_pool_loss_and_users(full_run, tmp_path):
     pool = checkpoint["pool"]
     assert (
         f"raw_conv: the first layers of a raw1d model trained as an autoencoder's encoder "
-        f"(spectral loss) on the train pool of the first run's split, labels ignored: "
+        f"(spectral loss) on the train split of the first run (never its valid or test clips), "
+        f"labels ignored: "
         f"{pool['n_clips']} clips"
     ) in section
     assert "2 epochs" in section and "Used by no model." in section

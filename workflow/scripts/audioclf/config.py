@@ -48,27 +48,50 @@ def validate_config(config: dict, schema_path: str | os.PathLike) -> dict:
 
 def check_pretraining(config: dict) -> None:
     """Every `pretrained: autoencoder:<name>` names a pretraining config whose encoder is of
-    the model's own type (one type's first layers do not fit another's)."""
+    the model's own type (one type's first layers do not fit another's; its shape is
+    checked when the encoder is loaded, by the registry's encoder_settings); each pool has
+    what it draws from."""
     pretrain = config.get("pretrain") or {}
+    kind = config.get("dataset", {}).get("kind")
     wrong = []
+    for name, p in pretrain.items():
+        pool = p.get("pool", "train")
+        if pool == "folder" and not p.get("folders"):
+            wrong.append(f"  pretrain.{name}.folders: pool folder needs one or more folders of "
+                         "unlabeled audio; list them, or use pool: train")  # fmt: skip
+        if pool != "folder" and p.get("folders"):
+            wrong.append(f"  pretrain.{name}.folders: set, but pool is {pool}; set pool: "
+                         "folder or remove folders")  # fmt: skip
+        if pool == "other_labels" and kind not in OFFICIAL_KINDS:
+            wrong.append(f"  pretrain.{name}.pool: other_labels needs dataset.kind "
+                         f"{' or '.join(OFFICIAL_KINDS)} (labels to leave out), not {kind}; "
+                         "use train or folder")  # fmt: skip
+        try:
+            check_settings(p.get("settings") or {}, _sample_rate(config))
+        except ValueError as err:
+            wrong.append(f"  pretrain.{name}.settings: {err}")
     for model, settings in (config.get("models") or {}).items():
         pretrained = settings.get("pretrained")
         if not (isinstance(pretrained, str) and pretrained.startswith("autoencoder:")):
             continue
         name = pretrained.split(":", 1)[1]
+        type_ = settings.get("type")
         if name not in pretrain:
             wrong.append(f"  models.{model}.pretrained: {pretrained} names no pretraining "
                          f"config; pretrain has {sorted(pretrain) or 'none'}")  # fmt: skip
-        elif pretrain[name].get("encoder") != settings.get("type"):
+        elif pretrain[name].get("encoder") != type_:
             wrong.append(f"  models.{model}.pretrained: pretrain.{name} has a "
                          f"{pretrain[name].get('encoder')} encoder, which does not fit type "
-                         f"{settings.get('type')}; pretrain an encoder: "
-                         f"{settings.get('type')}")  # fmt: skip
+                         f"{type_}; pretrain an encoder: {type_}")  # fmt: skip
     if wrong:
         raise ConfigError(
             "the configuration is invalid (see config/README.md for every key):\n"
             + "\n".join(wrong)
         )
+
+
+def _sample_rate(config: dict) -> int:
+    return int(config.get("preprocess", {}).get("sample_rate", 16000))
 
 
 # datasets with their own test set and a manually_verified flag per clip
@@ -105,7 +128,7 @@ def check_split(config: dict) -> None:
 def check_models(config: dict) -> None:
     """Model settings the schema cannot check (they depend on each other or on the sample
     rate), each error naming the model's key: learn/limits.py's check_settings."""
-    sample_rate = int(config.get("preprocess", {}).get("sample_rate", 16000))
+    sample_rate = _sample_rate(config)
     errors = []
     for name, settings in (config.get("models") or {}).items():
         try:

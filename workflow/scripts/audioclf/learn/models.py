@@ -143,6 +143,7 @@ class RawWaveformCNN(nn.Module):
     augmentation="waveform",
     defaults=RAW1D_DEEP_DEFAULTS,
     encoder=lambda model: model.features[0],  # the first block: wide strided conv, pooling
+    encoder_settings=("channels", "first_kernel", "first_stride", "pool"),
 )
 def build_raw1d_deep(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
     return raw1d_deep(n_classes, clip_samples, settings)
@@ -287,6 +288,8 @@ def build_spectrogram_small(n_classes: int, clip_samples: int, sample_rate: int,
     waveform_input=True,
     augmentation="spectrogram_masks",
     defaults=RAW_FILTERBANK_DEFAULTS,
+    encoder=lambda model: FilterbankEncoder(model.front_end),  # the Gabor filterbank
+    encoder_settings=("n_fft", "hop_length", "n_mels"),
 )
 def build_raw_filterbank(n_classes: int, clip_samples: int, sample_rate: int, settings):
     front_end = FilterbankFrontEnd(
@@ -294,6 +297,25 @@ def build_raw_filterbank(n_classes: int, clip_samples: int, sample_rate: int, se
     )
     backbone = small_cnn(n_classes, settings)
     return SpectrogramClassifier(front_end, backbone, str(len(backbone) - 1))
+
+
+class FilterbankEncoder(nn.Module):
+    """The filterbank as an encoder: (B, 1, T) to (B, n_mels, frames), its normalised band
+    energies, without the training masks (an autoencoder reconstructs what the filters see,
+    not a masked copy of it). It holds the model's own front end, so training it trains
+    the classifier's filters."""
+
+    def __init__(self, front_end: FilterbankFrontEnd) -> None:
+        super().__init__()
+        self.front_end = front_end
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        was = self.front_end.training
+        self.front_end.train(False)  # masks off; the front end has no other mode
+        try:
+            return self.front_end(wave).squeeze(1)
+        finally:
+            self.front_end.train(was)
 
 
 CRNN_DEFAULTS = {

@@ -54,6 +54,7 @@ class ModelType:
     augmentation: str | None
     whole_clip: bool = False
     encoder: Encoder | None = field(default=None, repr=False)
+    encoder_settings: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.augmentation not in AUGMENTATIONS:
@@ -83,6 +84,7 @@ def register(
     augmentation: str | None = None,
     whole_clip: bool = False,
     encoder: Encoder | None = None,
+    encoder_settings: tuple[str, ...] = (),
     defaults: Mapping | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator: register the builder below it as model type `name` (as timm's
@@ -100,6 +102,7 @@ def register(
                 augmentation,
                 whole_clip,
                 encoder,
+                tuple(encoder_settings),
             )
         )
         return builder

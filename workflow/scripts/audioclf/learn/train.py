@@ -165,7 +165,7 @@ def train(
                     else "no encoder.pt was given"
                 )  # fmt: skip
             )
-        load_encoder(model, model_type_name, encoder_path)
+        load_encoder(model, model_type_name, encoder_path, settings)
         frozen = entry.encoder(model)
         weight_source = f"autoencoder {autoencoder} ({encoder_path})"
     elif settings["pretrained"] not in (None, False) and not entry.pretrained_body:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ import torchvision
 from torch import nn
 
 from audioclf.learn.models import SpectrogramClassifier
+from audioclf.learn.registry import MODEL_TYPES
 
 IMAGENET_URL = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
 DOWNLOAD_TIMEOUT_SECONDS = 120.0
@@ -164,11 +166,18 @@ def autoencoder_name(pretrained) -> str | None:
     return None
 
 
-def load_encoder(model: nn.Module, model_type: str, encoder_path: str | os.PathLike) -> list[str]:
+def load_encoder(
+    model: nn.Module,
+    model_type: str,
+    encoder_path: str | os.PathLike,
+    settings: Mapping | None = None,
+) -> list[str]:
     """Load encoder.pt's weights into `model`'s first layer(s); return the keys loaded.
 
     The file must hold an encoder of `model_type` (the weights of one type's layers do not
-    fit another's), each key with the shape the model has.
+    fit another's), built with the model's own `settings` for each of the type's
+    encoder_settings (a stride or pool changes what the weights mean without changing
+    their shape), each key with the shape the model has.
     """
     try:
         checkpoint = torch.load(encoder_path, map_location="cpu", weights_only=True)
@@ -182,6 +191,19 @@ def load_encoder(model: nn.Module, model_type: str, encoder_path: str | os.PathL
         raise ValueError(
             f"{encoder_path}: a {checkpoint['encoder_type']} encoder does not fit a "
             f"{model_type} model; pretrain one with encoder: {model_type}"
+        )
+    entry = MODEL_TYPES[model_type]
+    built = {**entry.defaults, **(checkpoint.get("settings", {}).get("settings") or {})}
+    mine = {**entry.defaults, **(settings or {})}
+    differ = [k for k in entry.encoder_settings if built.get(k) != mine.get(k)]
+    if differ:
+        name = checkpoint.get("name", "?")
+        raise ValueError(
+            f"{encoder_path}: pretrain.{name} built its encoder with "
+            + ", ".join(f"{k} {built.get(k)}" for k in differ)
+            + ", but the model has "
+            + ", ".join(f"{k} {mine.get(k)}" for k in differ)
+            + f"; set pretrain.{name}.settings to the model's values so its layers fit"
         )
     own = model.state_dict()
     state = checkpoint["state_dict"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import sys
@@ -146,12 +147,17 @@ def preprocess_subset(
     max_excluded_fraction: float = 0.05,
     workers: int = 1,
     progress: bool = True,
+    require_every_label: bool = True,
+    not_in: str | os.PathLike | None = None,
 ) -> dict:
     """Write the packed cache, clips.csv and excluded.csv for every clip of subset.csv.
 
     Rows keep the subset's order. Unusable clips are listed with their reason in
-    excluded.csv; if a label is left without clips, or more than `max_excluded_fraction`
-    of the clips are excluded, PreprocessError is raised and no cache is written.
+    excluded.csv; if a label is left without clips (unless `require_every_label` is
+    false), or more than `max_excluded_fraction` of the clips are excluded,
+    PreprocessError is raised and no cache is written. With `not_in` (another packed
+    cache), a clip whose samples equal one of that cache's clips is excluded too, named:
+    an unlabeled pool never repeats a dataset clip.
     Returns counts (clips, usable, excluded, excluded_reasons) and the usable clips' total
     original_seconds and trimmed_seconds.
     """
@@ -163,6 +169,7 @@ def preprocess_subset(
     labels = subset["label"].tolist()
     paths = subset["path"].tolist()
     jobs = [(path, settings) for path in paths]
+    known = _clip_digests(not_in) if not_in else {}
 
     kept: list[int] = []
     lengths: list[int] = []
@@ -183,6 +190,10 @@ def preprocess_subset(
     with tempfile.TemporaryFile(dir=cache_dir, prefix=".preprocess-spool-") as spool:
         with bar:
             for i, result in enumerate(_results(jobs, workers)):
+                if result.reason is None and known:
+                    same = known.get(_digest(result.samples))
+                    if same is not None:
+                        result.reason = f"same audio as {same} of {not_in}"
                 if result.reason is None:
                     kept.append(i)
                     lengths.append(len(result.samples))
@@ -198,8 +209,9 @@ def preprocess_subset(
         )
         EXCLUDED.write(excluded_csv, excluded_table)
         _check_exclusions(
-            subset_csv, excluded_csv, fnames, labels, kept, excluded, max_excluded_fraction
-        )
+            subset_csv, excluded_csv, fnames, labels, kept, excluded, max_excluded_fraction,
+            require_every_label,
+        )  # fmt: skip
         waveforms = _read_spool(spool, sum(lengths))
 
     offsets = torch.cumsum(torch.tensor([0, *lengths], dtype=torch.int64), 0)
@@ -247,6 +259,16 @@ def preprocess_subset(
     return summary
 
 
+def _digest(samples: np.ndarray) -> bytes:
+    return hashlib.blake2b(np.ascontiguousarray(samples).data, digest_size=16).digest()
+
+
+def _clip_digests(cache_path: str | os.PathLike) -> dict[bytes, str]:
+    """{digest of a clip's int16 samples: its fname} for every clip of a packed cache."""
+    cache = PackedClips.load(cache_path)
+    return {_digest(cache.raw(i).numpy()): cache.fnames[i] for i in range(len(cache))}
+
+
 def _read_spool(spool, n_samples: int) -> torch.Tensor:
     """Read n_samples int16 values written to `spool` into one new tensor."""
     spool.flush()
@@ -270,10 +292,13 @@ def _check_exclusions(
     kept: list[int],
     excluded: list[tuple[int, str]],
     max_excluded_fraction: float,
+    require_every_label: bool = True,
 ) -> None:
     """Raise PreprocessError if a label lost every clip or too many clips were excluded."""
     kept_labels = Counter(labels[i] for i in kept)
     empty = [label for label in dict.fromkeys(labels) if kept_labels[label] == 0]
+    if not require_every_label:
+        empty = []
     problems = []
     if empty:
         problems.append(f"label(s) {empty} have no usable clip left")

@@ -2,7 +2,10 @@
 unlabeled audio, before the classifier is.
 
 Owns the autoencoder around a registered type's encoder and its spectral loss
-(`autoencoder`), and the unlabeled pool, the training loop and the encoder file (`train`,
-encoder.pt). Called by the pretrain_frontend rule of workflow/rules/pretrain.smk; the
-train_model rule loads encoder.pt for a model with `pretrained: autoencoder:<name>`.
+(`autoencoder`), the pools of their own, a folder of audio or the labels a run leaves out
+(`pool`), and the training loop and the encoder file (`train`, encoder.pt). Called by the
+select_pool, download_pool_audio and cache_pool rules (a pool's table, its audio fetched,
+its cache; the last two through the datasets and preprocess stages' own code) and the
+pretrain_frontend rule of workflow/rules/pretrain.smk; the train_model rule loads
+encoder.pt for a model with `pretrained: autoencoder:<name>`.
 """

@@ -11,13 +11,14 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from audioclf.contracts import HISTORY_PRETRAIN, SPLIT
+from audioclf.contracts import EXCLUDED, HISTORY_PRETRAIN, SPLIT
 from audioclf.devices import resolve_device, set_threads
 from audioclf.io import atomic_path, log
 from audioclf.learn.data import ClipDataset, clip_samples
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
 from audioclf.pretrain.autoencoder import LOSSES, WaveformAutoencoder, encoder_keys
+from audioclf.pretrain.pool import MAX_CLIPS
 
 ENCODER_FORMAT = "audioclf-encoder/1"
 PRETRAIN_DEFAULTS = {
@@ -27,9 +28,35 @@ PRETRAIN_DEFAULTS = {
     "batch_size": 32,
     "crop_seconds": 1.0,
     "loss": "spectral",
+    "settings": {},  # the encoder's shape keys (limits.ENCODER_SETTINGS), as its models set them
 }
-POOLS = ("train",)
+# train: the split's train clips; folder and other_labels: a pool cache of their own
+POOLS = ("train", "folder", "other_labels")
 EXAMPLES = 2  # clips whose input and reconstruction encoder.pt keeps for the report
+
+
+def pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded) -> dict:
+    """What encoder.pt says of its pool, for the report: source, size, and for a pool of
+    its own the folders or labels it came from and the files it excluded."""
+    record = {
+        "source": s["pool"],
+        "split": None if split_csv is None else str(split_csv),
+        "n_clips": len(fnames),
+        "seconds": pool_samples / cache.sample_rate,
+    }
+    if s["pool"] == "folder":
+        record["folders"] = [str(f) for f in s.get("folders") or []]
+    if s["pool"] == "other_labels":
+        record["labels"] = sorted(set(cache.labels))
+        record["max_clips"] = int(s.get("max_clips", MAX_CLIPS))
+    if pool_excluded is not None:
+        excluded = EXCLUDED.read(pool_excluded)
+        record["excluded"] = len(excluded)
+        record["excluded_csv"] = str(pool_excluded)
+        record["excluded_as_dataset_clips"] = int(
+            excluded["reason"].str.startswith("same audio as").sum()
+        )
+    return record
 
 
 class PretrainError(ValueError):
@@ -55,44 +82,58 @@ def resolve(settings: Mapping) -> dict:
     return s
 
 
-def pool_fnames(split_csv: str | os.PathLike, pool: str) -> list[str]:
+def pool_fnames(cache: PackedClips, split_csv: str | os.PathLike | None, pool: str) -> list[str]:
     """The unlabeled pool's clips: with `train`, the split's train clips only, so the pool
-    of a run never holds a valid or test clip of that run's split."""
+    of a run never holds a valid or test clip of that run's split; any other pool is its
+    own cache, whole (built without any clip equal to a dataset clip)."""
+    if pool != "train":
+        return list(cache.fnames)
+    if split_csv is None:
+        raise PretrainError("the train pool needs the run's split.csv")
     split = SPLIT.read(split_csv)
     return [str(f) for f in split.loc[split["split"] == "train", "fname"]]
 
 
+def pool_words(pool: str, split_csv, cache_path) -> str:
+    if pool == "train":
+        return f"the train pool of {split_csv}"
+    return f"the {pool} pool {cache_path}"
+
+
 def pretrain(
     cache_path: str | os.PathLike,
-    split_csv: str | os.PathLike,
+    split_csv: str | os.PathLike | None,
     out_encoder: str | os.PathLike,
     out_history: str | os.PathLike,
     *,
     name: str,
     settings: Mapping,
+    pool_excluded: str | os.PathLike | None = None,
     device: str = "auto",
     seed: int = 0,
     threads: int | None = None,
 ) -> dict:
     """Fit the autoencoder of `settings["encoder"]`'s first layer(s) on the pool; return
-    what encoder.pt holds."""
+    what encoder.pt holds. `cache_path` is the dataset's cache for the train pool (with the
+    run's `split_csv`), else the pool's own cache (with its `pool_excluded` table)."""
     set_threads(threads)
     s = resolve(settings)
     torch.manual_seed(seed)
     torch_device = resolve_device(device)
     cache = PackedClips.load(cache_path)
-    fnames = pool_fnames(split_csv, s["pool"])
+    fnames = pool_fnames(cache, split_csv, s["pool"])
+    where = pool_words(s["pool"], split_csv, cache_path)
     crop = clip_samples(float(s["crop_seconds"]), cache.sample_rate)
     rows = cache.index(fnames)
     pool_samples = int(sum(int(cache.lengths[r]) for r in rows))
     if not fnames or pool_samples < crop:
         raise PretrainError(
-            f"pretrain.{name}: the {s['pool']} pool of {split_csv} has {len(fnames)} clip(s), "
+            f"pretrain.{name}: {where} has {len(fnames)} usable clip(s), "
             f"{pool_samples / cache.sample_rate:.2f} s of audio, less than one crop of "
             f"{s['crop_seconds']} s; add audio or lower crop_seconds"
         )
     entry = model_type(s["encoder"])
-    model = build_model({"type": s["encoder"]}, 2, crop, cache.sample_rate)
+    model = build_model({"type": s["encoder"], **s["settings"]}, 2, crop, cache.sample_rate)
     encoder = entry.encoder(model)
     autoencoder = WaveformAutoencoder(encoder).to(torch_device)
     loss_of = LOSSES[s["loss"]]
@@ -106,7 +147,7 @@ def pretrain(
     )  # fmt: skip
     optimizer = torch.optim.AdamW(autoencoder.parameters(), lr=float(s["lr"]))
     log(
-        f"pretrain.{name}: {s['encoder']} encoder, {s['loss']} loss, {s['pool']} pool of "
+        f"pretrain.{name}: {s['encoder']} encoder, {s['loss']} loss, {where}: "
         f"{len(fnames)} clips ({pool_samples / cache.sample_rate:.0f} s), crops of "
         f"{s['crop_seconds']} s, {s['epochs']} epochs, device {torch_device}"
     )
@@ -141,12 +182,7 @@ def pretrain(
         "settings": s,
         "sample_rate": int(cache.sample_rate),
         "state_dict": {k: state[k].detach().cpu().clone() for k in keys},
-        "pool": {
-            "source": s["pool"],
-            "split": str(split_csv),
-            "n_clips": len(fnames),
-            "seconds": pool_samples / cache.sample_rate,
-        },  # fmt: skip
+        "pool": pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded),
         "examples": {"input": inputs[:, 0].clone(), "reconstruction": outputs[:, 0].clone()},
         "history": history,
     }

@@ -289,6 +289,30 @@ def summed_words(runs: list[ModelRun]) -> str:
     return f", summed over each model's runs ({each})"
 
 
+def pool_source_words(pool: dict) -> str:
+    """Where a pretraining pool came from, and what it left out."""
+    source = pool["source"]
+    if source == "train":
+        return "the train split of the first run (never its valid or test clips)"
+    if source == "folder":
+        words = f"the audio files under {', '.join(pool.get('folders', []))}"
+    else:
+        labels = pool.get("labels", [])
+        words = (
+            f"the dataset's clips of {len(labels)} label(s) not selected "
+            f"({', '.join(labels[:8])}{', ...' if len(labels) > 8 else ''}; at most "
+            f"{pool.get('max_clips')} clips)"
+        )
+    excluded = pool.get("excluded", 0)
+    if excluded:
+        same = pool.get("excluded_as_dataset_clips", 0)
+        words += (
+            f"; {excluded} file(s) excluded ({same} the same audio as a dataset clip), "
+            f"listed in {pool.get('excluded_csv')}"
+        )
+    return words
+
+
 def pretraining_words(name: str, encoder: dict, runs: list) -> str:
     """One pretraining config in a sentence: encoder, loss, pool and its size, epochs, loss
     before and after, and the models that use it."""
@@ -299,8 +323,8 @@ def pretraining_words(name: str, encoder: dict, runs: list) -> str:
     ]  # fmt: skip
     return (
         f"{name}: the first layers of a {encoder['encoder_type']} model trained as an "
-        f"autoencoder's encoder ({s['loss']} loss) on the {pool['source']} pool of the first "
-        f"run's split, labels ignored: {pool['n_clips']} clips, {duration(pool['seconds'])}, "
+        f"autoencoder's encoder ({s['loss']} loss) on {pool_source_words(pool)}, labels "
+        f"ignored: {pool['n_clips']} clips, {duration(pool['seconds'])}, "
         f"random crops of {s['crop_seconds']} s, {len(history)} epochs; loss "
         f"{number(history[0]['loss'], 3)} at the first epoch, {number(history[-1]['loss'], 3)} "
         f"at the last. Used by {', '.join(users) or 'no model'}."

@@ -1,0 +1,18 @@
+"""Snakemake entry: write the subset table of one pretraining config's own pool."""
+
+import sys
+
+# Before any other import, so that import errors land in the log too.
+sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
+
+from audioclf.pretrain.pool import write_pool  # noqa: E402
+
+sm = snakemake  # noqa: F821
+write_pool(
+    sm.output.subset,
+    sm.params.name,
+    dict(sm.params.settings),
+    kind=sm.params.kind,
+    labels=sm.params.labels,
+    meta_dir=sm.input.meta if sm.params.settings.get("pool") == "other_labels" else None,
+)

@@ -276,9 +276,11 @@ def test_folds_train_one_run_per_fold(tmp_path):
         pool = torch.load(workdir / target, weights_only=True)["pool"]
         assert pool["split"].endswith(f"splits/fold{fold}/split.csv")
         assert pool["n_clips"] == int((split["split"] == "train").sum()) > 0
-        test = split[split["split"] == "test"]["fname"]
-        assert {f"{name}" for name in test} == {r.split(",")[0] for r in rows
-                                               if r.endswith(f",{fold}")}  # fmt: skip
+        assert set(pool["fnames"]) == set(split[split["split"] == "train"]["fname"])
+        held_out = split[split["split"] != "train"]["fname"]
+        assert set(pool["fnames"]).isdisjoint(held_out)
+        # the fold's own clips are among the held out ones, so never in its pool
+        assert {r.split(",")[0] for r in rows if r.endswith(f",{fold}")} <= set(held_out)
 
 
 def test_a_folder_pool_is_cached_and_pretrained_once_for_every_split(tmp_path):
@@ -375,6 +377,7 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
                              weights_only=True)  # fmt: skip
         assert encoder["pool"]["split"].endswith(f"splits/seed{seed}/split.csv")
         assert encoder["pool"]["n_clips"] == int((split["split"] == "train").sum())
+        assert set(encoder["pool"]["fnames"]).isdisjoint(split[split["split"] != "train"]["fname"])
         log = (workdir / f"logs/train_model/raw_ae/seed{seed}.log").read_text()
         assert f"results/pretrain/raw_conv/seed{seed}/encoder.pt" in log
         log = (workdir / f"logs/train_model/raw_ae_other/seed{seed}.log").read_text()
@@ -401,6 +404,13 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
     assert "two-level bootstrap over the 2 seeds" in html
     assert "every seed has a split of its own" in html
     assert "the dataset&#39;s clips of 3 label(s) not selected (Applause, Flute, Telephone" in html
+    assert "Used by raw_ae." in html and "Used by raw_ae_other." in html
+    # a pretraining setting of the other pool reruns its pretraining and its model, but
+    # neither selects, fetches nor decodes the pool again
+    (workdir / "config" / "epochs.yaml").write_text("pretrain:\n  left_out:\n    epochs: 3\n")
+    jobs = jobs_of(snakemake(workdir, "-n", *RUN, "config/epochs.yaml").stdout)
+    assert jobs["pretrain_frontend"] == 1 and jobs["train_model"] == 2, jobs
+    assert not {"select_pool", "cache_pool", "preprocess_audio"} & set(jobs), jobs
 
 
 def test_train_fractions_draw_the_data_size_curve(tmp_path):

@@ -137,18 +137,28 @@ def get_pretrain_input(wildcards):
 
 
 def get_pool_meta_input(wildcards):
-    """What select_pool reads: the dataset's metadata for other_labels, the folders for a
-    folder pool (so that adding files there lists them again)."""
-    if pool_of(wildcards.name) == "folder":
-        return list(config["pretrain"][wildcards.name]["folders"])
+    """What select_pool reads: the dataset's metadata for other_labels."""
     return get_meta_input() if pool_of(wildcards.name) == "other_labels" else []
 
 
+def get_pool_selection(wildcards):
+    """The settings that choose a pool's files, and nothing else, so that a change of
+    epochs or lr never selects, fetches or decodes the pool again. A folder pool's listing
+    (each audio file's path, size and mtime, as a digest) is one of them: adding, removing
+    or editing a file anywhere under its folders selects it again."""
+    settings = config["pretrain"][wildcards.name]
+    pool = pool_of(wildcards.name)
+    if pool == "folder":
+        # here, not at the top: it imports pandas, which a run without a folder pool skips
+        from audioclf.pretrain.listing import folder_listing
+
+        return {"pool": pool, "folders": settings["folders"],
+                "listing": folder_listing(settings["folders"])}  # fmt: skip
+    return {"pool": pool, "max_clips": settings.get("max_clips"), "labels": config["labels"]}
+
+
 def get_pool_audio_input(wildcards):
-    """What cache_pool waits for besides the pool table: its audio on disk (a folder
-    pool's folders, so that adding files there reruns it)."""
-    if pool_of(wildcards.name) == "folder":
-        return list(config["pretrain"][wildcards.name]["folders"])
+    """What cache_pool waits for besides the pool table: its audio on disk."""
     if pool_of(wildcards.name) != "other_labels":
         return []
     if KIND == "fsdkaggle2018":
@@ -234,6 +244,7 @@ def get_benchmark_inputs():
         for run in RUNS + CURVE_RUNS
     ]
     summaries = [f"summarize_model/{model}" for model in MODELS]
+    runs += get_pretrain_benchmarks()
     return [
         f"results/benchmarks/{name}.tsv"
         for name in data
@@ -241,6 +252,22 @@ def get_benchmark_inputs():
         + summaries
         + ["compare_models/comparison", "collect_curves/curves"]
     ]
+
+
+def get_pretrain_benchmarks():
+    """The benchmark names of the pretraining jobs the models need."""
+    names = []
+    for name in dict.fromkeys(autoencoder_name(s) for s in config["models"].values()):
+        if name is None:
+            continue
+        if pool_of(name) == "train":
+            names += [f"pretrain_frontend/{name}/{split}" for split in SPLITS]
+            continue
+        names += [f"select_pool/{name}", f"cache_pool/{name}"]
+        if pool_of(name) == "other_labels" and KIND == "fsdkaggle2018":
+            names.append(f"download_pool_audio/{name}")
+        names.append(f"pretrain_frontend/{name}/pool")
+    return names
 
 
 def get_report_figures():

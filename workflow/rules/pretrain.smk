@@ -21,9 +21,8 @@ rule select_pool:
         runtime=5,
     params:
         name="{name}",
-        settings=get_pretrain_settings,
+        selection=get_pool_selection,
         kind=KIND,
-        labels=config["labels"],
     script:
         "../scripts/select_pool.py"
 
@@ -31,6 +30,8 @@ rule select_pool:
 rule download_pool_audio:
     input:
         subset="results/pretrain/{name}/pool/subset.csv",
+        # after the dataset's own download: one job at a time on the archive and its limits
+        after="resources/FSDKaggle2018/clips_manifest.csv",
     output:
         manifest="resources/FSDKaggle2018/pools/{name}_manifest.csv",
     log:

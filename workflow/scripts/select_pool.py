@@ -8,11 +8,12 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 from audioclf.pretrain.pool import write_pool  # noqa: E402
 
 sm = snakemake  # noqa: F821
+selection = dict(sm.params.selection)
 write_pool(
     sm.output.subset,
     sm.params.name,
-    dict(sm.params.settings),
+    selection,
     kind=sm.params.kind,
-    labels=sm.params.labels,
-    meta_dir=sm.input.meta if sm.params.settings.get("pool") == "other_labels" else None,
+    labels=selection.get("labels"),
+    meta_dir=sm.input.meta if selection["pool"] == "other_labels" else None,
 )

@@ -8,7 +8,12 @@ import torch
 from audioclf.contracts import SPLIT
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.learn.weights import load_encoder
-from audioclf.pretrain.autoencoder import WaveformAutoencoder, encoder_keys, spectral_loss
+from audioclf.pretrain.autoencoder import (
+    WaveformAutoencoder,
+    encoder_geometry,
+    encoder_keys,
+    spectral_loss,
+)
 from audioclf.pretrain.train import PretrainError, pool_fnames, pretrain
 from conftest import make_model
 
@@ -80,6 +85,14 @@ def test_a_pool_shorter_than_one_crop_fails_naming_it_and_its_size(tiny, tmp_pat
         )  # fmt: skip
 
 
+def test_a_crop_too_short_for_the_spectral_loss_fails_naming_the_key(tiny, tmp_path):
+    with pytest.raises(PretrainError, match=r"pretrain.short.crop_seconds: 0.01 s is 160 samples"):
+        pretrain(
+            tiny.cache, tiny.split, tmp_path / "e.pt", tmp_path / "h.csv", name="short",
+            settings={**SETTINGS, "crop_seconds": 0.01}, device="cpu",
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize("model_type", ["raw1d", "raw1d_deep", "raw_filterbank"])
 def test_every_encoder_is_shared_with_its_model_and_reconstructs_the_input_length(model_type):
     model = make_model(model_type, 3, {}, clip_seconds=1.0)
@@ -87,7 +100,14 @@ def test_every_encoder_is_shared_with_its_model_and_reconstructs_the_input_lengt
     keys = encoder_keys(model, encoder)
     assert keys and all(k in model.state_dict() for k in keys)
     autoencoder = WaveformAutoencoder(encoder)
+    # frames every first_stride x pool samples (raw1d_deep), every hop (the filterbank),
+    # centred where the conv's padding puts them (raw1d: 2048 - 2047 past frame j * 1000)
+    channels, stride, centre = encoder_geometry(encoder)
+    assert (stride, centre) == {"raw1d": (1000, 1.0), "raw1d_deep": (16, 8.0),
+                                "raw_filterbank": (200, 0.0)}[model_type]  # fmt: skip
     wave = 0.1 * torch.randn(2, 1, 16000)
+    decoded = autoencoder.decoder(encoder(wave)).shape[-1] + autoencoder.shift
+    assert 16000 <= decoded <= 16000 + stride  # covers the input, nothing to pad
     out = autoencoder(wave)
     assert out.shape == wave.shape
     assert spectral_loss(wave, wave) == pytest.approx(0.0, abs=1e-5)

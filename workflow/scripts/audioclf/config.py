@@ -59,6 +59,10 @@ def check_pretraining(config: dict) -> None:
         if pool == "folder" and not p.get("folders"):
             wrong.append(f"  pretrain.{name}.folders: pool folder needs one or more folders of "
                          "unlabeled audio; list them, or use pool: train")  # fmt: skip
+        missing = [f for f in p.get("folders") or [] if not os.path.isdir(f)]
+        if pool == "folder" and missing:
+            wrong.append(f"  pretrain.{name}.folders: {missing} not a folder (paths are relative "
+                         "to the working directory); fix the path(s)")  # fmt: skip
         if pool != "folder" and p.get("folders"):
             wrong.append(f"  pretrain.{name}.folders: set, but pool is {pool}; set pool: "
                          "folder or remove folders")  # fmt: skip

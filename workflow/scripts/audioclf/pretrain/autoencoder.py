@@ -10,31 +10,66 @@ from torch import nn
 LOSS_FFTS = (256, 512, 1024)
 
 
-def total_stride(encoder: nn.Module, n_samples: int = 48_000) -> tuple[int, int]:
-    """(channels, samples per output frame) of `encoder` on a (1, 1, n_samples) input."""
-    was = encoder.training
-    encoder.eval()
+def _frames(encoder: nn.Module, n_samples: int) -> tuple[int, int]:
+    """(channels, frames) of `encoder` on a (1, 1, n_samples) input."""
     with torch.no_grad():
         out = encoder(torch.zeros(1, 1, n_samples))
-    encoder.train(was)
-    return int(out.shape[1]), max(1, round(n_samples / out.shape[-1]))
+    return int(out.shape[1]), int(out.shape[-1])
+
+
+def encoder_geometry(encoder: nn.Module, n_samples: int = 48_000) -> tuple[int, int, float]:
+    """(channels, stride, centre) of a strided encoder: frame j is centred on input sample
+    j * stride + centre. A conv stack gives floor((n - span) / stride) + 1 frames for n
+    samples (span: its receptive field less its padding), so the stride is the growth in
+    samples per frame, and the span the length at which a frame is added; the centre of
+    frame 0 is span / 2."""
+    was = encoder.training
+    encoder.eval()
+    try:
+        channels, f1 = _frames(encoder, n_samples)
+        _, f2 = _frames(encoder, 2 * n_samples)
+        if f2 <= f1:
+            raise ValueError("the encoder's output does not grow with its input")
+        stride = round(n_samples / (f2 - f1))
+        # the first length past n_samples at which one more frame appears
+        low, high = n_samples, n_samples + stride
+        while low < high:
+            mid = (low + high) // 2
+            if _frames(encoder, mid)[1] > f1:
+                high = mid
+            else:
+                low = mid + 1
+        span = low - f1 * stride
+    finally:
+        encoder.train(was)
+    return channels, stride, span / 2
+
+
+def total_stride(encoder: nn.Module, n_samples: int = 48_000) -> tuple[int, int]:
+    """(channels, samples per output frame) of `encoder`."""
+    channels, stride, _ = encoder_geometry(encoder, n_samples)
+    return channels, stride
 
 
 class WaveformAutoencoder(nn.Module):
     """`encoder` (shared with the classifier it came from), then a learned overlap-add
     synthesis back to the waveform: one transposed convolution whose windows are two
-    encoder frames long."""
+    encoder frames long, each centred where its encoder frame is."""
 
     def __init__(self, encoder: nn.Module) -> None:
         super().__init__()
         self.encoder = encoder
-        channels, stride = total_stride(encoder)
-        self.decoder = nn.ConvTranspose1d(
-            channels, 1, kernel_size=2 * stride, stride=stride, padding=stride // 2
-        )
+        channels, stride, centre = encoder_geometry(encoder)
+        self.decoder = nn.ConvTranspose1d(channels, 1, kernel_size=2 * stride, stride=stride)
+        # decoder window j starts at j * stride and is centred at j * stride + stride
+        self.shift = round(centre) - stride
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
         out = self.decoder(self.encoder(wave))
+        if self.shift > 0:
+            out = nn.functional.pad(out, (self.shift, 0))
+        elif self.shift < 0:
+            out = out[..., -self.shift :]
         n = wave.shape[-1]
         if out.shape[-1] < n:
             out = nn.functional.pad(out, (0, n - out.shape[-1]))

@@ -15,6 +15,7 @@ import pandas as pd
 from audioclf.contracts import SUBSET
 from audioclf.datasets.catalog import AUDIO_EXTENSIONS, CatalogError
 from audioclf.datasets.subset import build_catalog
+from audioclf.pretrain.listing import audio_files
 
 UNLABELED = "unlabeled"  # the label column of a folder pool: its clips carry none
 MAX_CLIPS = 1000  # other_labels' default cap
@@ -31,14 +32,7 @@ def folder_pool(name: str, folders: Sequence[str | os.PathLike]) -> pd.DataFrame
     missing = [str(f) for f in folders if not Path(f).is_dir()]
     if missing:
         raise PoolError(f"pretrain.{name}.folders: {missing} not a folder; fix the path(s)")
-    paths = list(
-        dict.fromkeys(
-            str(p)
-            for folder in folders
-            for p in sorted(Path(folder).rglob("*"))
-            if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
-        )
-    )
+    paths = audio_files(folders)
     if not paths:
         raise PoolError(
             f"pretrain.{name}: the folder pool {[str(f) for f in folders]} has 0 audio files "
@@ -92,7 +86,7 @@ def write_pool(
             catalog = build_catalog(kind, meta_dir=meta_dir, audio_root=audio_root)
         except CatalogError as err:
             raise PoolError(f"pretrain.{name}: {err}") from err
-        table = other_labels_pool(name, catalog, labels, settings.get("max_clips", MAX_CLIPS))
+        table = other_labels_pool(name, catalog, labels, settings.get("max_clips") or MAX_CLIPS)
     else:
         raise PoolError(f"pretrain.{name}: pool {pool!r} has no pool table (train uses the split)")
     SUBSET.write(out_csv, table)

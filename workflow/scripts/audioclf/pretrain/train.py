@@ -17,7 +17,7 @@ from audioclf.io import atomic_path, log
 from audioclf.learn.data import ClipDataset, clip_samples
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
-from audioclf.pretrain.autoencoder import LOSSES, WaveformAutoencoder, encoder_keys
+from audioclf.pretrain.autoencoder import LOSS_FFTS, LOSSES, WaveformAutoencoder, encoder_keys
 from audioclf.pretrain.pool import MAX_CLIPS
 
 ENCODER_FORMAT = "audioclf-encoder/1"
@@ -28,7 +28,7 @@ PRETRAIN_DEFAULTS = {
     "batch_size": 32,
     "crop_seconds": 1.0,
     "loss": "spectral",
-    "settings": {},  # the encoder's shape keys (limits.ENCODER_SETTINGS), as its models set them
+    "settings": {},  # the encoder's shape: its type's encoder_settings, as its models set them
 }
 # train: the split's train clips; folder and other_labels: a pool cache of their own
 POOLS = ("train", "folder", "other_labels")
@@ -43,6 +43,7 @@ def pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded) -> dic
         "split": None if split_csv is None else str(split_csv),
         "n_clips": len(fnames),
         "seconds": pool_samples / cache.sample_rate,
+        "fnames": list(fnames),  # what the encoder was trained on, for checks and audits
     }
     if s["pool"] == "folder":
         record["folders"] = [str(f) for f in s.get("folders") or []]
@@ -124,6 +125,12 @@ def pretrain(
     fnames = pool_fnames(cache, split_csv, s["pool"])
     where = pool_words(s["pool"], split_csv, cache_path)
     crop = clip_samples(float(s["crop_seconds"]), cache.sample_rate)
+    if s["loss"] == "spectral" and crop <= max(LOSS_FFTS) // 2:
+        raise PretrainError(
+            f"pretrain.{name}.crop_seconds: {s['crop_seconds']} s is {crop} samples, too short "
+            f"for the spectral loss's {max(LOSS_FFTS)}-point window (more than "
+            f"{max(LOSS_FFTS) // 2} needed); raise crop_seconds"
+        )
     rows = cache.index(fnames)
     pool_samples = int(sum(int(cache.lengths[r]) for r in rows))
     if not fnames or pool_samples < crop:

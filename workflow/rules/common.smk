@@ -20,7 +20,13 @@ from audioclf.runs import (  # noqa: E402
     split_id,
 )
 
-validate_config(config, workflow.source_path("../schemas/config.schema.yaml"))
+# what `--config` set is converted to the schema's types first (Snakemake reads nested
+# values as strings)
+validate_config(
+    config,
+    workflow.source_path("../schemas/config.schema.yaml"),
+    cli=workflow.config_settings.config,
+)
 
 DATASET = config["dataset"]
 KIND = DATASET["kind"]

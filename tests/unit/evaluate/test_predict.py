@@ -1,5 +1,6 @@
 """Predicting audio files reproduces the workflow's own preprocessing and test predictions."""
 
+import os
 import re
 import subprocess
 import sys
@@ -164,14 +165,31 @@ def test_main_returns_1_when_nothing_was_predicted(workflow, tmp_path, capsys):
     assert printed[-1].startswith(test_paths[0])
 
 
+class _Payload:
+    """Unpickling it would touch `marker`: the test that it is never run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
 @pytest.mark.parametrize(
     "change, words",
     [
         ({"type": "cnn9"}, r"model type 'cnn9' is not known to this version"),
         ({"format": "audioclf-model/0"}, r"format 'audioclf-model/0', expected 'audioclf-model/1'"),
-        (None, r"no such model file"),
-        (b"", r"not a readable model file"),
-        (b"RIFF\x24\x00\x00\x00WAVEfmt ", r"not a readable model file"),
+        ({"format": "audioclf-model/7"}, r"format too new \('audioclf-model/7'; .*newer audioclf"),
+        (None, r"no such file; give the path of a model.pt"),
+        (b"", r"empty file \(0 bytes\), not a model file"),
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", r"not a model file \(it is a WAV audio file\)"),
+        (
+            "pickle",
+            r"unsafe content refused \(it would call posix.system while loading; "
+            r"nothing in it was run\)",
+        ),
+        (b"PK\x03\x04cut off", r"not a readable model file \(RuntimeError"),
     ],
 )
 def test_a_model_file_this_version_cannot_use_is_one_line_naming_it(
@@ -179,14 +197,18 @@ def test_a_model_file_this_version_cannot_use_is_one_line_naming_it(
 ):
     folder, _, test_paths = workflow
     model = tmp_path / "other.pt"
-    if isinstance(change, bytes):  # an empty file, or a WAV given as the model
+    marker = tmp_path / "payload_ran"
+    if isinstance(change, bytes):  # an empty file, a WAV given as the model, a cut zip
         model.write_bytes(change)
+    elif change == "pickle":  # a checkpoint whose unpickling would run a command
+        torch.save({"format": "audioclf-model/1", "x": _Payload(marker)}, model)
     elif change is not None:
         torch.save({**torch.load(folder / "model.pt", weights_only=True), **change}, model)
     assert main([str(model), test_paths[0], "--device", "cpu"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {model}: "), lines
     assert re.search(words, lines[0]), lines[0]
+    assert "weights_only" not in lines[0] and not marker.exists()
 
 
 def test_command_line_in_a_subprocess(workflow, tmp_path):
@@ -206,4 +228,27 @@ def test_command_line_in_a_subprocess(workflow, tmp_path):
     assert table["error"].iloc[-1] == "file missing"
     by_file = table.set_index("file")
     assert by_file.loc[test_paths, "predicted"].tolist() == expected["predicted"].tolist()
-    assert "predicted 24 of 25 file(s)" in result.stderr
+    assert "predicted 24 of 25 input(s)" in result.stderr
+
+
+def test_every_input_it_cannot_use_is_named_in_the_table_and_on_stderr(workflow, tmp_path, capsys):
+    folder, _, test_paths = workflow
+    new = tmp_path / "new"
+    (new / "empty").mkdir(parents=True)
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(48000) / 48000)
+    sf.write(new / "voice.opus", tone, 48000, format="OGG", subtype="OPUS")  # libsndfile reads
+    (new / "song.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")  # AAC: it does not
+    (new / "notes.txt").write_text("not audio")
+    table = predict_files(folder / "model.pt", [new, new / "empty"], device="cpu")
+    by_file = table.set_index("file")
+    assert by_file.loc[str(new / "voice.opus"), "predicted"] is not None
+    assert pd.isna(by_file.loc[str(new / "voice.opus"), "error"])
+    for name, ext in (("song.m4a", ".m4a"), ("notes.txt", ".txt")):
+        assert by_file.loc[str(new / name), "error"].startswith(
+            f"not read: extension {ext} is not an audio format libsndfile reads"
+        )
+    assert by_file.loc[str(new / "empty"), "error"].startswith("no audio files in this folder")
+    assert len(table) == 4 and table["predicted"].notna().sum() == 1
+    err = capsys.readouterr().err
+    assert f"{new / 'song.m4a'}: not read" in err and f"{new / 'empty'}: no audio files" in err
+    assert "predicted 1 of 4 input(s); 3 without one" in err

@@ -27,10 +27,16 @@ def _message(error: jsonschema.ValidationError) -> str:
     return error.message
 
 
-def validate_config(config: dict, schema_path: str | os.PathLike) -> dict:
-    """Raise ConfigError naming every wrong key; fill schema defaults; return the config."""
+def validate_config(config: dict, schema_path: str | os.PathLike, cli: dict | None = None) -> dict:
+    """Raise ConfigError naming every wrong key; fill schema defaults; return the config.
+
+    `cli` is what `snakemake --config` set (Snakemake parses nested values as strings):
+    those values are converted to the schema's types first (see from_command_line).
+    """
     with open(schema_path) as handle:
         schema = yaml.safe_load(handle)
+    if cli:
+        from_command_line(config, cli, schema)
     validator_cls = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_cls(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
@@ -144,6 +150,115 @@ def check_models(config: dict) -> None:
             "the configuration is invalid (see config/README.md for every key):\n"
             + "\n".join(errors)
         )
+
+
+# YAML 1.1's words for booleans and null, as a YAML file would read them
+_BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
+_NULLS = {"null", "~", "none", ""}
+
+
+def from_command_line(config: dict, cli: dict, schema: dict) -> None:
+    """Convert, in place, each value `snakemake --config` set to the schema's type.
+
+    Snakemake reads `--config seeds=[0,1]` as the list ["0", "1"] and
+    `--config 'models={raw: {lr: 0.001}}'` as {"raw": {"lr": "0.001"}}: every nested
+    scalar is a string. Each such string is read as the schema asks at its key (integer,
+    number, boolean, null; a list or a map given as one string is parsed as YAML first),
+    so the values mean what they would in a config file. A value the schema's type cannot
+    take raises ConfigError naming the key and the `--config` entry to fix.
+    """
+    _apply(config, cli, schema, schema, "")
+
+
+def _apply(config: dict, cli: dict, node: dict, schema: dict, where: str) -> None:
+    """Convert the values `cli` set in `config` (they won the merge with the config files),
+    leaving what the files set as it is."""
+    for key, value in cli.items():
+        if key not in config:
+            continue
+        sub, path = _node(schema, node, key), f"{where}{key}"
+        if isinstance(value, dict) and isinstance(config[key], dict):
+            _apply(config[key], value, sub, schema, f"{path}.")
+        else:
+            config[key] = _convert(config[key], sub, schema, path)
+
+
+def _node(schema: dict, node: dict, key) -> dict:
+    """The schema of `key` inside object schema `node` ({} when it says nothing)."""
+    node = _resolve(schema, node)
+    if key in node.get("properties", {}):
+        return _resolve(schema, node["properties"][key])
+    extra = node.get("additionalProperties")
+    return _resolve(schema, extra) if isinstance(extra, dict) else {}
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while isinstance(node, dict) and "$ref" in node:
+        target = schema
+        for part in node["$ref"].lstrip("#/").split("/"):
+            target = target[part]
+        node = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+    return node or {}
+
+
+def _types(node: dict) -> list[str]:
+    kinds = node.get("type", [])
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds)
+    for option in node.get("oneOf", []) + node.get("anyOf", []):
+        kinds += _types(option)
+    return kinds
+
+
+def _convert(value, node: dict, schema: dict, where: str):
+    kinds = _types(node)
+    if (
+        isinstance(value, str)
+        and value.strip()[:1] in ("[", "{")
+        and ("array" in kinds or "object" in kinds)
+    ):
+        try:
+            value = yaml.load(value, Loader=yaml.BaseLoader)  # strings, as Snakemake's own
+        except yaml.YAMLError as err:
+            raise _cli_error(where, value, f"is not a YAML list or map ({err})") from err
+    if isinstance(value, list):
+        items = _resolve(schema, node.get("items", {}))
+        return [_convert(v, items, schema, f"{where}.{i}") for i, v in enumerate(value)]
+    if isinstance(value, dict):
+        return {
+            k: _convert(v, _node(schema, node, k), schema, f"{where}.{k}") for k, v in value.items()
+        }
+    if (
+        not isinstance(value, str)
+        or not kinds
+        or "string" in kinds
+        and not ({"boolean", "null"} & set(kinds) and value.lower() in {*_BOOLEANS, *_NULLS})
+    ):
+        return value
+    text = value.strip()
+    if "null" in kinds and text.lower() in _NULLS:
+        return None
+    if "boolean" in kinds and text.lower() in _BOOLEANS:
+        return _BOOLEANS[text.lower()]
+    if "integer" in kinds:
+        try:
+            return int(text)
+        except ValueError:
+            pass
+    if "number" in kinds:
+        try:
+            return float(text)
+        except ValueError:
+            pass
+    if "string" in kinds:
+        return value
+    raise _cli_error(where, value, f"is not {' or '.join(kinds)}")
+
+
+def _cli_error(where: str, value, problem: str) -> ConfigError:
+    return ConfigError(
+        "the configuration is invalid (see config/README.md for every key):\n"
+        f"  {where}: {value!r} (from --config) {problem}; fix that --config entry"
+    )
 
 
 def _fill_defaults(config: dict, schema: dict) -> None:

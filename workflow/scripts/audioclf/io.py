@@ -1,10 +1,12 @@
-"""Atomic file writing (a half-written output is never taken as done) and log lines."""
+"""Atomic file writing (a half-written output is never taken as done), safe loading of
+torch files with one-line errors, and log lines."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -49,3 +51,68 @@ def write_csv(path: str | os.PathLike, frame) -> None:
 def log(message: str) -> None:
     """One progress line on stderr (each rule's log file), flushed at once."""
     print(message, file=sys.stderr, flush=True)
+
+
+class TorchFileError(ValueError):
+    """A torch file that cannot be loaded; the message is one line naming the file."""
+
+
+# the first bytes of files a user may pass by mistake, for the error message
+_MAGIC = {
+    b"RIFF": "a WAV audio file",
+    b"fLaC": "a FLAC audio file",
+    b"OggS": "an OGG file",
+    b"ID3": "an MP3 file",
+    b"\xff\xfb": "an MP3 file",
+    b"{": "a JSON or text file",
+}
+
+
+def load_torch_file(path: str | os.PathLike, what: str, fix: str):
+    """torch.load(path, weights_only=True), every failure one TorchFileError line naming
+    `path`, what is wrong with it, and `fix`. A pickle that would run code on loading is
+    refused without running it, and the message never suggests loading it unsafely
+    (torch's own does: `weights_only=False`)."""
+    import torch  # here: io is imported where torch is not needed
+
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except FileNotFoundError:
+        raise TorchFileError(f"{path}: no such file; {fix}") from None
+    except OSError as err:
+        raise TorchFileError(f"{path}: unreadable ({err.strerror or err}); {fix}") from None
+    if size == 0:
+        raise TorchFileError(f"{path}: empty file (0 bytes), not {what}; {fix}")
+    if not head.startswith(b"PK\x03\x04") and not head.startswith(b"\x80"):
+        kind = next((name for magic, name in _MAGIC.items() if head.startswith(magic)), None)
+        raise TorchFileError(
+            f"{path}: not {what}"
+            + (f" (it is {kind})" if kind else " (not a torch file)")
+            + f"; {fix}"
+        )
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle_error() as err:
+        blocked = re.search(r"GLOBAL (\S+)", str(err))
+        detail = f"it would call {blocked.group(1)} while loading" if blocked else (
+            "it holds objects that only an unrestricted unpickler reads"
+        )  # fmt: skip
+        raise TorchFileError(
+            f"{path}: unsafe content refused ({detail}; nothing in it was run); "
+            f"{what} holds only tensors and plain values: {fix}"
+        ) from None
+    except Exception as err:  # a cut-off archive, a foreign zip
+        first = str(err).splitlines()[0][:120] if str(err) else "no detail"
+        raise TorchFileError(
+            f"{path}: not a readable {what.removeprefix('a ')} ({type(err).__name__}: {first}); "
+            f"{fix}"
+        ) from None
+
+
+def pickle_error():
+    import pickle
+
+    return pickle.UnpicklingError

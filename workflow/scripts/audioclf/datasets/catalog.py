@@ -13,7 +13,32 @@ import pandas as pd
 
 from audioclf.contracts import ContractError, Table
 
-AUDIO_EXTENSIONS = {".wav", ".flac", ".ogg", ".oga", ".mp3", ".aif", ".aiff"}
+# The other names files of a libsndfile format go by; RAW (headerless: no rate, no sample
+# format) is left out, as no file says it is raw audio.
+_ALIASES = {"AIFF": (".aif", ".aifc"), "OGG": (".oga", ".opus"), "AU": (".snd",),
+            "WAVEX": (".wav",), "SD2": (".sd2",), "CAF": (".caf",)}  # fmt: skip
+
+
+def _libsndfile_extensions() -> frozenset[str]:
+    import soundfile as sf
+
+    names = set(sf.available_formats()) - {"RAW"}
+    return frozenset(ext for name in names for ext in (f".{name.lower()}", *_ALIASES.get(name, ())))
+
+
+# Every extension a folder's audio is listed by: the formats this machine's libsndfile
+# reads (WAV, FLAC, OGG Vorbis and Opus, MP3, AIFF, ...), so nothing it could decode is
+# skipped and nothing listed is a format it cannot.
+AUDIO_EXTENSIONS = _libsndfile_extensions()
+COMMON_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff")
+
+
+def extensions_words() -> str:
+    """The extensions read, in a few words for an error message."""
+    common = [e for e in COMMON_EXTENSIONS if e in AUDIO_EXTENSIONS]
+    return f"{', '.join(common)} and {len(AUDIO_EXTENSIONS) - len(common)} more libsndfile formats"
+
+
 CATALOG_COLUMNS = ["fname", "label", "source", "manually_verified", "path"]
 
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioclf.datasets.catalog import AUDIO_EXTENSIONS, CATALOG_COLUMNS, CatalogError, read_metadata
+from audioclf.datasets.catalog import (
+    AUDIO_EXTENSIONS,
+    CATALOG_COLUMNS,
+    CatalogError,
+    extensions_words,
+    read_metadata,
+)
 
 
 def folder_catalog(
@@ -56,7 +62,7 @@ def _labels_from_names(root: Path, label_regex: str) -> pd.DataFrame:
         if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
     )
     if not files:
-        raise CatalogError(f"{root}: no audio files ({', '.join(sorted(AUDIO_EXTENSIONS))})")
+        raise CatalogError(f"{root}: no audio files ({extensions_words()})")
     rows, unmatched = [], []
     for name in files:
         match = pattern.search(Path(name).name)

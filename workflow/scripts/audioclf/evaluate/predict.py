@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from audioclf.datasets.catalog import AUDIO_EXTENSIONS
+from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
 from audioclf.devices import resolve_device
 from audioclf.evaluate.scoring import (
     EVAL_WINDOWS,
@@ -60,19 +60,29 @@ def preprocess_settings(
     )
 
 
-def audio_files(paths: Sequence[str | os.PathLike]) -> list[str]:
-    """The paths as given, a folder replaced by the audio files under it (sorted)."""
-    files = []
+def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str, str]]:
+    """(the files to score, {input: why it is not scored}): the paths as given, a folder
+    replaced by the audio files under it (sorted). Files under a folder whose extension no
+    libsndfile format has are named with that reason, as is a folder without audio."""
+    files, skipped = [], {}
     for path in paths:
-        if Path(path).is_dir():
-            files += sorted(
-                str(p)
-                for p in Path(path).rglob("*")
-                if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
-            )
-        else:
+        if not Path(path).is_dir():
             files.append(str(path))
-    return files
+            continue
+        found = sorted(p for p in Path(path).rglob("*") if p.is_file())
+        audio = [str(p) for p in found if p.suffix.lower() in AUDIO_EXTENSIONS]
+        for p in found:
+            if p.suffix.lower() not in AUDIO_EXTENSIONS:
+                skipped[str(p)] = (
+                    f"not read: extension {p.suffix or '(none)'} is not an audio format "
+                    f"libsndfile reads ({extensions_words()})"
+                )
+        if not audio:
+            skipped[str(path)] = (
+                f"no audio files in this folder ({len(found)} other file(s); {extensions_words()})"
+            )
+        files += audio
+    return files, skipped
 
 
 def _preprocess(path: str, settings: ClipSettings):
@@ -109,7 +119,9 @@ def predict_files(
     checkpoint = load_checkpoint(model_path)
     classes = list(checkpoint["classes"])
     settings = preprocess_settings(checkpoint, sample_rate, top_db, pad_ms, mode)
-    files = audio_files(paths)
+    files, skipped = audio_files(paths)
+    for path, reason in skipped.items():
+        log(f"{path}: {reason}; no prediction")
 
     usable, samples, errors = [], [], [None] * len(files)
     for i, path in enumerate(files):
@@ -148,15 +160,15 @@ def predict_files(
         table.loc[usable, "predicted"] = scored["predicted"].to_numpy(dtype=object)
         for column in ["confidence", *prob_columns]:
             table.loc[usable, column] = scored[column].to_numpy()
+    if skipped:  # every input it cannot use is a row too, after the files it scored
+        rows = pd.DataFrame({"file": list(skipped), "error": list(skipped.values())})
+        table = pd.concat([table, rows.reindex(columns=table.columns)], ignore_index=True)
     if out_csv is not None:
         write_csv(out_csv, table)
+    unscored = len(table) - len(usable)
     log(
-        f"{Path(model_path)}: predicted {len(usable)} of {len(files)} file(s)"
-        + (
-            f"; {len(files) - len(usable)} without one (see `error`)"
-            if len(usable) < len(files)
-            else ""
-        )
+        f"{Path(model_path)}: predicted {len(usable)} of {len(table)} input(s)"
+        + (f"; {unscored} without one (see `error`)" if unscored else "")
     )
     return table
 

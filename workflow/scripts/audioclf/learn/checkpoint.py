@@ -7,7 +7,7 @@ import os
 import torch
 from torch import nn
 
-from audioclf.io import atomic_path
+from audioclf.io import TorchFileError, atomic_path, load_torch_file
 from audioclf.learn.data import clip_samples
 from audioclf.learn.registry import MODEL_TYPES, build_model
 
@@ -49,28 +49,37 @@ class CheckpointError(ValueError):
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """model.pt as written by train(), checked for its format and its model type."""
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise CheckpointError(f"{path}: no such model file; give the path of a model.pt") from err
-    except Exception as err:  # a pickle that weights_only refuses, an empty or foreign file
-        raise CheckpointError(
-            f"{path}: not a readable model file ({type(err).__name__}: "
-            f"{str(err).splitlines()[0] if str(err) else 'no detail'}); "
-            "give the path of a model.pt written by train_model"
-        ) from err
+        checkpoint = load_torch_file(
+            path, "a model file", "give the path of a model.pt written by train_model"
+        )
+    except TorchFileError as err:
+        raise CheckpointError(str(err)) from None
     found = checkpoint.get("format") if isinstance(checkpoint, dict) else None
     if found != MODEL_FORMAT:
-        written = f"format {found!r}" if found else "no audioclf format"
-        raise CheckpointError(
-            f"{path}: not a model file this version reads ({written}, expected "
-            f"{MODEL_FORMAT!r}); retrain it with train_model"
-        )
+        raise CheckpointError(f"{path}: {_format_problem(found)}")
     if checkpoint.get("type") not in MODEL_TYPES:
         raise CheckpointError(
             f"{path}: model type {checkpoint.get('type')!r} is not known to this version "
             f"(it knows {', '.join(MODEL_TYPES)}); use the audioclf version that trained it"
         )
     return checkpoint
+
+
+def _format_problem(found) -> str:
+    """What is wrong with a loaded file's format field, and what to do."""
+    family, _, version = MODEL_FORMAT.rpartition("/")
+    if isinstance(found, str) and found.startswith(f"{family}/"):
+        theirs = found.rpartition("/")[2]
+        if theirs.isdigit() and int(theirs) > int(version):
+            return (
+                f"format too new ({found!r}; this version reads {MODEL_FORMAT!r}): it was "
+                "written by a newer audioclf; use that version, or upgrade this one"
+            )
+    written = f"format {found!r}" if found else "no audioclf format"
+    return (
+        f"not a model file this version reads ({written}, expected {MODEL_FORMAT!r}); "
+        "retrain it with train_model"
+    )
 
 
 def rebuild_model(checkpoint: dict) -> nn.Module:

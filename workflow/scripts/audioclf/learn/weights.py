@@ -11,6 +11,7 @@ import torch
 import torchvision
 from torch import nn
 
+from audioclf.io import load_torch_file
 from audioclf.learn.models import SpectrogramClassifier
 from audioclf.learn.registry import MODEL_TYPES
 
@@ -74,10 +75,9 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             f"{path}: pretrained weights file not found; fix the model's `pretrained` path "
             "or set `pretrained: false`"
         )
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:
-        raise ValueError(f"{path}: not a readable torch state_dict ({err})") from err
+    state = load_torch_file(
+        path, "a state_dict file", "fix the model's `pretrained` path or set `pretrained: false`"
+    )
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -179,12 +179,7 @@ def load_encoder(
     encoder_settings (a stride or pool changes what the weights mean without changing
     their shape), each key with the shape the model has.
     """
-    try:
-        checkpoint = torch.load(encoder_path, map_location="cpu", weights_only=True)
-    except FileNotFoundError as err:
-        raise ValueError(
-            f"{encoder_path}: encoder file not found; rerun pretrain_frontend"
-        ) from err
+    checkpoint = load_torch_file(encoder_path, "an encoder file", "rerun pretrain_frontend")
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != "audioclf-encoder/1":
         raise ValueError(f"{encoder_path}: not an encoder.pt of pretrain_frontend")
     if checkpoint["encoder_type"] != model_type:

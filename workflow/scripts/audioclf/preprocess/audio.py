@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import math
 import os
 from pathlib import Path
 
@@ -56,15 +57,46 @@ def to_mono(wave: torch.Tensor) -> torch.Tensor:
     return wave[0] if wave.shape[0] == 1 else wave.mean(dim=0)
 
 
+# torchaudio's resampler builds one sinc kernel of about (new / g) x 12 (orig / g) values
+# (g = gcd of the rates): small for the usual rates (44,100 -> 16,000: 160 x ~5,300), but
+# 1.4 GB for 22,254 Hz and several GB for 44,101 or 48,001. Up to this many phases
+# (orig / g x new / g) it is used as before; past it, scipy's polyphase FIR, whose filter
+# holds 20 taps per phase of the larger side (about 8 MB for 48,001 Hz) and runs in time
+# linear in the clip.
+TORCHAUDIO_MAX_PHASES = 1_000_000
+RESAMPLER_CACHE = 8  # kernels kept: one per rate a dataset mixes, each at most a few MB
+
+
 def resample(wave: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
-    """Band-limited resampling along the last axis (torchaudio.functional.resample's result)."""
-    if int(orig_sr) == int(new_sr):
+    """Band-limited resampling along the last axis, in memory and time bounded for any
+    pair of rates: torchaudio's (as before) when its kernel is small, else a polyphase
+    FIR filter (scipy.signal.resample_poly, Kaiser window)."""
+    orig_sr, new_sr = int(orig_sr), int(new_sr)
+    if orig_sr == new_sr:
         return wave
-    with torch.no_grad():
-        return _resampler(int(orig_sr), int(new_sr), wave.dtype)(wave)
+    g = math.gcd(orig_sr, new_sr)
+    up, down = new_sr // g, orig_sr // g
+    if up * down <= TORCHAUDIO_MAX_PHASES:
+        with torch.no_grad():
+            return _resampler(orig_sr, new_sr, wave.dtype)(wave)
+    from scipy.signal import resample_poly  # here: most datasets never need it
+
+    # resample_poly scales the filter it is given in place: hand it a copy of the cached one
+    out = resample_poly(wave.numpy(), up, down, axis=-1, window=_fir(up, down).copy())
+    return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(wave.dtype)
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=RESAMPLER_CACHE)
+def _fir(up: int, down: int) -> np.ndarray:
+    """resample_poly's own default filter (Kaiser, beta 5, 10 zero crossings a side),
+    designed once per ratio: designing it costs more than filtering a short clip."""
+    from scipy.signal import firwin
+
+    half = 10 * max(up, down)
+    return firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0))
+
+
+@functools.lru_cache(maxsize=RESAMPLER_CACHE)
 def _resampler(orig_sr: int, new_sr: int, dtype: torch.dtype) -> T.Resample:
     # Building the sinc kernel costs as much as resampling a short clip: build it once per rate.
     return T.Resample(orig_sr, new_sr, dtype=dtype)

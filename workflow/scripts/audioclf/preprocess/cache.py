@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from audioclf.io import atomic_path
+from audioclf.io import atomic_path, load_torch_file
 
 INT16_SCALE = 32767.0
 
@@ -109,15 +109,11 @@ class PackedClips:
     def load(cls, path: str | os.PathLike) -> PackedClips:
         """Load the whole cache in one read."""
         path = Path(path)
-        try:
-            payload = torch.load(path, weights_only=True)
-        except FileNotFoundError:
-            raise
-        except Exception as err:  # a truncated or foreign file
-            raise ValueError(
-                f"{path}: not a readable packed clip cache ({err}); delete it and rerun "
-                "preprocess_audio"
-            ) from err
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no packed clip cache; run preprocess_audio")
+        payload = load_torch_file(
+            path, "a packed clip cache", "delete it and rerun preprocess_audio"
+        )
         if not isinstance(payload, dict) or payload.get("format") != "audioclf-packed-clips/1":
             raise ValueError(f"{path}: not an audioclf packed clip cache; delete it and rerun")
         payload.pop("format")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from audioclf.contracts import SUBSET
-from audioclf.datasets.catalog import AUDIO_EXTENSIONS, CatalogError
+from audioclf.datasets.catalog import CatalogError, extensions_words
 from audioclf.datasets.subset import build_catalog
 from audioclf.pretrain.listing import audio_files
 
@@ -36,7 +36,7 @@ def folder_pool(name: str, folders: Sequence[str | os.PathLike]) -> pd.DataFrame
     if not paths:
         raise PoolError(
             f"pretrain.{name}: the folder pool {[str(f) for f in folders]} has 0 audio files "
-            f"({', '.join(sorted(AUDIO_EXTENSIONS))}); add audio or use pool: train"
+            f"({extensions_words()}); add audio or use pool: train"
         )
     return pd.DataFrame(
         {"fname": paths, "label": UNLABELED, "source": "folder", "path": paths},

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import jinja2
 import pandas as pd
-import torch
 import yaml
 
 from audioclf.contracts import CLIPS, CURVES, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.evaluate.stats import p_range
-from audioclf.io import write_text
+from audioclf.io import load_torch_file, write_text
 from audioclf.learn.checkpoint import load_checkpoint
 from audioclf.learn.features import filterbank_centres
 from audioclf.preprocess.cache import PackedClips
@@ -105,7 +104,7 @@ def build_report(
     checkpoints = {run.name: load_checkpoint(run.model_path) for run in runs}
     curves = CURVES.read(curves_csv) if curves_csv is not None else pd.DataFrame()
     encoders = {
-        name: torch.load(path, map_location="cpu", weights_only=True)
+        name: load_torch_file(path, "an encoder file", "rerun pretrain_frontend")
         for name, path in (encoder_files or {}).items()
     }
 

@@ -21,6 +21,23 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# On a cluster these run where snakemake runs (the login node), never in the queue: the
+# downloads need the network, which compute nodes often lack, and the bookkeeping rules
+# take seconds and little memory, less than a wait in the queue. Locally nothing changes.
+localrules:
+    download_metadata,
+    download_audio,
+    download_pool_audio,
+    make_demo_dataset,
+    select_subset,
+    select_pool,
+    split_dataset,
+    summarize_model,
+    collect_curves,
+    compare_models,
+    make_report,
+
+
 rule all:
     default_target: True
     input:

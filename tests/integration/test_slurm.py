@@ -54,6 +54,10 @@ SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+)")
 # Up to the metrics: the report adds a minute on 2 cores and is tested locally elsewhere.
 TARGETS = [f"results/eval/{model}/metrics.json" for model in TINY["models"]]
 GPU_RULES = {"train_model", "evaluate_model"}
+# what runs on the login node, never in the queue (the Snakefile's localrules)
+LOCAL_RULES = {"download_metadata", "download_audio", "download_pool_audio", "make_demo_dataset",
+               "select_subset", "select_pool", "split_dataset", "summarize_model",
+               "collect_curves", "compare_models", "make_report"}  # fmt: skip
 # Equal between two runs of one config; the rest of metrics.json holds timings.
 SAME_METRICS = ("n_test", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
                 "confusion_matrix")  # fmt: skip
@@ -109,12 +113,15 @@ def cluster(tmp_path_factory):
 
 
 def failing_workdir(tmp_path: Path) -> Path:
-    """A config whose select_subset fails: a label that the folder dataset lacks."""
+    """A config whose preprocess_audio fails (on the cluster, every attempt): a folder
+    dataset whose every file is unreadable."""
     audio = tmp_path / "audio"
     audio.mkdir()
     (audio / "meta.csv").write_text("fname,label\na.wav,dog\nb.wav,cat\n")
+    for name in ("a.wav", "b.wav"):
+        (audio / name).write_bytes(b"not audio")
     folder = {"kind": "folder", "path": str(audio), "metadata": str(audio / "meta.csv")}
-    return make_workdir(tmp_path, {"dataset": folder, "labels": ["dog", "Meow"]})
+    return make_workdir(tmp_path, {"dataset": folder, "labels": ["dog", "cat"]})
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +140,7 @@ def runs(cluster, tmp_path_factory):
     with ThreadPoolExecutor(2) as pool:
         local_done = pool.submit(snakemake, local, *TARGETS, *config, timeout=RUN_LIMIT_S)
         failing_done = pool.submit(
-            slurm_snakemake, cluster, failing, "results/data/subset.csv", *config
+            slurm_snakemake, cluster, failing, "results/data/cache.pt", *config
         )
         result = slurm_snakemake(cluster, remote, *TARGETS, *config)
         local_done.result()
@@ -182,8 +189,15 @@ def test_every_job_went_through_slurm_with_its_resources(cluster, slurm_run):
     assert sorted(jobs.index) == sorted(job_ids), jobs
     assert set(jobs["State"]) == {"COMPLETED"}, jobs
     rules = jobs["Comment"].str.extract(r"^rule_([a-z_]+?)(?:_wildcards_.*)?$")[0]
-    # One SLURM job for every job that snakemake planned (its "Job stats" table).
-    assert rules.value_counts().to_dict() == jobs_of(result.stderr), (jobs, result.stderr)
+    # One SLURM job for every job that snakemake planned (its "Job stats" table) but the
+    # local rules' jobs, which ran where snakemake runs
+    planned = jobs_of(result.stderr)
+    remote = {rule: n for rule, n in planned.items() if rule not in LOCAL_RULES}
+    assert rules.value_counts().to_dict() == remote, (jobs, result.stderr)
+    local = set(planned) & LOCAL_RULES
+    assert local >= {"make_demo_dataset", "select_subset", "split_dataset", "summarize_model"}
+    for rule in local:
+        assert re.search(rf"^localrule {rule}:$", result.stderr, flags=re.MULTILINE), rule
     assert {rule: (rules == rule).sum() for rule in GPU_RULES} == {
         rule: len(TINY["models"]) for rule in GPU_RULES
     }
@@ -235,13 +249,18 @@ def test_results_equal_a_local_run(local_run, slurm_run):
     assert scored >= len(TINY["models"]), found["metrics.json"]
 
 
-def test_a_failing_rule_fails_the_run_and_is_named(cluster, runs):
+def test_a_failing_rule_is_retried_with_more_memory_then_fails_the_run_by_name(cluster, runs):
     workdir, result = runs["failing"], runs["failed"]
     output = result.stdout + result.stderr
     assert result.returncode not in (0, 124, 137), said(result)
-    assert "Error in rule select_subset" in output, said(result)
-    failed = re.search(r"SLURM-job '(\d+)' failed, SLURM status is: 'FAILED'", output)
-    assert failed, said(result)
-    assert sacct(cluster, failed[1]).loc[failed[1], "State"] == "FAILED"
-    log = (workdir / "logs/select_subset/subset.log").read_text()
-    assert "labels ['Meow'] are not in the dataset" in log
+    assert "Error in rule preprocess_audio" in output, said(result)
+    failed = re.findall(r"SLURM-job '(\d+)' failed, SLURM status is: 'FAILED'", output)
+    # the first attempt and two retries, each asking for more memory
+    assert len(failed) == 3, said(result)
+    jobs = sacct(cluster, *failed)
+    assert set(jobs["State"]) == {"FAILED"}, jobs
+    assert jobs.loc[failed, "ReqMem"].tolist() == ["2500M", "5000M", "7500M"], jobs
+    log = (workdir / "logs/preprocess_audio/preprocess.log").read_text()
+    assert "have no usable clip left" in log
+    # the local rule before it ran on the login node
+    assert re.search(r"^localrule select_subset:$", result.stderr, flags=re.MULTILINE)

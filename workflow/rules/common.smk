@@ -160,7 +160,11 @@ def get_pool_selection(wildcards):
 
         return {"pool": pool, "folders": settings["folders"],
                 "listing": folder_listing(settings["folders"])}  # fmt: skip
-    return {"pool": pool, "max_clips": settings.get("max_clips"), "labels": config["labels"]}
+    return {
+        "pool": pool,
+        "max_clips": settings.get("max_clips"),
+        "labels": config["labels"],
+    }
 
 
 def get_pool_audio_input(wildcards):

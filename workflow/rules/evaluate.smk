@@ -20,7 +20,7 @@ rule evaluate_model:
         "../../envs/evaluate.yaml"
     threads: 8
     resources:
-        mem_mb=6000,
+        mem_mb=lambda wildcards, attempt: 6000 * attempt,
         runtime=30,
         gpu=0,
     params:

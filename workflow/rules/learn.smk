@@ -17,7 +17,7 @@ rule train_model:
         "../../envs/train.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=180,
         gpu=0,
     params:

@@ -17,7 +17,7 @@ rule preprocess_audio:
         "../../envs/preprocess.yaml"
     threads: 2  # worker processes; each holds torch (~0.7 GB RSS)
     resources:
-        mem_mb=lambda wildcards, threads: 1500 + 500 * threads,
+        mem_mb=lambda wildcards, threads, attempt: (1500 + 500 * threads) * attempt,
         runtime=30,
     params:
         sample_rate=config["preprocess"]["sample_rate"],

@@ -71,7 +71,7 @@ rule cache_pool:
         "../../envs/preprocess.yaml"
     threads: 2  # worker processes, as preprocess_audio
     resources:
-        mem_mb=lambda wildcards, threads: 1500 + 500 * threads,
+        mem_mb=lambda wildcards, threads, attempt: (1500 + 500 * threads) * attempt,
         runtime=30,
     params:
         sample_rate=config["preprocess"]["sample_rate"],
@@ -96,7 +96,7 @@ rule pretrain_frontend:
         "../../envs/train.yaml"
     threads: 8
     resources:
-        mem_mb=8000,
+        mem_mb=lambda wildcards, attempt: 8000 * attempt,
         runtime=120,
         gpu=0,
     params:

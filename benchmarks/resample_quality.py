@@ -55,6 +55,8 @@ def run(rate: int, how: str, seconds: float, timeout: float) -> dict:
         )  # fmt: skip
     except subprocess.TimeoutExpired:
         return {"error": f"over {timeout:.0f} s"}
+    if done.returncode < 0:
+        return {"error": f"killed by signal {-done.returncode} (9: out of memory)"}
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["failed"])[-1][:60]}
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -24,6 +24,8 @@ rule preprocess_audio:
         top_db=config["preprocess"]["top_db"],
         pad_ms=config["preprocess"]["pad_ms"],
         mode=config["preprocess"]["mode"],
+        max_seconds=config["preprocess"]["max_seconds"],
+        too_long=config["preprocess"]["too_long"],
         max_excluded_fraction=config["preprocess"]["max_excluded_fraction"],
     script:
         "../scripts/preprocess_audio.py"

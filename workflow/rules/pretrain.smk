@@ -78,6 +78,8 @@ rule cache_pool:
         top_db=config["preprocess"]["top_db"],
         pad_ms=config["preprocess"]["pad_ms"],
         mode=config["preprocess"]["mode"],
+        max_seconds=config["preprocess"]["max_seconds"],
+        too_long=config["preprocess"]["too_long"],
     script:
         "../scripts/cache_pool.py"
 

@@ -17,6 +17,8 @@ preprocess_subset(
     top_db=sm.params.top_db,
     pad_ms=sm.params.pad_ms,
     mode=sm.params.mode,
+    max_seconds=sm.params.max_seconds,
+    too_long=sm.params.too_long,
     # an unlabeled pool lists what it cannot use and goes on; pretraining fails if too
     # little is left, naming the pool and its size
     max_excluded_fraction=1.0,

@@ -19,6 +19,8 @@ preprocess_subset(
     top_db=smk.params.top_db,
     pad_ms=smk.params.pad_ms,
     mode=smk.params.mode,
+    max_seconds=smk.params.max_seconds,
+    too_long=smk.params.too_long,
     max_excluded_fraction=smk.params.max_excluded_fraction,
     workers=smk.threads,
 )

@@ -103,6 +103,8 @@ def test_model_file_records_the_preprocessing(workflow):
         "top_db": TOP_DB,
         "pad_ms": PAD_MS,
         "mode": "all",
+        "max_seconds": 600.0,
+        "too_long": "exclude",
     }
     assert preprocess_settings(checkpoint) == ClipSettings(16000, TOP_DB, PAD_MS, "all")
     assert preprocess_settings(checkpoint, top_db=20).top_db == 20

@@ -1,5 +1,6 @@
 """Tests for audioclf.preprocess.clips and the preprocess_audio / make_demo_dataset scripts."""
 
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from audioclf.contracts import ContractError
+from audioclf.contracts import EXCLUDED, SUBSET, ContractError
 from audioclf.preprocess.audio import load_audio, remove_silence, resample, to_mono
 from audioclf.preprocess.cache import PackedClips, to_int16
 from audioclf.preprocess.clips import PreprocessError, preprocess_subset
@@ -102,7 +103,8 @@ def test_cache_holds_every_clip_decoded_resampled_and_trimmed(tmp_path):
     assert cache.fnames == subset["fname"].tolist()
     assert cache.labels == subset["label"].tolist()
     assert cache.sample_rate == 16000
-    assert cache.settings == {"sample_rate": 16000, "top_db": 20.0, "pad_ms": 20.0, "mode": "all"}
+    assert cache.settings == {"sample_rate": 16000, "top_db": 20.0, "pad_ms": 20.0, "mode": "all",
+                              "max_seconds": 600.0, "too_long": "exclude"}  # fmt: skip
     for i, path in enumerate(subset["path"]):
         samples, seconds = expected_samples(path)
         assert torch.equal(cache.raw(i), samples), subset["fname"][i]
@@ -126,7 +128,8 @@ def test_cache_settings_follow_the_arguments(tmp_path):
     run(tmp_path, subset, sample_rate=8000, top_db=30, pad_ms=50, mode="trim")
     cache = PackedClips.load(tmp_path / "out" / "cache.pt")
     assert cache.sample_rate == 8000
-    assert cache.settings == {"sample_rate": 8000, "top_db": 30.0, "pad_ms": 50.0, "mode": "trim"}
+    assert cache.settings == {"sample_rate": 8000, "top_db": 30.0, "pad_ms": 50.0, "mode": "trim",
+                              "max_seconds": 600.0, "too_long": "exclude"}  # fmt: skip
     samples, _ = expected_samples(subset["path"][0], 8000, 30, 50, "trim")
     assert torch.equal(cache.raw(0), samples)
 
@@ -259,7 +262,13 @@ def test_scripts_make_a_demo_dataset_and_preprocess_it(tmp_path):
                 excluded=str(out / "excluded.csv"),
             ),
             params=SimpleNamespace(
-                sample_rate=16000, top_db=20, pad_ms=20, mode="all", max_excluded_fraction=0.05
+                sample_rate=16000,
+                top_db=20,
+                pad_ms=20,
+                mode="all",
+                max_excluded_fraction=0.05,
+                max_seconds=600,
+                too_long="exclude",
             ),
             threads=2,
             log=[str(tmp_path / "preprocess.log")],
@@ -295,3 +304,63 @@ def test_labels_named_like_missing_values_are_kept_and_blank_paths_refused(tmp_p
     assert PackedClips.load(paths["cache"]).labels == ["None", "NA"]
     with pytest.raises(PreprocessError, match=r"empty fname, label or path on data row\(s\) \[2\]"):
         run(tmp_path, subset.assign(path=[subset["path"].iloc[0], ""]))
+
+
+def _bad_files(folder):
+    """Generated files of every shape a user's folder holds, and what each must become."""
+    rate = 16000
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(3 * rate) / rate)
+    cases = {}
+
+    def cut_in_half(name, **kwargs):
+        path = folder / name
+        sf.write(path, tone, rate, **kwargs)
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+        return path
+
+    cases["cut.wav"] = (
+        cut_in_half("cut.wav", subtype="PCM_16"),
+        r"^truncated: 23\d\d\d of 48000 frames$",
+    )
+    cases["cut.mp3"] = (cut_in_half("cut.mp3", format="MP3"), r"^truncated: \d+ of 48000 frames$")
+    cases["cut.flac"] = (cut_in_half("cut.flac"), r"^decoding failed after \d+ of 48000 frames")
+    cases["cut.ogg"] = (cut_in_half("cut.ogg", format="OGG", subtype="VORBIS"),
+                        r"^not an audio file \(.*malformed")  # fmt: skip
+    long = folder / "long.wav"
+    sf.write(long, np.tile(tone, 3), rate, subtype="PCM_16")  # 9 s
+    cases["long.wav"] = (long, r"^longer than max_seconds \(9.0 s > 5 s\)$")
+    six = folder / "six channels 24-bit.wav"
+    sf.write(six, np.stack([tone * (k + 1) / 6 for k in range(6)], axis=1), rate, subtype="PCM_24")
+    cases["six"] = (six, None)
+    uni = folder / "café ünïcode näme.wav"
+    sf.write(uni, tone, rate, subtype="PCM_16")
+    cases["unicode"] = (uni, None)
+    return cases
+
+
+@pytest.mark.parametrize("too_long", ["exclude", "cut"])
+def test_every_bad_file_is_excluded_with_its_reason_or_kept_whole(tmp_path, too_long):
+    cases = _bad_files(tmp_path)
+    rows = [{"fname": key, "label": "a", "path": str(path)} for key, (path, _) in cases.items()]
+    SUBSET.write(tmp_path / "subset.csv", pd.DataFrame(rows))
+    summary = preprocess_subset(
+        tmp_path / "subset.csv", tmp_path / "cache.pt", tmp_path / "clips.csv",
+        tmp_path / "excluded.csv", top_db=80, max_excluded_fraction=1.0, progress=False,
+        max_seconds=5, too_long=too_long,
+    )  # fmt: skip
+    excluded = EXCLUDED.read(tmp_path / "excluded.csv").set_index("fname")["reason"]
+    cache = PackedClips.load(tmp_path / "cache.pt")
+    for key, (_, reason) in cases.items():
+        if key == "long.wav" and too_long == "cut":
+            i = cache.fnames.index(key)  # kept, read up to max_seconds
+            assert cache.lengths[i] == 5 * 16000 and cache.original_seconds[i] == 5.0
+        elif reason is None:
+            assert key in cache.fnames and key not in excluded.index, key
+        else:
+            assert re.search(reason, excluded[key]), (key, excluded[key])
+    six = cache.clip(cache.fnames.index("six")).numpy()
+    # the six channels' mean: (1 + ... + 6) / 36 of the tone
+    tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(48000) / 16000)
+    assert np.abs(six - tone * 21 / 36).max() < 2e-4
+    assert summary["cut"] == (1 if too_long == "cut" else 0)

@@ -23,29 +23,125 @@ class AudioError(ValueError):
     """A file that cannot be used as audio; the message is a short reason for excluded.csv."""
 
 
-def load_audio(path: str | os.PathLike) -> tuple[torch.Tensor, int]:
-    """Decode WAV (16/24/32-bit, float), FLAC or OGG to float32 (channels, samples) and its rate."""
+READ_BLOCK = 1 << 16  # frames decoded at a time: memory follows the clip kept, not the file
+TOO_LONG = ("exclude", "cut")
+# MP3 headers count frames from the Xing/LAME tag, or estimate them: allow this much slack
+MP3_SLACK = (1152, 0.01)  # one MPEG frame, or 1% of the clip
+
+
+def load_audio(
+    path: str | os.PathLike,
+    max_seconds: float | None = None,
+    too_long: str = "exclude",
+    mono: bool = False,
+) -> tuple[torch.Tensor, int]:
+    """Decode any format libsndfile reads to float32 (channels, samples), or (samples,)
+    downmixed with `mono`, and its rate; AudioError with a short reason otherwise.
+
+    The file is decoded in blocks into an array of the clip's final size, so memory
+    follows what is kept. A file that decodes to fewer frames than its header promises
+    (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated: N of M frames"; a
+    decoder error midway names how far it got. A file longer than `max_seconds` is an
+    AudioError (`too_long: exclude`) or read up to max_seconds (`cut`).
+    """
+    if too_long not in TOO_LONG:
+        raise ValueError(f"too_long must be one of {TOO_LONG}, got {too_long!r}")
     path = Path(path)
     try:
-        data, sample_rate = sf.read(path, dtype="float32", always_2d=True)
+        handle = sf.SoundFile(path)
     except (sf.SoundFileError, RuntimeError, OSError) as err:
-        # Diagnose only after a failure: two stat calls per clip are a real cost for short clips.
-        if not path.exists():
-            raise AudioError("file missing") from err
-        if not path.is_file():
-            raise AudioError("not a file") from err
-        if not os.access(path, os.R_OK):
-            raise AudioError("unreadable (permission denied)") from err
-        if isinstance(err, sf.LibsndfileError):
-            raise AudioError(f"not an audio file ({err.error_string.strip()})") from err
-        if isinstance(err, OSError):
-            raise AudioError(f"unreadable ({err.strerror or err})") from err
-        raise AudioError(f"not an audio file ({err})") from err
-    if data.shape[0] == 0:
+        raise _open_error(path, err) from err
+    with handle:
+        rate, channels = int(handle.samplerate), int(handle.channels)
+        expected = max(int(handle.frames), _wav_declared_frames(path, handle) or 0)
+        wanted = expected
+        if max_seconds is not None and expected > max_seconds * rate:
+            if too_long == "exclude":
+                raise AudioError(
+                    f"longer than max_seconds ({expected / rate:.1f} s > {max_seconds:g} s)"
+                )
+            wanted = int(max_seconds * rate)
+        out = np.empty((wanted,) if mono else (channels, wanted), dtype=np.float32)
+        done = 0
+        while done < wanted:
+            want = min(READ_BLOCK, wanted - done)
+            try:
+                block = handle.read(want, dtype="float32", always_2d=True)
+            except (sf.SoundFileError, RuntimeError) as err:
+                detail = getattr(err, "error_string", str(err)).strip()
+                raise AudioError(
+                    f"decoding failed after {done} of {expected} frames ({detail})"
+                ) from err
+            got = len(block)
+            if got and not np.isfinite(block).all():
+                raise AudioError("non-finite samples (NaN or infinity)")
+            if mono:
+                out[done : done + got] = block[:, 0] if channels == 1 else _downmix(block)
+            else:
+                out[:, done : done + got] = block.T
+            done += got
+            if got < want:
+                break
+    if done == 0:
         raise AudioError("zero length")
-    if not np.isfinite(data).all():
-        raise AudioError("non-finite samples (NaN or infinity)")
-    return torch.from_numpy(np.ascontiguousarray(data.T)), int(sample_rate)
+    if done < wanted and _short(done, wanted, handle.format):
+        raise AudioError(f"truncated: {done} of {expected} frames")
+    out = out[..., :done]
+    return torch.from_numpy(np.ascontiguousarray(out)), rate
+
+
+def _short(done: int, wanted: int, file_format: str) -> bool:
+    if file_format != "MP3":
+        return True
+    frames, share = MP3_SLACK
+    return wanted - done > max(frames, share * wanted)
+
+
+def _downmix(block: np.ndarray) -> np.ndarray:
+    # the mean over channels as to_mono computes it, so a stereo clip's samples are the same
+    return torch.from_numpy(np.ascontiguousarray(block.T)).mean(dim=0).numpy()
+
+
+def _open_error(path: Path, err: Exception) -> AudioError:
+    # Diagnose only after a failure: two stat calls per clip are a real cost for short clips.
+    if not path.exists():
+        return AudioError("file missing")
+    if not path.is_file():
+        return AudioError("not a file")
+    if not os.access(path, os.R_OK):
+        return AudioError("unreadable (permission denied)")
+    if isinstance(err, sf.LibsndfileError):
+        return AudioError(f"not an audio file ({err.error_string.strip()})")
+    if isinstance(err, OSError):
+        return AudioError(f"unreadable ({err.strerror or err})")
+    return AudioError(f"not an audio file ({err})")
+
+
+def _wav_declared_frames(path: Path, handle: sf.SoundFile) -> int | None:
+    """The frames a WAV's data chunk declares (libsndfile reports what the file holds, so a
+    cut-off WAV looks complete to it); None for other formats or an unknown size."""
+    if handle.format not in ("WAV", "WAVEX"):
+        return None
+    with open(path, "rb") as raw:
+        head = raw.read(12)
+        if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        for _ in range(64):  # chunks before the data: fmt, fact, LIST, ...
+            chunk = raw.read(8)
+            if len(chunk) < 8:
+                return None
+            kind, size = chunk[:4], int.from_bytes(chunk[4:], "little")
+            if kind == b"fmt ":
+                block_align = int.from_bytes(raw.read(size)[12:14], "little")
+                raw.seek(size % 2, 1)
+            elif kind == b"data":
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None  # a streamed WAV: its size was never filled in
+                return size // block_align
+            else:
+                raw.seek(size + size % 2, 1)
+    return None
 
 
 def to_mono(wave: torch.Tensor) -> torch.Tensor:

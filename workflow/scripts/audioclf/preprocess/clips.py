@@ -19,11 +19,11 @@ from tqdm import tqdm
 from audioclf.contracts import CLIPS, EXCLUDED, SUBSET
 from audioclf.preprocess.audio import (
     SILENCE_MODES,
+    TOO_LONG,
     AudioError,
     load_audio,
     remove_silence,
     resample,
-    to_mono,
 )
 from audioclf.preprocess.cache import PackedClips, to_int16
 
@@ -40,9 +40,15 @@ class ClipSettings:
     top_db: float = 20
     pad_ms: float = 20
     mode: str = "all"
+    max_seconds: float = 600.0  # longer files are excluded, or cut there (too_long)
+    too_long: str = "exclude"
 
     def __post_init__(self) -> None:
         problems = []
+        if self.max_seconds <= 0:
+            problems.append(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.too_long not in TOO_LONG:
+            problems.append(f"too_long must be one of {list(TOO_LONG)}, got {self.too_long!r}")
         if self.sample_rate <= 0:
             problems.append(f"sample_rate must be a positive number of Hz, got {self.sample_rate}")
         if self.top_db <= 0:
@@ -62,16 +68,18 @@ class ClipResult:
     samples: np.ndarray | None
     original_seconds: float
     reason: str | None = None
+    cut: bool = False  # read only up to max_seconds
 
 
 def process_clip(path: str, settings: ClipSettings) -> ClipResult:
     """Decode, downmix, resample and trim one file; an unusable file gives its reason instead."""
     try:
-        wave, sample_rate = load_audio(path)
+        wave, sample_rate = load_audio(path, settings.max_seconds, settings.too_long, mono=True)
     except AudioError as err:
         return ClipResult(None, float("nan"), str(err))
     original_seconds = wave.shape[-1] / sample_rate
-    mono = resample(to_mono(wave), sample_rate, settings.sample_rate)
+    cut = settings.too_long == "cut" and wave.shape[-1] >= int(settings.max_seconds * sample_rate)
+    mono = resample(wave, sample_rate, settings.sample_rate)
     del wave
     trimmed = remove_silence(
         mono, settings.sample_rate, settings.top_db, settings.pad_ms, settings.mode
@@ -79,7 +87,7 @@ def process_clip(path: str, settings: ClipSettings) -> ClipResult:
     if trimmed.numel() == 0:
         return ClipResult(None, original_seconds, "silent after trimming")
     # int16 crosses the process boundary: half the bytes of float32, and the cache's own type.
-    return ClipResult(to_int16(trimmed).numpy(), original_seconds)
+    return ClipResult(to_int16(trimmed).numpy(), original_seconds, cut=cut)
 
 
 def _init_worker() -> None:
@@ -146,6 +154,8 @@ def preprocess_subset(
     mode: str = "all",
     max_excluded_fraction: float = 0.05,
     workers: int = 1,
+    max_seconds: float = 600.0,
+    too_long: str = "exclude",
     progress: bool = True,
     require_every_label: bool = True,
     not_in: str | os.PathLike | None = None,
@@ -161,7 +171,10 @@ def preprocess_subset(
     Returns counts (clips, usable, excluded, excluded_reasons) and the usable clips' total
     original_seconds and trimmed_seconds.
     """
-    settings = ClipSettings(int(sample_rate), float(top_db), float(pad_ms), str(mode))
+    settings = ClipSettings(
+        int(sample_rate), float(top_db), float(pad_ms), str(mode), float(max_seconds),
+        str(too_long),
+    )  # fmt: skip
     if not 0 <= max_excluded_fraction <= 1:
         raise ValueError(f"max_excluded_fraction must be in [0, 1], got {max_excluded_fraction}")
     subset = read_subset(subset_csv)
@@ -172,6 +185,7 @@ def preprocess_subset(
     known = _clip_digests(not_in) if not_in else {}
 
     kept: list[int] = []
+    n_cut = 0
     lengths: list[int] = []
     original_seconds: list[float] = []
     excluded: list[tuple[int, str]] = []
@@ -195,6 +209,7 @@ def preprocess_subset(
                     if same is not None:
                         result.reason = f"same audio as {same} of {not_in}"
                 if result.reason is None:
+                    n_cut += result.cut
                     kept.append(i)
                     lengths.append(len(result.samples))
                     original_seconds.append(result.original_seconds)
@@ -227,6 +242,8 @@ def preprocess_subset(
             "top_db": settings.top_db,
             "pad_ms": settings.pad_ms,
             "mode": settings.mode,
+            "max_seconds": settings.max_seconds,
+            "too_long": settings.too_long,
         },
     )
     trimmed_seconds = cache.trimmed_seconds
@@ -246,6 +263,7 @@ def preprocess_subset(
         "usable": len(kept),
         "excluded": len(excluded),
         "excluded_reasons": dict(Counter(reason for _, reason in excluded)),
+        "cut": n_cut,
         "original_seconds": float(cache.original_seconds.sum()),
         "trimmed_seconds": float(trimmed_seconds.sum()),
     }
@@ -253,7 +271,8 @@ def preprocess_subset(
         f"{cache_path}: {summary['usable']} of {summary['clips']} clips, "
         f"{summary['original_seconds'] / 3600:.2f} h of audio, "
         f"{summary['trimmed_seconds'] / 3600:.2f} h after removing silence; "
-        f"{summary['excluded']} excluded (listed in {excluded_csv})",
+        f"{summary['excluded']} excluded (listed in {excluded_csv})"
+        + (f"; {n_cut} cut at max_seconds {settings.max_seconds:g} s" if n_cut else ""),
         file=sys.stderr,
     )
     return summary

@@ -5,7 +5,6 @@ from __future__ import annotations
 import bisect
 import shutil
 import sys
-import tempfile
 import threading
 import zipfile
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -265,9 +264,12 @@ class RemoteZip:
     def fetch(self, spans: list[Span], dest_dir, *, parallel: int = 4, progress=True) -> list[str]:
         """Fetch `spans` (`parallel` at a time) and extract their members into `dest_dir`.
 
-        Each span is streamed to a temporary file beside the members, then its members are
-        extracted through zipfile (which checks each CRC) and the span file is deleted.
-        Returns the extracted member names.
+        Each span is streamed to `<start>-<end>.part` in a scratch folder named after the
+        archive, beside the members; its members are extracted through zipfile (which
+        checks each CRC) and the span file is deleted. A run that was killed leaves its
+        parts there: the next run with the same spans resumes them from their last byte,
+        and deletes any part that its own plan does not hold (and scratch folders of
+        older versions, which named them at random). Returns the extracted member names.
         """
         dest_dir = Path(dest_dir)
         by_name = {info.filename: info for info in self.zip.infolist()}
@@ -275,7 +277,7 @@ class RemoteZip:
             for name in span.names:
                 member_target(dest_dir, name)
         dest_dir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=".spans-", dir=dest_dir))
+        scratch = span_scratch(dest_dir, self.url, spans)
         bar = tqdm(
             total=sum(span.size for span in spans), desc=Path(self.url).name.split("?")[0],
             unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
@@ -318,8 +320,39 @@ class RemoteZip:
                     extracted += future.result()
         finally:
             bar.close()
-            shutil.rmtree(scratch, ignore_errors=True)
+        # kept after a failure, so that the next run resumes the parts
+        shutil.rmtree(scratch, ignore_errors=True)
         return extracted
+
+
+def span_scratch(dest_dir: Path, url: str, spans: list[Span]) -> Path:
+    """The scratch folder of `url`'s spans in `dest_dir`, cleared of what this plan does
+    not resume: parts of other spans, and the random `.spans-*` folders of versions
+    before resumable spans. Says what it resumes and what it removes."""
+    archive = Path(url.split("?")[0]).name
+    scratch = dest_dir / f".spans-{archive}"
+    removed = 0
+    for old in dest_dir.glob(".spans-*"):
+        if old.is_dir() and old != scratch and not old.name.endswith(".zip"):
+            removed += sum(1 for _ in old.glob("*.part"))
+            shutil.rmtree(old, ignore_errors=True)
+    wanted = {f"{span.start}-{span.end}.part" for span in spans}
+    resumed = 0
+    if scratch.is_dir():
+        for part in scratch.glob("*.part"):
+            if part.name in wanted:
+                resumed += part.stat().st_size
+            else:
+                part.unlink()
+                removed += 1
+    if resumed or removed:
+        print(
+            f"{archive}: resuming {resumed / 1e6:.1f} MB of partial spans from an interrupted "
+            f"download; {removed} stale partial span(s) removed",
+            file=sys.stderr,
+        )
+    scratch.mkdir(exist_ok=True)
+    return scratch
 
 
 def member_extents(archive: zipfile.ZipFile, infos) -> list[tuple[int, int, str]]:

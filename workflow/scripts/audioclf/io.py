@@ -4,9 +4,11 @@ torch files with one-line errors, and log lines."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -14,12 +16,46 @@ from pathlib import Path
 from typing import Any
 
 
+class OutputError(OSError):
+    """An output that could not be written (disk full, no permission, read-only); the
+    message is one line naming the file and, for a full disk, the bytes it needed."""
+
+
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+
+
+def output_error(path: Path, err: BaseException, needed: int | None = None, written: int = 0):
+    """The OutputError for `err` met while writing `path`, or None when it is neither a
+    full disk nor a refused write. torch.save reports a full disk as a RuntimeError
+    ("unexpected pos"), so any error with the file system (nearly) full counts as one."""
+    folder = path.parent if path.parent.exists() else Path(".")
+    free = shutil.disk_usage(folder).free
+    code = getattr(err, "errno", None)
+    if code in _FULL or (not isinstance(err, OSError) and free < max(needed or 0, 1 << 20)):
+        need = f"{needed:,} bytes" if needed else f"more than the {written:,} bytes written"
+        return OutputError(
+            f"{path}: the disk is full ({free:,} bytes free there); writing it needed {need}. "
+            "Free some space or move the working directory to a larger disk, then rerun"
+        )
+    if code in _DENIED:
+        return OutputError(
+            f"{path}: cannot write it ({err.strerror}); make {folder} writable, then rerun"
+        )
+    return None
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+def atomic_path(path: str | os.PathLike, needed: int | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block
+    succeeds. A full disk or a refused write is one OutputError naming `path` (and the
+    `needed` bytes, when the caller knows them); the temporary file never stays behind."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise (output_error(path, err, needed) or err) from None
     os.close(fd)
     tmp = Path(tmp)
     # mkstemp makes the file owner-only; give the output the usual umask permissions.
@@ -29,6 +65,13 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     try:
         yield tmp
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        written = tmp.stat().st_size if tmp.exists() else 0
+        tmp.unlink(missing_ok=True)
+        mapped = output_error(path, err, needed, written)
+        if mapped is None:
+            raise
+        raise mapped from None
     finally:
         tmp.unlink(missing_ok=True)
 

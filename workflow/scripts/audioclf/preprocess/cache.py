@@ -102,7 +102,8 @@ class PackedClips:
             "original_seconds": self.original_seconds,
             "settings": self.settings,
         }
-        with atomic_path(path) as tmp:
+        needed = sum(t.nbytes for t in (self.waveforms, self.offsets, self.original_seconds))
+        with atomic_path(path, needed=needed) as tmp:
             torch.save(payload, tmp)
 
     @classmethod

@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from audioclf.contracts import CLIPS, EXCLUDED, SUBSET
+from audioclf.io import output_error
 from audioclf.preprocess.audio import (
     SILENCE_MODES,
     TOO_LONG,
@@ -213,7 +214,7 @@ def preprocess_subset(
                     kept.append(i)
                     lengths.append(len(result.samples))
                     original_seconds.append(result.original_seconds)
-                    spool.write(result.samples.data)
+                    _spool(spool, result.samples, cache_path, i + 1, len(jobs), sum(lengths))
                 else:
                     excluded.append((i, result.reason))
                 bar.update()
@@ -276,6 +277,20 @@ def preprocess_subset(
         file=sys.stderr,
     )
     return summary
+
+
+def _spool(spool, samples: np.ndarray, cache_path, done: int, total: int, samples_so_far: int):
+    """Write one clip to the spool; a full disk is one OutputError naming the cache and
+    about how many bytes it needs (the spool and the cache exist at once: twice the int16
+    samples, extrapolated from the clips so far)."""
+    try:
+        spool.write(samples.data)
+    except OSError as err:
+        needed = int(2 * 2 * samples_so_far * total / max(done, 1))
+        mapped = output_error(Path(cache_path), err, needed)
+        if mapped is None:
+            raise
+        raise mapped from None
 
 
 def _digest(samples: np.ndarray) -> bytes:

@@ -267,3 +267,19 @@ def test_a_resampler_past_torchaudios_bound_keeps_a_tone_clean():
     middle = slice(800, -800)
     noise = (out[middle] - ideal[middle]).pow(2).sum() / ideal[middle].pow(2).sum()
     assert 10 * torch.log10(noise) < -50  # SNR over 50 dB (resample_quality.py: 62 dB)
+
+
+def test_a_file_of_unknown_length_reads_the_same_blocks_and_cap(tmp_path, monkeypatch):
+    import audioclf.preprocess.audio as audio
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "stereo.wav"
+    sf.write(path, 0.3 * rng.standard_normal((200_000, 2)), 16000, subtype="PCM_16")
+    sized, _ = load_audio(path, mono=True)
+    monkeypatch.setattr(audio, "UNKNOWN_FRAMES", 1)  # every length counts as unknown now
+    unsized, _ = load_audio(path, mono=True)
+    assert torch.equal(sized, unsized) and len(unsized) == 200_000
+    cut, _ = load_audio(path, max_seconds=5, too_long="cut", mono=True)
+    assert torch.equal(cut, sized[:80_000])
+    with pytest.raises(AudioError, match=r"longer than max_seconds \(> 5 s\)"):
+        load_audio(path, max_seconds=5, mono=True)

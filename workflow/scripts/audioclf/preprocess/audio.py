@@ -24,6 +24,7 @@ class AudioError(ValueError):
 
 
 READ_BLOCK = 1 << 16  # frames decoded at a time: memory follows the clip kept, not the file
+UNKNOWN_FRAMES = 1 << 62  # libsndfile's frame count for a stream of unknown length
 TOO_LONG = ("exclude", "cut")
 # MP3 headers count frames from the Xing/LAME tag, or estimate them: allow this much slack
 MP3_SLACK = (1152, 0.01)  # one MPEG frame, or 1% of the clip
@@ -54,6 +55,8 @@ def load_audio(
     with handle:
         rate, channels = int(handle.samplerate), int(handle.channels)
         expected = max(int(handle.frames), _wav_declared_frames(path, handle) or 0)
+        if not 0 < expected < UNKNOWN_FRAMES:  # a stream that does not say its length
+            return _read_unsized(handle, path, rate, max_seconds, too_long, mono)
         wanted = expected
         if max_seconds is not None and expected > max_seconds * rate:
             if too_long == "exclude":
@@ -87,6 +90,27 @@ def load_audio(
     if done < wanted and _short(done, wanted, handle.format):
         raise AudioError(f"truncated: {done} of {expected} frames")
     out = out[..., :done]
+    return torch.from_numpy(np.ascontiguousarray(out)), rate
+
+
+def _read_unsized(handle, path, rate, max_seconds, too_long, mono):
+    """A file whose header gives no length: blocks until its end (or max_seconds)."""
+    cap = None if max_seconds is None else int(max_seconds * rate)
+    blocks, done = [], 0
+    for block in handle.blocks(READ_BLOCK, dtype="float32", always_2d=True):
+        if not np.isfinite(block).all():
+            raise AudioError("non-finite samples (NaN or infinity)")
+        blocks.append(block[:, 0] if mono and block.shape[1] == 1 else
+                      _downmix(block) if mono else block.T.copy())  # fmt: skip
+        done += len(block)
+        if cap is not None and done > cap:
+            if too_long == "exclude":
+                raise AudioError(f"longer than max_seconds (> {max_seconds:g} s)")
+            break
+    if done == 0:
+        raise AudioError("zero length")
+    out = np.concatenate(blocks, axis=-1)
+    out = out[..., :cap] if cap is not None else out
     return torch.from_numpy(np.ascontiguousarray(out)), rate
 
 

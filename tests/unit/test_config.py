@@ -84,3 +84,19 @@ def test_pools_without_a_source_fail_naming_keys():
         "pretrain.left_out.pool: other_labels needs dataset.kind fsdkaggle2018 or demo" in message
     )
     assert "pretrain.stray.folders: set, but pool is train" in message
+
+
+def test_command_line_strings_are_read_as_their_keys_types():
+    from audioclf.config import from_command_line
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    raw = {"type": "raw1d", "lr": "0.001", "pretrained": "false"}
+    config = {"clip_seconds": "2.5", "seeds": ["0", "1.0"], "predict": {"folder": "none"},
+              "models": {"raw": raw}}  # fmt: skip
+    from_command_line(config, config, schema)
+    assert config["clip_seconds"] == 2.5 and config["seeds"] == [0, 1]
+    assert config["predict"]["folder"] == "none"  # a string key keeps a word YAML keeps
+    assert config["models"]["raw"] == {"type": "raw1d", "lr": 0.001, "pretrained": False}
+    for bad in ("nan", "inf"):
+        with pytest.raises(ConfigError, match=f"clip_seconds: '{bad}' \\(from --config\\)"):
+            from_command_line({"clip_seconds": bad}, {"clip_seconds": bad}, schema)

@@ -69,3 +69,49 @@ def test_a_read_only_disk_is_one_line_naming_the_file(small_disk):
         f"{small_disk / 'table.csv'}: cannot write it (Read-only file system); make "
         f"{small_disk} writable, then rerun"
     )
+
+
+def _disk_with(free_bytes):
+    import shutil
+
+    usage = shutil.disk_usage(".")
+    return lambda path: usage._replace(free=free_bytes)
+
+
+@pytest.mark.parametrize("free, full", [(5_000_000, True), (100_000_000_000, False)])
+def test_torch_saves_runtime_error_is_a_full_disk_only_when_space_ran_out(
+    tmp_path, monkeypatch, free, full
+):
+    """torch.save reports ENOSPC as RuntimeError("unexpected pos"); runs everywhere."""
+    import audioclf.io as io
+    from audioclf.learn.checkpoint import CHECKPOINT_KEYS, save_checkpoint
+
+    def failing_save(obj, path):
+        open(path, "wb").write(b"x" * 10)
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64")
+
+    monkeypatch.setattr(torch, "save", failing_save)
+    monkeypatch.setattr(io.shutil, "disk_usage", _disk_with(free))
+    checkpoint = dict.fromkeys(CHECKPOINT_KEYS, 0)
+    checkpoint["state_dict"] = {"w": torch.zeros(45_000_000, dtype=torch.uint8)}
+    target = tmp_path / "model.pt"
+    if full:
+        with pytest.raises(OutputError, match=rf"^{target}: the disk is full \(5,000,000 bytes "
+                           r"free there\); writing it needed 45,000,000 bytes"):  # fmt: skip
+            save_checkpoint(target, checkpoint)
+    else:
+        with pytest.raises(RuntimeError, match="unexpected pos"):
+            save_checkpoint(target, checkpoint)
+    assert list(tmp_path.iterdir()) == []  # no partial file either way
+
+
+def test_a_csv_on_a_full_disk_is_one_line(tmp_path, monkeypatch):
+    import errno
+
+    def full(self, path, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    with pytest.raises(OutputError, match=rf"^{tmp_path / 'a.csv'}: the disk is full \("):
+        write_csv(tmp_path / "a.csv", pd.DataFrame({"a": [1]}))
+    assert list(tmp_path.iterdir()) == []

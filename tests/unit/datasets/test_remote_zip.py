@@ -269,3 +269,22 @@ def test_a_failed_download_keeps_its_parts_for_the_next_run(server, archive, tmp
             remote.fetch(plan.spans, tmp_path, progress=False)
     part = tmp_path / ".spans-train.zip" / f"{span.start}-{span.end}.part"
     assert 0 < part.stat().st_size < span.size
+
+
+def test_a_part_of_a_span_that_the_new_plan_ends_later_is_resumed(server, archive, tmp_path):
+    """After a kill, the next plan re-cuts the spans: a part that starts where a new span
+    does and fits in it is that span's first bytes."""
+    names = wanted_names(archive)
+    with RemoteZip(server.url("train.zip"), policy=QUICK) as remote:
+        plan = remote.plan(names, tmp_path, max_spans=1)
+        (span,) = plan.spans
+        scratch = tmp_path / ".spans-train.zip"
+        scratch.mkdir()
+        third = span.size // 3
+        (scratch / f"{span.start}-{span.start + 2 * third}.part").write_bytes(
+            archive["bytes"][span.start : span.start + third]
+        )
+        sent_before = server.bytes_sent
+        remote.fetch(plan.spans, tmp_path, progress=False)
+    assert server.bytes_sent - sent_before == span.size - third
+    assert_extracted(tmp_path, archive, names)

@@ -283,3 +283,47 @@ def test_a_file_of_unknown_length_reads_the_same_blocks_and_cap(tmp_path, monkey
     assert torch.equal(cut, sized[:80_000])
     with pytest.raises(AudioError, match=r"longer than max_seconds \(> 5 s\)"):
         load_audio(path, max_seconds=5, mono=True)
+
+
+def _wav_with_data_size(path, frames: int, declared: int) -> None:
+    """A 16-bit mono WAV of `frames` frames whose data chunk claims `declared` bytes."""
+    sf.write(path, np.zeros(frames), 16000, subtype="PCM_16")
+    data = bytearray(path.read_bytes())
+    at = data.index(b"data") + 4
+    data[at : at + 4] = declared.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "declared", [0x7FFFF000, 0xFFFFFFFF, 32000 + 36], ids=["sox_pipe", "unknown", "over_36"]
+)
+def test_a_wav_whose_header_size_is_a_placeholder_or_a_little_over_loads(tmp_path, declared):
+    _wav_with_data_size(tmp_path / "a.wav", 16000, declared)
+    wave, _ = load_audio(tmp_path / "a.wav", max_seconds=600, mono=True)
+    assert wave.shape == (16000,)
+
+
+def test_a_wav_cut_short_is_truncated_and_one_exactly_max_seconds_long_is_not_cut(tmp_path):
+    _wav_with_data_size(tmp_path / "cut.wav", 16000, 2 * 32000)
+    with pytest.raises(AudioError, match="^truncated: 16000 of 32000 frames$"):
+        load_audio(tmp_path / "cut.wav")
+    sf.write(tmp_path / "five.wav", np.zeros(80000), 16000, subtype="PCM_16")
+    info = {}
+    wave, _ = load_audio(tmp_path / "five.wav", max_seconds=5, too_long="cut", info=info)
+    assert wave.shape == (1, 80000) and info == {"cut": False}
+
+
+def test_a_flac_that_does_not_say_its_length_loads_or_is_a_named_exclusion(tmp_path):
+    path = tmp_path / "stream.flac"
+    sf.write(path, 0.3 * np.sin(np.arange(48000) / 10), 16000)
+    data = bytearray(path.read_bytes())
+    # STREAMINFO (8 bytes in): total samples is the low 36 bits of bytes 18-25; 0 = unknown
+    word = int.from_bytes(data[18:26], "big") & ~((1 << 36) - 1)
+    data[18:26] = word.to_bytes(8, "big")
+    path.write_bytes(bytes(data))
+    try:
+        wave, _ = load_audio(path, max_seconds=600, mono=True)
+    except AudioError as err:  # what this libsndfile can do with it, named
+        assert str(err).startswith("decoding failed after"), err
+    else:
+        assert wave.shape == (48000,)

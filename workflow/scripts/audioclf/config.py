@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import jsonschema
@@ -154,7 +155,7 @@ def check_models(config: dict) -> None:
 
 # YAML 1.1's words for booleans and null, as a YAML file would read them
 _BOOLEANS = {"true": True, "yes": True, "on": True, "false": False, "no": False, "off": False}
-_NULLS = {"null", "~", "none", ""}
+_NULLS = {"null", "~"}
 
 
 def from_command_line(config: dict, cli: dict, schema: dict) -> None:
@@ -219,7 +220,8 @@ def _convert(value, node: dict, schema: dict, where: str):
         try:
             value = yaml.load(value, Loader=yaml.BaseLoader)  # strings, as Snakemake's own
         except yaml.YAMLError as err:
-            raise _cli_error(where, value, f"is not a YAML list or map ({err})") from err
+            first = str(err).splitlines()[0] if str(err) else "unreadable"
+            raise _cli_error(where, value, f"is not a YAML list or map ({first})") from None
     if isinstance(value, list):
         items = _resolve(schema, node.get("items", {}))
         return [_convert(v, items, schema, f"{where}.{i}") for i, v in enumerate(value)]
@@ -243,15 +245,25 @@ def _convert(value, node: dict, schema: dict, where: str):
         try:
             return int(text)
         except ValueError:
-            pass
+            number = _finite(text)
+            if number is not None and number.is_integer():  # 1.0, as a file may write it
+                return int(number)
     if "number" in kinds:
-        try:
-            return float(text)
-        except ValueError:
-            pass
+        number = _finite(text)
+        if number is not None:
+            return number
     if "string" in kinds:
         return value
     raise _cli_error(where, value, f"is not {' or '.join(kinds)}")
+
+
+def _finite(text: str) -> float | None:
+    """The number `text` reads as, or None (also for nan and infinities: no key takes them)."""
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _cli_error(where: str, value, problem: str) -> ConfigError:

@@ -25,14 +25,19 @@ _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 
 
-def output_error(path: Path, err: BaseException, needed: int | None = None, written: int = 0):
+def output_error(
+    path: Path, err: BaseException, needed: int | None = None, written: int = 0,
+    free: int | None = None,
+):  # fmt: skip
     """The OutputError for `err` met while writing `path`, or None when it is neither a
     full disk nor a refused write. torch.save reports a full disk as a RuntimeError
-    ("unexpected pos"), so any error with the file system (nearly) full counts as one."""
+    ("unexpected pos"): one counts as a full disk when the free space (`free`, measured
+    before the partial file was deleted) is less than what the write still needed."""
     folder = path.parent if path.parent.exists() else Path(".")
-    free = shutil.disk_usage(folder).free
+    free = shutil.disk_usage(folder).free if free is None else free
     code = getattr(err, "errno", None)
-    if code in _FULL or (not isinstance(err, OSError) and free < max(needed or 0, 1 << 20)):
+    short = free < max((needed or 0) - written, 1 << 20)
+    if code in _FULL or (not isinstance(err, OSError) and short):
         need = f"{needed:,} bytes" if needed else f"more than the {written:,} bytes written"
         return OutputError(
             f"{path}: the disk is full ({free:,} bytes free there); writing it needed {need}. "
@@ -67,8 +72,9 @@ def atomic_path(path: str | os.PathLike, needed: int | None = None) -> Iterator[
         os.replace(tmp, path)
     except (OSError, RuntimeError) as err:
         written = tmp.stat().st_size if tmp.exists() else 0
+        free = shutil.disk_usage(path.parent).free  # before the partial file goes
         tmp.unlink(missing_ok=True)
-        mapped = output_error(path, err, needed, written)
+        mapped = output_error(path, err, needed, written, free)
         if mapped is None:
             raise
         raise mapped from None
@@ -94,6 +100,18 @@ def write_csv(path: str | os.PathLike, frame) -> None:
 def log(message: str) -> None:
     """One progress line on stderr (each rule's log file), flushed at once."""
     print(message, file=sys.stderr, flush=True)
+
+
+def tensor_bytes(obj) -> int:
+    """The bytes of every tensor in a nest of dicts, lists and tuples (what torch.save
+    will write, less a little metadata)."""
+    if hasattr(obj, "element_size") and hasattr(obj, "nelement"):
+        return int(obj.element_size() * obj.nelement())
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(v) for v in obj)
+    return 0
 
 
 class TorchFileError(ValueError):
@@ -140,18 +158,27 @@ def load_torch_file(path: str | os.PathLike, what: str, fix: str):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle_error() as err:
         blocked = re.search(r"GLOBAL (\S+)", str(err))
-        detail = f"it would call {blocked.group(1)} while loading" if blocked else (
-            "it holds objects that only an unrestricted unpickler reads"
-        )  # fmt: skip
+        if blocked:
+            raise TorchFileError(
+                f"{path}: unsafe content refused (it would call {blocked.group(1)} while "
+                f"loading; nothing in it was run); {what} holds only tensors and plain "
+                f"values: {fix}"
+            ) from None
         raise TorchFileError(
-            f"{path}: unsafe content refused ({detail}; nothing in it was run); "
-            f"{what} holds only tensors and plain values: {fix}"
+            f"{path}: not a readable {what.removeprefix('a ').removeprefix('an ')} (its "
+            f"pickle is damaged or of a kind the safe loader does not read; nothing in it "
+            f"was run); {fix}"
         ) from None
-    except Exception as err:  # a cut-off archive, a foreign zip
-        first = str(err).splitlines()[0][:120] if str(err) else "no detail"
+    except Exception as err:  # a cut-off archive, a foreign zip, a TorchScript archive
+        text = str(err)
+        if "TorchScript" in text:
+            detail = "a TorchScript archive (torch.jit.save), not a state saved by torch.save"
+        else:
+            lines = [line for line in text.splitlines() if "weights_only" not in line]
+            detail = f"{type(err).__name__}: {(lines or ['no detail'])[0][:120]}"
         raise TorchFileError(
-            f"{path}: not a readable {what.removeprefix('a ')} ({type(err).__name__}: {first}); "
-            f"{fix}"
+            f"{path}: not a readable {what.removeprefix('a ').removeprefix('an ')} "
+            f"({detail}); {fix}"
         ) from None
 
 

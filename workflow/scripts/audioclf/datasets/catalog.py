@@ -13,17 +13,25 @@ import pandas as pd
 
 from audioclf.contracts import ContractError, Table
 
-# The other names files of a libsndfile format go by; RAW (headerless: no rate, no sample
-# format) is left out, as no file says it is raw audio.
-_ALIASES = {"AIFF": (".aif", ".aifc"), "OGG": (".oga", ".opus"), "AU": (".snd",),
-            "WAVEX": (".wav",), "SD2": (".sd2",), "CAF": (".caf",)}  # fmt: skip
+# The file extensions of each libsndfile format (its `sf.available_formats()` names); RAW
+# (headerless: no rate, no sample format) is left out, as no file says it is raw audio.
+FORMAT_EXTENSIONS = {
+    "WAV": (".wav",), "WAVEX": (".wav",), "RF64": (".rf64", ".wav"), "W64": (".w64",),
+    "AIFF": (".aif", ".aiff", ".aifc"), "AU": (".au", ".snd"), "CAF": (".caf",),
+    "FLAC": (".flac",), "OGG": (".ogg", ".oga", ".opus"), "MP3": (".mp3",),
+    "PAF": (".paf",), "SVX": (".iff", ".svx"), "NIST": (".nist", ".sph"), "VOC": (".voc",),
+    "IRCAM": (".sf", ".ircam"), "MAT4": (".mat",), "MAT5": (".mat",), "PVF": (".pvf",),
+    "XI": (".xi",), "HTK": (".htk",), "SDS": (".sds",), "AVR": (".avr",), "SD2": (".sd2",),
+    "WVE": (".wve",), "MPC2K": (".mpc",),
+}  # fmt: skip
 
 
 def _libsndfile_extensions() -> frozenset[str]:
     import soundfile as sf
 
-    names = set(sf.available_formats()) - {"RAW"}
-    return frozenset(ext for name in names for ext in (f".{name.lower()}", *_ALIASES.get(name, ())))
+    return frozenset(
+        ext for name in sf.available_formats() for ext in FORMAT_EXTENSIONS.get(name, ())
+    )
 
 
 # Every extension a folder's audio is listed by: the formats this machine's libsndfile

@@ -7,7 +7,7 @@ import os
 import torch
 from torch import nn
 
-from audioclf.io import TorchFileError, atomic_path, load_torch_file
+from audioclf.io import TorchFileError, atomic_path, load_torch_file, tensor_bytes
 from audioclf.learn.data import clip_samples
 from audioclf.learn.registry import MODEL_TYPES, build_model
 
@@ -38,7 +38,7 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> None:
     missing = [k for k in CHECKPOINT_KEYS if k not in checkpoint]
     if missing:
         raise ValueError(f"{path}: the model file would lack {missing}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, needed=tensor_bytes(checkpoint)) as tmp:
         torch.save({"format": MODEL_FORMAT, **checkpoint}, tmp)
 
 

@@ -28,6 +28,7 @@ UNKNOWN_FRAMES = 1 << 62  # libsndfile's frame count for a stream of unknown len
 TOO_LONG = ("exclude", "cut")
 # MP3 headers count frames from the Xing/LAME tag, or estimate them: allow this much slack
 MP3_SLACK = (1152, 0.01)  # one MPEG frame, or 1% of the clip
+HEADER_SLACK = (64, 0.001)  # other formats: 64 frames (a header over by a chunk), or 0.1%
 
 
 def load_audio(
@@ -35,6 +36,7 @@ def load_audio(
     max_seconds: float | None = None,
     too_long: str = "exclude",
     mono: bool = False,
+    info: dict | None = None,
 ) -> tuple[torch.Tensor, int]:
     """Decode any format libsndfile reads to float32 (channels, samples), or (samples,)
     downmixed with `mono`, and its rate; AudioError with a short reason otherwise.
@@ -43,7 +45,8 @@ def load_audio(
     follows what is kept. A file that decodes to fewer frames than its header promises
     (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated: N of M frames"; a
     decoder error midway names how far it got. A file longer than `max_seconds` is an
-    AudioError (`too_long: exclude`) or read up to max_seconds (`cut`).
+    AudioError (`too_long: exclude`) or read up to max_seconds (`cut`; `info["cut"]` is
+    then set True).
     """
     if too_long not in TOO_LONG:
         raise ValueError(f"too_long must be one of {TOO_LONG}, got {too_long!r}")
@@ -54,71 +57,71 @@ def load_audio(
         raise _open_error(path, err) from err
     with handle:
         rate, channels = int(handle.samplerate), int(handle.channels)
-        expected = max(int(handle.frames), _wav_declared_frames(path, handle) or 0)
-        if not 0 < expected < UNKNOWN_FRAMES:  # a stream that does not say its length
-            return _read_unsized(handle, path, rate, max_seconds, too_long, mono)
-        wanted = expected
-        if max_seconds is not None and expected > max_seconds * rate:
-            if too_long == "exclude":
-                raise AudioError(
-                    f"longer than max_seconds ({expected / rate:.1f} s > {max_seconds:g} s)"
-                )
-            wanted = int(max_seconds * rate)
-        out = np.empty((wanted,) if mono else (channels, wanted), dtype=np.float32)
-        done = 0
-        while done < wanted:
-            want = min(READ_BLOCK, wanted - done)
-            try:
-                block = handle.read(want, dtype="float32", always_2d=True)
-            except (sf.SoundFileError, RuntimeError) as err:
-                detail = getattr(err, "error_string", str(err)).strip()
-                raise AudioError(
-                    f"decoding failed after {done} of {expected} frames ({detail})"
-                ) from err
-            got = len(block)
-            if got and not np.isfinite(block).all():
-                raise AudioError("non-finite samples (NaN or infinity)")
-            if mono:
-                out[done : done + got] = block[:, 0] if channels == 1 else _downmix(block)
-            else:
-                out[:, done : done + got] = block.T
-            done += got
-            if got < want:
-                break
+        held = int(handle.frames)  # what libsndfile finds in the file (an MP3's: estimated)
+        known = 0 < held < UNKNOWN_FRAMES
+        cap = None if max_seconds is None else int(max_seconds * rate)
+        if known and cap is not None and held > cap and too_long == "exclude":
+            raise AudioError(f"longer than max_seconds ({held / rate:.1f} s > {max_seconds:g} s)")
+        # what the header promises: the larger of libsndfile's count and a WAV's data chunk
+        expected = max(held, _wav_declared_frames(path, handle) or 0) if known else None
+        limit = min(held, cap) if known and cap is not None else held if known else cap
+        out, done = _decode(handle, channels, mono, limit)
     if done == 0:
         raise AudioError("zero length")
-    if done < wanted and _short(done, wanted, handle.format):
+    if cap is not None and done > cap:  # a stream of unknown length ran past the cap
+        if too_long == "exclude":
+            raise AudioError(f"longer than max_seconds (> {max_seconds:g} s)")
+        out, done = out[..., :cap], cap
+    cut = cap is not None and done == cap and (not known or held > cap)
+    if info is not None:
+        info["cut"] = cut
+    if expected is not None and not cut and _short(done, expected, handle.format):
         raise AudioError(f"truncated: {done} of {expected} frames")
-    out = out[..., :done]
-    return torch.from_numpy(np.ascontiguousarray(out)), rate
+    return torch.from_numpy(np.ascontiguousarray(out[..., :done])), rate
 
 
-def _read_unsized(handle, path, rate, max_seconds, too_long, mono):
-    """A file whose header gives no length: blocks until its end (or max_seconds)."""
-    cap = None if max_seconds is None else int(max_seconds * rate)
+def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
+    """(samples, frames decoded): block by block up to `limit` frames, or to the file's end
+    (one frame past `limit` when the length is unknown, so a caller sees it ran over)."""
+    if limit is not None and handle.frames < UNKNOWN_FRAMES:
+        out = np.empty((limit,) if mono else (channels, limit), dtype=np.float32)
+    else:  # unknown length: blocks are collected, then joined
+        out = None
     blocks, done = [], 0
-    for block in handle.blocks(READ_BLOCK, dtype="float32", always_2d=True):
-        if not np.isfinite(block).all():
+    while limit is None or done < limit + (out is None):
+        want = READ_BLOCK if limit is None else min(READ_BLOCK, limit + (out is None) - done)
+        try:
+            block = handle.read(want, dtype="float32", always_2d=True)
+        except (sf.SoundFileError, RuntimeError) as err:
+            detail = getattr(err, "error_string", str(err)).strip()
+            whole = f" of {handle.frames}" if handle.frames < UNKNOWN_FRAMES else ""
+            raise AudioError(f"decoding failed after {done}{whole} frames ({detail})") from err
+        got = len(block)
+        if got and not np.isfinite(block).all():
             raise AudioError("non-finite samples (NaN or infinity)")
-        blocks.append(block[:, 0] if mono and block.shape[1] == 1 else
-                      _downmix(block) if mono else block.T.copy())  # fmt: skip
-        done += len(block)
-        if cap is not None and done > cap:
-            if too_long == "exclude":
-                raise AudioError(f"longer than max_seconds (> {max_seconds:g} s)")
+        if got:
+            samples = block[:, 0] if mono and channels == 1 else (
+                _downmix(block) if mono else block.T
+            )  # fmt: skip
+            if out is None:
+                blocks.append(np.array(samples, dtype=np.float32))
+            else:
+                out[..., done : done + got] = samples
+        done += got
+        if got < want:
             break
-    if done == 0:
-        raise AudioError("zero length")
-    out = np.concatenate(blocks, axis=-1)
-    out = out[..., :cap] if cap is not None else out
-    return torch.from_numpy(np.ascontiguousarray(out)), rate
+    if out is None:
+        shape = (0,) if mono else (channels, 0)
+        out = np.concatenate(blocks, axis=-1) if blocks else np.empty(shape, np.float32)
+    return out, done
 
 
-def _short(done: int, wanted: int, file_format: str) -> bool:
-    if file_format != "MP3":
-        return True
-    frames, share = MP3_SLACK
-    return wanted - done > max(frames, share * wanted)
+def _short(done: int, expected: int, file_format: str) -> bool:
+    """Whether `done` of `expected` frames is a truncated file, allowing the slack of the
+    format's frame count (an MP3's is often an estimate; a WAV header may over-declare
+    its data by a few bytes)."""
+    frames, share = MP3_SLACK if file_format == "MP3" else HEADER_SLACK
+    return expected - done > max(frames, share * expected)
 
 
 def _downmix(block: np.ndarray) -> np.ndarray:
@@ -160,8 +163,8 @@ def _wav_declared_frames(path: Path, handle: sf.SoundFile) -> int | None:
                 block_align = int.from_bytes(raw.read(size)[12:14], "little")
                 raw.seek(size % 2, 1)
             elif kind == b"data":
-                if not block_align or size in (0, 0xFFFFFFFF):
-                    return None  # a streamed WAV: its size was never filled in
+                if not block_align or size == 0 or size >= 0x7FFF0000:
+                    return None  # a streamed WAV's placeholder (sox: 0x7FFFF000; 0xFFFFFFFF)
                 return size // block_align
             else:
                 raw.seek(size + size % 2, 1)

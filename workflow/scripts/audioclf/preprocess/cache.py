@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from audioclf.io import atomic_path, load_torch_file
+from audioclf.io import atomic_path, load_torch_file, tensor_bytes
 
 INT16_SCALE = 32767.0
 
@@ -102,8 +102,7 @@ class PackedClips:
             "original_seconds": self.original_seconds,
             "settings": self.settings,
         }
-        needed = sum(t.nbytes for t in (self.waveforms, self.offsets, self.original_seconds))
-        with atomic_path(path, needed=needed) as tmp:
+        with atomic_path(path, needed=tensor_bytes(payload)) as tmp:
             torch.save(payload, tmp)
 
     @classmethod

@@ -74,12 +74,15 @@ class ClipResult:
 
 def process_clip(path: str, settings: ClipSettings) -> ClipResult:
     """Decode, downmix, resample and trim one file; an unusable file gives its reason instead."""
+    read: dict = {}  # load_audio says there whether it cut the file at max_seconds
     try:
-        wave, sample_rate = load_audio(path, settings.max_seconds, settings.too_long, mono=True)
+        wave, sample_rate = load_audio(
+            path, settings.max_seconds, settings.too_long, mono=True, info=read
+        )
     except AudioError as err:
         return ClipResult(None, float("nan"), str(err))
     original_seconds = wave.shape[-1] / sample_rate
-    cut = settings.too_long == "cut" and wave.shape[-1] >= int(settings.max_seconds * sample_rate)
+    cut = bool(read.get("cut"))
     mono = resample(wave, sample_rate, settings.sample_rate)
     del wave
     trimmed = remove_silence(
@@ -228,7 +231,13 @@ def preprocess_subset(
             subset_csv, excluded_csv, fnames, labels, kept, excluded, max_excluded_fraction,
             require_every_label,
         )  # fmt: skip
-        waveforms = _read_spool(spool, sum(lengths))
+        try:
+            waveforms = _read_spool(spool, sum(lengths))
+        except OSError as err:  # the spool's last buffered bytes, flushed on a full disk
+            mapped = output_error(Path(cache_path), err, 4 * sum(lengths))
+            if mapped is None:
+                raise
+            raise mapped from None
 
     offsets = torch.cumsum(torch.tensor([0, *lengths], dtype=torch.int64), 0)
     cache = PackedClips(

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 
 from audioclf.contracts import EXCLUDED, HISTORY_PRETRAIN, SPLIT
 from audioclf.devices import resolve_device, set_threads
-from audioclf.io import atomic_path, log
+from audioclf.io import atomic_path, log, tensor_bytes
 from audioclf.learn.data import ClipDataset, clip_samples
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
@@ -193,7 +193,7 @@ def pretrain(
         "examples": {"input": inputs[:, 0].clone(), "reconstruction": outputs[:, 0].clone()},
         "history": history,
     }
-    with atomic_path(out_encoder) as tmp:
+    with atomic_path(out_encoder, needed=tensor_bytes(checkpoint)) as tmp:
         torch.save(checkpoint, tmp)
     HISTORY_PRETRAIN.write(
         out_history, pd.DataFrame(history, columns=list(HISTORY_PRETRAIN.columns))

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import bisect
+import contextlib
+import fcntl
+import os
 import shutil
 import sys
 import threading
@@ -267,9 +270,10 @@ class RemoteZip:
         Each span is streamed to `<start>-<end>.part` in a scratch folder named after the
         archive, beside the members; its members are extracted through zipfile (which
         checks each CRC) and the span file is deleted. A run that was killed leaves its
-        parts there: the next run with the same spans resumes them from their last byte,
-        and deletes any part that its own plan does not hold (and scratch folders of
-        older versions, which named them at random). Returns the extracted member names.
+        parts there: the next run resumes each from its last byte into the span of its
+        plan that starts where the part does and holds it whole, and deletes the others
+        (and scratch folders of older versions, which named them at random). One fetch
+        at a time writes into a folder (a lock on it). Returns the extracted member names.
         """
         dest_dir = Path(dest_dir)
         by_name = {info.filename: info for info in self.zip.infolist()}
@@ -277,6 +281,10 @@ class RemoteZip:
             for name in span.names:
                 member_target(dest_dir, name)
         dest_dir.mkdir(parents=True, exist_ok=True)
+        with _scratch_lock(dest_dir):
+            return self._fetch(spans, dest_dir, by_name, parallel, progress)
+
+    def _fetch(self, spans, dest_dir: Path, by_name, parallel: int, progress) -> list[str]:
         scratch = span_scratch(dest_dir, self.url, spans)
         bar = tqdm(
             total=sum(span.size for span in spans), desc=Path(self.url).name.split("?")[0],
@@ -293,6 +301,7 @@ class RemoteZip:
                 end=span.end, limiter=self.limiter, on_bytes=bar.update,
             )  # fmt: skip
             if part.stat().st_size != span.size:
+                part.unlink()  # not resumable: the next run fetches it afresh
                 raise DownloadError(
                     f"{self.url}: bytes {span.start}-{span.end} came back with "
                     f"{part.stat().st_size} bytes instead of {span.size}"
@@ -325,6 +334,19 @@ class RemoteZip:
         return extracted
 
 
+@contextlib.contextmanager
+def _scratch_lock(dest_dir: Path):
+    """One fetch at a time into a folder (two jobs fetching from one archive into one
+    folder would delete each other's parts): an exclusive lock on the folder."""
+    fd = os.open(dest_dir, os.O_RDONLY)  # the folder itself: no lock file left behind
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
 def span_scratch(dest_dir: Path, url: str, spans: list[Span]) -> Path:
     """The scratch folder of `url`'s spans in `dest_dir`, cleared of what this plan does
     not resume: parts of other spans, and the random `.spans-*` folders of versions
@@ -336,12 +358,18 @@ def span_scratch(dest_dir: Path, url: str, spans: list[Span]) -> Path:
         if old.is_dir() and old != scratch and not old.name.endswith(".zip"):
             removed += sum(1 for _ in old.glob("*.part"))
             shutil.rmtree(old, ignore_errors=True)
-    wanted = {f"{span.start}-{span.end}.part" for span in spans}
+    # a part is resumed by the span of this plan that starts where it does and holds it
+    # whole (its bytes are that span's first bytes; a re-cut plan often ends spans later)
+    by_start = {span.start: span for span in spans}
     resumed = 0
     if scratch.is_dir():
         for part in scratch.glob("*.part"):
-            if part.name in wanted:
-                resumed += part.stat().st_size
+            start, _, end = part.stem.partition("-")
+            span = by_start.get(int(start)) if start.isdigit() else None
+            size = part.stat().st_size
+            if span is not None and end.isdigit() and size <= min(int(end), span.end) - span.start:
+                part.rename(scratch / f"{span.start}-{span.end}.part")
+                resumed += size
             else:
                 part.unlink()
                 removed += 1

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 from audioclf.contracts import EXCLUDED, HISTORY_PRETRAIN, SPLIT
 from audioclf.devices import resolve_device, set_threads
 from audioclf.io import atomic_path, log, tensor_bytes
-from audioclf.learn.data import ClipDataset, clip_samples
+from audioclf.learn.data import ClipDataset, batched, clip_samples
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
 from audioclf.pretrain.autoencoder import LOSS_FFTS, LOSSES, WaveformAutoencoder, encoder_keys
@@ -150,7 +150,7 @@ def pretrain(
     batch_size = min(int(s["batch_size"]), len(dataset))
     loader = DataLoader(
         dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) > batch_size,
-        generator=torch.Generator().manual_seed(seed),
+        generator=torch.Generator().manual_seed(seed), collate_fn=batched,
     )  # fmt: skip
     optimizer = torch.optim.AdamW(autoencoder.parameters(), lr=float(s["lr"]))
     log(

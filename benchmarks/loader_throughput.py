@@ -1,0 +1,89 @@
+"""Training batches per second from the packed cache: today's loader vs the clip-by-clip
+one before issue 16, side by side in one run (CPU, in the main process as training does).
+
+Builds a synthetic cache of FSDKaggle2018's size (1,361 clips of 0.3-30 s at 16 kHz),
+then draws shuffled 5 s training crops in batches of 64 through `make_loader` (each batch
+gathered at once by ClipDataset.__getitems__: one int16 copy per clip into the batch,
+one float conversion for the batch) and through a DataLoader that sees the same
+dataset one clip at a time (its __getitem__ only: the path before). Both draw the same
+crops (tests/unit/learn/test_batched_crops.py). Prints clips/s and the speed-up.
+Goal (issue 16): at least 5,000 clips/s, at least 10x the clip-by-clip loader.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from audioclf.devices import set_threads  # noqa: E402
+from audioclf.learn.data import ClipDataset, make_loader  # noqa: E402
+from synthetic import synthetic_clips  # noqa: E402
+
+
+class PerClip(torch.utils.data.Dataset):
+    """The dataset seen one clip at a time: the loader before issue 16."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        return self.dataset[i]
+
+
+def clips_per_second(loader, epochs: int) -> float:
+    start, clips = time.perf_counter(), 0
+    for _ in range(epochs):
+        for waves, _ in loader:
+            clips += len(waves)
+    return clips / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--clips", type=int, default=1361)
+    parser.add_argument("--clip-seconds", type=float, default=5.0)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    set_threads(args.threads)
+    per_class = -(-args.clips // 5)
+    cache = synthetic_clips(n_classes=5, clips_per_class=per_class, seed=0, min_seconds=0.3,
+                            max_seconds=30.0)  # fmt: skip
+    fnames = list(cache.fnames)[: args.clips]
+    targets = [k % 5 for k in range(len(fnames))]
+    length = int(args.clip_seconds * cache.sample_rate)
+    audio_h = float(cache.lengths[: len(fnames)].sum()) / cache.sample_rate / 3600
+
+    def dataset():
+        return ClipDataset(cache, fnames, targets, length, torch.Generator().manual_seed(1))
+
+    new = make_loader(dataset(), args.batch_size, shuffle=True, seed=0)
+    old = torch.utils.data.DataLoader(
+        PerClip(dataset()), batch_size=args.batch_size, shuffle=True, drop_last=True,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    threads = torch.get_num_threads()
+    print(f"{len(fnames)} clips ({audio_h:.1f} h), crops of {args.clip_seconds:g} s, batches "
+          f"of {args.batch_size}, {args.epochs} epochs, {threads} threads")  # fmt: skip
+    rates = {}
+    for name, loader in (("clip by clip (before)", old), ("batched (now)", new),
+                         ("clip by clip, again", old), ("batched, again", new)):  # fmt: skip
+        rates[name] = clips_per_second(loader, args.epochs)
+        print(f"{name:<24}{rates[name]:>10,.0f} clips/s")
+    before = max(rates["clip by clip (before)"], rates["clip by clip, again"])
+    now = max(rates["batched (now)"], rates["batched, again"])
+    print(f"speed-up (best of two each): {now / before:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import json
 import os
+import pickle
 import re
 import shutil
 import sys
@@ -50,6 +51,15 @@ def output_error(
     return None
 
 
+def raise_output_error(path: Path, err: BaseException, needed: int | None = None,
+                       written: int = 0, free: int | None = None):  # fmt: skip
+    """Raise output_error's OutputError for `err`, or `err` itself when it is neither."""
+    mapped = output_error(path, err, needed, written, free)
+    if mapped is None:
+        raise err
+    raise mapped from None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, needed: int | None = None) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it onto `path` only if the block
@@ -60,7 +70,7 @@ def atomic_path(path: str | os.PathLike, needed: int | None = None) -> Iterator[
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as err:
-        raise (output_error(path, err, needed) or err) from None
+        raise_output_error(path, err, needed)
     os.close(fd)
     tmp = Path(tmp)
     # mkstemp makes the file owner-only; give the output the usual umask permissions.
@@ -74,10 +84,7 @@ def atomic_path(path: str | os.PathLike, needed: int | None = None) -> Iterator[
         written = tmp.stat().st_size if tmp.exists() else 0
         free = shutil.disk_usage(path.parent).free  # before the partial file goes
         tmp.unlink(missing_ok=True)
-        mapped = output_error(path, err, needed, written, free)
-        if mapped is None:
-            raise
-        raise mapped from None
+        raise_output_error(path, err, needed, written, free)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -156,7 +163,7 @@ def load_torch_file(path: str | os.PathLike, what: str, fix: str):
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle_error() as err:
+    except pickle.UnpicklingError as err:
         blocked = re.search(r"GLOBAL (\S+)", str(err))
         if blocked:
             raise TorchFileError(
@@ -180,9 +187,3 @@ def load_torch_file(path: str | os.PathLike, what: str, fix: str):
             f"{path}: not a readable {what.removeprefix('a ').removeprefix('an ')} "
             f"({detail}); {fix}"
         ) from None
-
-
-def pickle_error():
-    import pickle
-
-    return pickle.UnpicklingError

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from audioclf.contracts import CLIPS, EXCLUDED, SUBSET
-from audioclf.io import output_error
+from audioclf.io import raise_output_error
 from audioclf.preprocess.audio import (
     SILENCE_MODES,
     TOO_LONG,
@@ -217,7 +217,7 @@ def preprocess_subset(
                     kept.append(i)
                     lengths.append(len(result.samples))
                     original_seconds.append(result.original_seconds)
-                    _spool(spool, result.samples, cache_path, i + 1, len(jobs), sum(lengths))
+                    _spool(spool, result.samples, cache_path, i + 1, len(jobs), lengths)
                 else:
                     excluded.append((i, result.reason))
                 bar.update()
@@ -234,10 +234,7 @@ def preprocess_subset(
         try:
             waveforms = _read_spool(spool, sum(lengths))
         except OSError as err:  # the spool's last buffered bytes, flushed on a full disk
-            mapped = output_error(Path(cache_path), err, 4 * sum(lengths))
-            if mapped is None:
-                raise
-            raise mapped from None
+            raise_output_error(Path(cache_path), err, 4 * sum(lengths))
 
     offsets = torch.cumsum(torch.tensor([0, *lengths], dtype=torch.int64), 0)
     cache = PackedClips(
@@ -288,18 +285,15 @@ def preprocess_subset(
     return summary
 
 
-def _spool(spool, samples: np.ndarray, cache_path, done: int, total: int, samples_so_far: int):
+def _spool(spool, samples: np.ndarray, cache_path, done: int, total: int, lengths: list):
     """Write one clip to the spool; a full disk is one OutputError naming the cache and
     about how many bytes it needs (the spool and the cache exist at once: twice the int16
-    samples, extrapolated from the clips so far)."""
+    samples, extrapolated from the clips so far, `lengths`)."""
     try:
         spool.write(samples.data)
     except OSError as err:
-        needed = int(2 * 2 * samples_so_far * total / max(done, 1))
-        mapped = output_error(Path(cache_path), err, needed)
-        if mapped is None:
-            raise
-        raise mapped from None
+        needed = int(2 * 2 * sum(lengths) * total / max(done, 1))
+        raise_output_error(Path(cache_path), err, needed)
 
 
 def _digest(samples: np.ndarray) -> bytes:

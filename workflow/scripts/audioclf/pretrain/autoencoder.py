@@ -45,12 +45,6 @@ def encoder_geometry(encoder: nn.Module, n_samples: int = 48_000) -> tuple[int, 
     return channels, stride, span / 2
 
 
-def total_stride(encoder: nn.Module, n_samples: int = 48_000) -> tuple[int, int]:
-    """(channels, samples per output frame) of `encoder`."""
-    channels, stride, _ = encoder_geometry(encoder, n_samples)
-    return channels, stride
-
-
 class WaveformAutoencoder(nn.Module):
     """`encoder` (shared with the classifier it came from), then a learned overlap-add
     synthesis back to the waveform: one transposed convolution whose windows are two

@@ -94,6 +94,10 @@ def main() -> None:
     parser.add_argument("--no-extras", action="store_true", help="default models only")
     parser.add_argument("--models", nargs="+", help="only these models (default: all)")
     parser.add_argument(
+        "--precision-twins", action="store_true",
+        help="each model also as <name>_fp32 (mixed_precision: false), with the contrast",
+    )  # fmt: skip
+    parser.add_argument(
         "--recompare", action="store_true",
         help="only recompute the statistics of a finished --workdir with this checkout's code",
     )  # fmt: skip
@@ -121,6 +125,12 @@ def main() -> None:
     if args.epochs:
         for settings in models.values():
             settings["epochs"] = args.epochs
+    if args.precision_twins:  # issue 16: does bf16 autocast change accuracy?
+        for name in list(models):
+            base = defaults["models"].get(name, {})  # the twin is not in config.yaml
+            models[f"{name}_fp32"] = {**base, **models[name], "mixed_precision": False}
+            contrasts.append({"name": f"{name} bf16 vs fp32", "a": name, "b": f"{name}_fp32",
+                              "question": "does bf16 autocast change accuracy?"})  # fmt: skip
     config = {
         "dataset": {"kind": "folder", "path": str(args.recordings),
                     "label_regex": r"^(?P<label>\d)_"},

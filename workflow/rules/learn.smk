@@ -26,5 +26,6 @@ rule train_model:
         clip_seconds=config["clip_seconds"],
         device=config["device"],
         seed=get_run_seed,
+        deterministic=config["deterministic"],
     script:
         "../scripts/train_model.py"

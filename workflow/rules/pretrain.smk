@@ -106,5 +106,6 @@ rule pretrain_frontend:
         settings=get_pretrain_settings,
         device=config["device"],
         seed=config["split"]["seed"],
+        deterministic=config["deterministic"],
     script:
         "../scripts/pretrain_frontend.py"

@@ -19,4 +19,5 @@ pretrain(
     device=sm.params.device,
     seed=int(sm.params.seed),
     threads=sm.threads,
+    deterministic=sm.params.deterministic,
 )

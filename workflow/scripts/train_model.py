@@ -19,5 +19,6 @@ train(
     device=sm.params.device,
     seed=int(sm.params.seed),
     threads=sm.threads,
+    deterministic=sm.params.deterministic,
     encoder_path=sm.input.get("encoder"),
 )

@@ -1,8 +1,10 @@
-"""A batch gathered at once equals today's crops clip by clip, for the same seed."""
+"""A batch gathered at once equals the crops clip by clip, for the same seed; it travels
+as int16 and becomes float32 where it trains."""
 
 import torch
 
-from audioclf.learn.data import ClipDataset, make_loader
+from audioclf.learn.data import ClipDataset, DeviceDataLoader, make_loader, to_device
+from audioclf.preprocess.cache import INT16_SCALE
 from synthetic import synthetic_clips
 
 
@@ -33,7 +35,8 @@ def test_batched_crops_equal_per_clip_crops_for_the_same_seed_and_epochs():
 
 
 class PerClip(torch.utils.data.Dataset):
-    """Today's path: the same dataset seen one clip at a time (no __getitems__)."""
+    """The path before issue 16: the same dataset seen one clip at a time (no __getitems__),
+    each crop converted to float32 on its own."""
 
     def __init__(self, dataset):
         self.dataset = dataset
@@ -42,7 +45,8 @@ class PerClip(torch.utils.data.Dataset):
         return len(self.dataset)
 
     def __getitem__(self, i):
-        return self.dataset[i]
+        crop, target = self.dataset[i]
+        return crop.float() / INT16_SCALE, target
 
 
 def test_the_training_loader_yields_todays_batches():
@@ -56,3 +60,21 @@ def test_the_training_loader_yields_todays_batches():
     for (waves, targets), (old_waves, old_targets) in zip(new, old, strict=True):
         assert waves.shape == (8, 1, 16000) and waves.dtype == torch.float32
         assert torch.equal(waves, old_waves) and torch.equal(targets, old_targets)
+
+
+def test_batches_travel_as_int16_and_become_float_on_the_device():
+    _, batched, _ = _datasets(seed=1)
+    waves, targets = batched.__getitems__([0, 1, 2])
+    assert waves.dtype == torch.int16 and waves.shape == (3, 1, 16000)  # half of float32
+    assert not waves.is_pinned()  # pinned only for a CUDA device
+    floats, same_targets = to_device((waves, targets), torch.device("cpu"))
+    assert floats.dtype == torch.float32 and float(floats.abs().max()) <= 1.0
+    assert torch.equal(floats, waves.float() / INT16_SCALE)
+    assert torch.equal(same_targets, targets)  # int64 targets are moved, never converted
+    loader = make_loader(batched, batch_size=4, shuffle=False).to(torch.device("cpu"))
+    assert isinstance(loader, DeviceDataLoader) and loader.device == torch.device("cpu")
+    first, _ = next(iter(loader))
+    assert first.dtype == torch.float32 and first.device.type == "cpu"
+    loss = first.sum().requires_grad_()
+    assert loader.to_detach([loss])[0].device == loss.device  # metrics stay where they are
+    assert not loader.to_detach([loss])[0].requires_grad

@@ -1,6 +1,7 @@
 """The model registry is the one place a model type is named, and every type works end to end."""
 
 import ast
+import json
 
 import pandas as pd
 import pytest
@@ -171,5 +172,8 @@ def test_predict_reproduces_evaluate_for_every_type(tiny, name, tmp_path):
     assert predicted["predicted"].tolist() == scored["predicted"].tolist()
     columns = [c for c in scored.columns if c.startswith("prob_")]
     # A 16-bit WAV reads back as int / 32768 and is cached as x * 32767: the round trip
-    # scales each clip by 1 - 3e-5, which moves probabilities by about 1e-5.
-    assert abs(predicted[columns].to_numpy() - scored[columns].to_numpy()).max() < 1e-4
+    # scales each clip by 1 - 3e-5, which moves float32 probabilities by about 1e-5. Under
+    # bf16 autocast (8 bits of mantissa) it moves where values round: measured 7e-4.
+    precision = json.loads((tmp_path / "m.json").read_text())["eval_precision"]
+    tolerance = {"float32": 1e-4, "bfloat16 autocast": 5e-3}[precision]
+    assert abs(predicted[columns].to_numpy() - scored[columns].to_numpy()).max() < tolerance

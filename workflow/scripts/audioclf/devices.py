@@ -1,12 +1,18 @@
-"""Pick the torch device from the config's `device` value ("auto", "cpu" or "cuda")."""
+"""Pick the torch device from the config's `device` value ("auto", "cpu" or "cuda"), and
+how it computes: threads, mixed precision, determinism."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import random
 
+import numpy as np
 import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
+# `mixed_precision` and `deterministic`: "auto", or a boolean to force either way
+SWITCH_CHOICES = ("auto", True, False)
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -49,3 +55,67 @@ def synchronize(device: torch.device) -> None:
     """Wait for queued GPU work so that wall-clock timings are honest."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def cpu_has_bf16() -> bool:
+    """The CPU computes bf16 natively (AVX512-BF16 or AMX, through oneDNN); elsewhere bf16 is
+    emulated and slower than float32."""
+    try:
+        native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        return bool(torch.backends.mkldnn.is_available() and native)
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def autocast_dtype(setting, device: torch.device, pays_on_cpu: bool) -> torch.dtype | None:
+    """The dtype a model computes in under autocast, or None for float32.
+
+    `auto`: bf16 on a CUDA GPU that has it; on a CPU only where it is native and the model
+    type measured faster in bf16 (`pays_on_cpu`, the registry's `cpu_autocast`:
+    benchmarks/train_speed.py). `true`: bf16 on any device. `false`: float32.
+    """
+    if setting not in SWITCH_CHOICES:
+        raise ValueError(f"mixed_precision {setting!r} is not one of {SWITCH_CHOICES}; fix config")
+    if setting is False:
+        return None
+    if setting is True:
+        return torch.bfloat16
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if pays_on_cpu and cpu_has_bf16() else None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """The context a forward pass runs in: torch.autocast at `dtype`, or nothing."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def seed_everything(seed: int, deterministic, device: torch.device) -> bool:
+    """Seed python, numpy and torch; returns whether the run is deterministic.
+
+    `auto`: deterministic on CPU (bit-identical reruns, which cost nothing there) and not on
+    CUDA, where cuDNN's autotuner picks the fastest kernels (not always the same ones).
+    `true`: deterministic kernels everywhere (slower on CUDA). `false`: autotuning on.
+    """
+    if deterministic not in SWITCH_CHOICES:
+        raise ValueError(
+            f"deterministic {deterministic!r} is not one of {SWITCH_CHOICES}; fix config"
+        )
+    chosen = device.type != "cuda" if deterministic == "auto" else bool(deterministic)
+    torch.manual_seed(seed)  # every device's generator
+    np.random.seed(seed % (2**32 - 1))
+    random.seed(seed)
+    torch.backends.cudnn.deterministic = chosen
+    torch.backends.cudnn.benchmark = not chosen
+    if device.type == "cuda":  # CPU kernels are deterministic already
+        if chosen:  # cuBLAS needs a fixed workspace for it (set before its first use)
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(chosen, warn_only=True)
+    return chosen
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """How a run computed, as model.pt, metrics.json and the report say it."""
+    return "float32" if dtype is None else f"{str(dtype).removeprefix('torch.')} autocast"

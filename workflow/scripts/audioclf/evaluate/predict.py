@@ -24,7 +24,12 @@ from audioclf.evaluate.scoring import (
     whole_clip_reading,
 )
 from audioclf.io import log, write_csv
-from audioclf.learn.checkpoint import CheckpointError, load_checkpoint, rebuild_model
+from audioclf.learn.checkpoint import (
+    CheckpointError,
+    eval_autocast,
+    load_checkpoint,
+    rebuild_model,
+)
 from audioclf.learn.data import clip_samples
 from audioclf.preprocess.cache import PackedClips
 from audioclf.preprocess.clips import ClipSettings, process_clip
@@ -148,6 +153,7 @@ def predict_files(
     )
     if usable:
         cache = _packed(samples, settings)
+        torch_device = resolve_device(device)
         probs, _ = clip_probabilities(
             rebuild_model(checkpoint),
             cache,
@@ -155,9 +161,10 @@ def predict_files(
             clip_samples(checkpoint["clip_seconds"], settings.sample_rate),
             len(classes),
             eval_windows,
-            resolve_device(device),
+            torch_device,
             batch_size,
             whole_clip_reading(checkpoint),
+            eval_autocast(checkpoint, torch_device),
         )
         scored = prediction_table(probs, classes)
         table.loc[usable, "predicted"] = scored["predicted"].to_numpy(dtype=object)

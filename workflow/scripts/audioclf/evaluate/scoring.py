@@ -20,14 +20,26 @@ from sklearn.metrics import (
 from torch import nn
 
 from audioclf.contracts import HISTORY, METRICS, PREDICTIONS, SPLIT
-from audioclf.devices import resolve_device, set_threads, synchronize
+from audioclf.devices import (
+    autocast,
+    precision_name,
+    resolve_device,
+    set_threads,
+    synchronize,
+)
 from audioclf.io import log
-from audioclf.learn.checkpoint import load_checkpoint, rebuild_model
+from audioclf.learn.checkpoint import eval_autocast, load_checkpoint, rebuild_model
 from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
-from audioclf.learn.data import WholeClips, clip_samples, split_rows, whole_clip_batches
+from audioclf.learn.data import (
+    WholeClips,
+    clip_samples,
+    split_rows,
+    to_device,
+    whole_clip_batches,
+)
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import model_type
-from audioclf.preprocess.cache import INT16_SCALE, PackedClips
+from audioclf.preprocess.cache import PackedClips
 
 EVAL_WINDOWS = ("sliding", "centre")
 WHOLE = "whole"  # eval_windows recorded for a whole-clip model: one pass over each clip
@@ -52,7 +64,7 @@ def starts_for(n: int, length: int, eval_windows: str) -> list[int]:
 def window_batches(
     cache: PackedClips, rows: Sequence[int], length: int, eval_windows: str, batch_size: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(windows (B, 1, length) float32, owning clip positions (B,)) in batches."""
+    """(windows (B, 1, length) int16, owning clip positions (B,)) in batches."""
     windows, owners = [], []
     for position, row in enumerate(rows):
         wave = cache.raw(row)
@@ -60,13 +72,10 @@ def window_batches(
             windows.append(crop_or_repeat(wave, length, start))
             owners.append(position)
             if len(windows) == batch_size:
-                yield (
-                    torch.stack(windows).float().div_(INT16_SCALE).unsqueeze(1),
-                    torch.tensor(owners),
-                )
+                yield torch.stack(windows).unsqueeze(1), torch.tensor(owners)
                 windows, owners = [], []
     if windows:
-        yield torch.stack(windows).float().div_(INT16_SCALE).unsqueeze(1), torch.tensor(owners)
+        yield torch.stack(windows).unsqueeze(1), torch.tensor(owners)
 
 
 @torch.inference_mode()
@@ -80,11 +89,13 @@ def clip_probabilities(
     device: torch.device | None = None,
     batch_size: int = 64,
     reading: WholeClips | None = None,
+    autocast_to: torch.dtype | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-clip class probabilities (softmax averaged over its windows) and window counts.
 
     With `reading` (a whole-clip model), each clip is scored once, whole, in batches of
-    similar length; `length` and `eval_windows` are then unused.
+    similar length; `length` and `eval_windows` are then unused. `autocast_to`: the
+    forward pass under autocast at that dtype (None: float32); softmax in float32.
     """
     device = device or torch.device("cpu")
     model = model.to(device).eval()
@@ -102,7 +113,9 @@ def clip_probabilities(
         )
     for inputs, owners in batches:
         owners = owners.to(device)
-        probs = model(*(x.to(device) for x in inputs)).float().softmax(dim=-1)
+        with autocast(device, autocast_to):
+            logits = model(*to_device(inputs, device))
+        probs = logits.float().softmax(dim=-1)
         sums.index_add_(0, owners, probs.double())
         counts.index_add_(0, owners, torch.ones_like(owners))
     return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()
@@ -155,6 +168,7 @@ def run_metrics(
     eval_device: str,
     fold: str | None,
     eval_windows: str,
+    eval_precision: str | None = None,
 ) -> dict:
     """One run's metrics.json: the scores of `predictions` (predictions.csv of the model in
     model.pt `checkpoint`) and what was run, as the METRICS contract declares it."""
@@ -180,6 +194,10 @@ def run_metrics(
         "inference_clips_per_second": clips_per_second,
         "device": checkpoint.get("device"),
         "eval_device": eval_device,
+        # how it computed (not declared keys: runs from before issue 16 lack them)
+        "precision": checkpoint.get("precision"),
+        "deterministic": checkpoint.get("deterministic"),
+        "eval_precision": eval_precision,
         "pretrained": bool(checkpoint.get("pretrained", False)),
         "weight_source": checkpoint.get("weight_source"),
         "epochs": settings.get("epochs"),
@@ -246,6 +264,7 @@ def evaluate(
     checkpoint = load_checkpoint(model_path)
     classes = list(checkpoint["classes"])
     model = rebuild_model(checkpoint)
+    precision = eval_autocast(checkpoint, torch_device)
 
     cache = PackedClips.load(cache_path)
     if cache.sample_rate != checkpoint["sample_rate"]:
@@ -269,12 +288,14 @@ def evaluate(
 
     # One untimed batch first, so one-off start-up costs (kernels, allocator) stay out of speed.
     clip_probabilities(
-        model, cache, rows[:1], length, len(classes), "centre", torch_device, 1, reading
-    )
+        model, cache, rows[:1], length, len(classes), "centre", torch_device, 1, reading,
+        precision,
+    )  # fmt: skip
     started = time.perf_counter()
     probs, window_counts = clip_probabilities(
-        model, cache, rows, length, len(classes), eval_windows, torch_device, batch_size, reading
-    )
+        model, cache, rows, length, len(classes), eval_windows, torch_device, batch_size,
+        reading, precision,
+    )  # fmt: skip
     synchronize(torch_device)
     seconds = time.perf_counter() - started
 
@@ -285,7 +306,7 @@ def evaluate(
     valid_fnames, valid_labels = split_rows(split, "valid", str(split_csv))
     valid_probs, _ = clip_probabilities(
         model, cache, cache.index(valid_fnames), length, len(classes), eval_windows,
-        torch_device, batch_size, reading,
+        torch_device, batch_size, reading, precision,
     )  # fmt: skip
     valid_predicted = prediction_table(valid_probs, classes)["predicted"]
     valid_accuracy = float((valid_predicted.to_numpy() == np.asarray(valid_labels)).mean())
@@ -300,6 +321,7 @@ def evaluate(
         eval_device=str(torch_device),
         fold=fold,
         eval_windows=eval_windows,
+        eval_precision=precision_name(precision),
     )
     metrics["valid_accuracy_in_training"] = last_valid_accuracy(history_csv)
     if "manually_verified" in split.columns:

@@ -7,9 +7,10 @@ import os
 import torch
 from torch import nn
 
+from audioclf.devices import autocast_dtype
 from audioclf.io import TorchFileError, atomic_path, load_torch_file, tensor_bytes
 from audioclf.learn.data import clip_samples
-from audioclf.learn.registry import MODEL_TYPES, build_model
+from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 
 MODEL_FORMAT = "audioclf-model/1"
 # What train_model records; `settings` are the resolved ones (registry.resolve_settings).
@@ -93,3 +94,10 @@ def rebuild_model(checkpoint: dict) -> nn.Module:
     )
     model.load_state_dict(checkpoint["state_dict"])
     return model.eval()
+
+
+def eval_autocast(checkpoint: dict, device: torch.device) -> torch.dtype | None:
+    """The dtype the model in model.pt `checkpoint` is scored in on `device`: its own
+    `mixed_precision` setting, resolved for that device (float32 for older files)."""
+    setting = checkpoint["settings"].get("mixed_precision", False)
+    return autocast_dtype(setting, device, model_type(checkpoint["type"]).cpu_autocast)

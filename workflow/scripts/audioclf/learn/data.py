@@ -1,5 +1,9 @@
 """Batches drawn from the packed cache, split by split.csv: fixed-length crops, or whole
-clips batched by length and zero-padded (for whole-clip model types)."""
+clips batched by length and zero-padded (for whole-clip model types).
+
+Crops travel as int16, as they are stored (half the bytes of float32), and become float
+on the training device (`to_device`), where the conversion is one cheap kernel.
+"""
 
 from __future__ import annotations
 
@@ -66,22 +70,24 @@ class ClipDataset(_SplitClips):
         self.generator = generator
         self._rows = torch.as_tensor(self.rows, dtype=torch.int64)
 
+    pin_memory = False  # batches in page-locked memory, for non_blocking copies to a GPU
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(1, length) int16 crop and target: `to_device` makes it float."""
         wave = self.cache.raw(self.rows[i])
         n = wave.numel()
         if self.generator is None:
             start = centre_start(n, self.length)
         else:
             start = random_start(n, self.length, self.generator)
-        crop = crop_or_repeat(wave, self.length, start).float() / INT16_SCALE
-        return crop.unsqueeze(0), self.targets[i]
+        return crop_or_repeat(wave, self.length, start).unsqueeze(0), self.targets[i]
 
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """A whole batch at once (DataLoader calls this with a batch's indices): the same
         crops as __getitem__ for each index in turn (the starts are drawn from the same
-        generator in the same order), each copied as int16 into the batch and the batch
-        converted to float once, instead of a float tensor per clip stacked afterwards
-        (benchmarks/loader_throughput.py: 1.5x). A gather by one index tensor was 5x
+        generator in the same order), each copied as int16 into one (B, 1, length) int16
+        batch, in pinned memory when `pin_memory`; `to_device` converts it to float where
+        it trains (benchmarks/loader_throughput.py). A gather by one index tensor was 5x
         slower than slicing. Collate it with `batched` (it is already a batch)."""
         index = torch.as_tensor(list(indices), dtype=torch.int64)
         rows = self._rows[index]
@@ -94,8 +100,10 @@ class ClipDataset(_SplitClips):
                 dtype=torch.int64,
             )
         # one int16 copy per clip into the batch (a slice, or the clip tiled when it is
-        # shorter: crop_or_repeat's rule), then one conversion for the whole batch
-        samples = torch.empty((len(index), self.length), dtype=torch.int16)
+        # shorter: crop_or_repeat's rule)
+        samples = torch.empty(
+            (len(index), self.length), dtype=torch.int16, pin_memory=self.pin_memory
+        )
         begin = self.cache.offsets[rows]
         spans = zip(begin.tolist(), n.tolist(), starts.tolist(), strict=True)
         for k, (b, m, start) in enumerate(spans):
@@ -103,12 +111,26 @@ class ClipDataset(_SplitClips):
                 samples[k] = self.cache.waveforms[b + start : b + start + self.length]
             else:
                 samples[k] = crop_or_repeat(self.cache.waveforms[b : b + m], self.length, start)
-        return (samples.float() / INT16_SCALE).unsqueeze(1), self.targets[index]
+        return samples.unsqueeze(1), self.targets[index]
 
 
 def batched(batch):
     """collate_fn of a dataset whose __getitems__ returns the batch itself."""
     return batch
+
+
+def to_device(batch, device: torch.device | None = None) -> tuple:
+    """A batch's tensors on `device` (non_blocking: a pinned batch's copy overlaps the GPU's
+    work), int16 waveforms converted there to float32 in [-1, 1]."""
+
+    def move(x):
+        if not isinstance(x, torch.Tensor):
+            return x
+        if device is not None:
+            x = x.to(device, non_blocking=True)
+        return x.float().div_(INT16_SCALE) if x.dtype == torch.int16 else x
+
+    return tuple(move(x) for x in batch)
 
 
 @dataclass(frozen=True)
@@ -254,9 +276,19 @@ def whole_clip_batches(
         yield wave, lens, torch.tensor(batch)
 
 
+def detached(b):
+    """`b` (a tensor, or lists and tuples of them) detached, where it is."""
+    if isinstance(b, torch.Tensor):
+        return b.detach()
+    if isinstance(b, (list, tuple)):
+        return type(b)(detached(x) for x in b)
+    return b
+
+
 class DeviceDataLoader(DataLoader):
-    """A plain DataLoader that accepts fastai's `.to(device)`; fastai moves each batch once.
-    `n_inp`: how many leading items of a batch are the model's inputs (fastai reads it)."""
+    """A plain DataLoader that accepts fastai's `.to(device)` and yields its batches there,
+    float (`to_device`); fastai's own move is then a no-op. `n_inp`: how many leading items
+    of a batch are the model's inputs (fastai reads it)."""
 
     device: torch.device | None = None
     n_inp = 1
@@ -264,6 +296,15 @@ class DeviceDataLoader(DataLoader):
     def to(self, device: torch.device) -> DeviceDataLoader:
         self.device = device
         return self
+
+    def __iter__(self):
+        for batch in super().__iter__():
+            yield to_device(batch, self.device)
+
+    def to_detach(self, b, cpu: bool = True, gather: bool = True):
+        """fastai's metrics detach each batch's loss and accuracy through the loader: they
+        stay on the device (no host sync per batch) and are read once, at the epoch's end."""
+        return detached(b)
 
 
 def make_loader(
@@ -273,12 +314,14 @@ def make_loader(
     seed: int = 0,
     device: torch.device | None = None,
 ) -> DeviceDataLoader:
-    """Batches (B, 1, T) float32 and (B,) int64; shuffling follows `seed`.
+    """Batches (B, 1, T) float32 and (B,) int64 on `device`; shuffling follows `seed`.
 
     A shuffled loader drops its ragged last batch (as fastai's own loaders do): a batch of one
     or two clips gives BatchNorm useless statistics.
     """
     generator = torch.Generator().manual_seed(seed) if shuffle else None
+    # gathered straight into pinned memory (DataLoader's pin_memory would copy it again)
+    dataset.pin_memory = device is not None and device.type == "cuda"
     return DeviceDataLoader(
         dataset,
         batch_size=batch_size,
@@ -286,7 +329,6 @@ def make_loader(
         generator=generator,
         collate_fn=batched,  # ClipDataset.__getitems__ gathers each batch at once
         num_workers=0,
-        pin_memory=device is not None and device.type == "cuda",
         drop_last=shuffle and len(dataset) >= batch_size,
     )
 

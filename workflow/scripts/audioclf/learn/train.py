@@ -9,17 +9,24 @@ from collections.abc import Mapping
 import pandas as pd
 import torch
 from fastai.callback.core import Callback
-from fastai.callback.fp16 import MixedPrecision
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.schedule import fine_tune, fit_one_cycle  # noqa: F401 (patch Learner)
 from fastai.data.core import DataLoaders
-from fastai.learner import Learner
+from fastai.learner import AvgSmoothLoss, Learner
 from fastai.metrics import accuracy
-from fastai.torch_core import set_seed
 from torch import nn
 
 from audioclf.contracts import HISTORY, SPLIT
-from audioclf.devices import enable_fast_math, resolve_device, set_threads, synchronize
+from audioclf.devices import (
+    autocast,
+    autocast_dtype,
+    enable_fast_math,
+    precision_name,
+    resolve_device,
+    seed_everything,
+    set_threads,
+    synchronize,
+)
 from audioclf.io import log
 from audioclf.learn.checkpoint import save_checkpoint
 from audioclf.learn.data import WholeClips, class_names, clip_samples, training_loaders
@@ -42,14 +49,15 @@ class EpochHistory(Callback):
 
     def before_epoch(self) -> None:
         self.started = time.perf_counter()
-        self.loss_sum = torch.zeros(())
+        self.loss_sum = None  # on the device: read once, at the epoch's end
         self.seen = 0
 
     def after_batch(self) -> None:
         if self.training:
             self.steps += 1
             size = len(self.yb[0])
-            self.loss_sum = self.loss_sum + self.learn.loss.detach().float().cpu() * size
+            loss = self.learn.loss.detach().float() * size
+            self.loss_sum = loss if self.loss_sum is None else self.loss_sum + loss
             self.seen += size
 
     def after_epoch(self) -> None:
@@ -57,7 +65,7 @@ class EpochHistory(Callback):
         _, valid_loss, valid_accuracy = self.learn.final_record
         row = {
             "epoch": len(self.rows) + 1,
-            "train_loss": float(self.loss_sum) / max(1, self.seen),
+            "train_loss": float(self.loss_sum or 0.0) / max(1, self.seen),
             "valid_loss": float(valid_loss),
             "valid_accuracy": float(valid_accuracy),
             "seconds": time.perf_counter() - self.started,
@@ -68,6 +76,46 @@ class EpochHistory(Callback):
             f"valid_loss {row['valid_loss']:.4f}  valid_accuracy {row['valid_accuracy']:.4f}  "
             f"{row['seconds']:.1f} s"
         )
+
+
+class DeviceSmoothLoss(AvgSmoothLoss):
+    """fastai's smoothed train loss, kept on the device: fastai's own copies each batch's loss
+    to the CPU, which makes the host wait for the GPU once a batch."""
+
+    def accumulate(self, learn) -> None:
+        self.count += 1
+        loss = learn.loss.detach().float().mean()
+        self.val = torch.lerp(loss, self.val.to(loss.device), self.beta)
+
+
+class Autocast(Callback):
+    """Each batch's forward pass and loss, training and validation, under torch.autocast
+    at `dtype` (bf16 needs no loss scaling); the backward pass and the optimiser step run
+    outside it, as torch's AMP recipe has them."""
+
+    order = 5  # before anything that reads predictions
+
+    def __init__(self, device: torch.device, dtype: torch.dtype) -> None:
+        self.device, self.dtype = device, dtype
+        self.context = None
+
+    def before_batch(self) -> None:
+        self.context = autocast(self.device, self.dtype)
+        self.context.__enter__()
+
+    def after_pred(self) -> None:
+        self.learn.pred = self.pred.float()  # the loss and metrics in float32
+
+    def after_loss(self) -> None:
+        self._leave()
+
+    def after_batch(self) -> None:  # also after a cancelled batch
+        self._leave()
+
+    def _leave(self) -> None:
+        if self.context is not None:
+            self.context.__exit__(None, None, None)
+            self.context = None
 
 
 def epochs_for(epochs: int, steps_per_epoch: int, min_steps: int) -> int:
@@ -84,12 +132,13 @@ def build_learner(
     valid_dl,
     device: torch.device,
     weight_decay: float,
-    mixed_precision: bool = False,
+    autocast_to: torch.dtype | None = None,
     cbs: list | None = None,
     frozen: nn.Module | None = None,
 ) -> Learner:
     """A fastai Learner over plain PyTorch loaders, with a body/head splitter for freezing
-    (`frozen`: a pretrained encoder, the part that freezing holds still)."""
+    (`frozen`: a pretrained encoder, the part that freezing holds still), computing under
+    autocast at `autocast_to` (None: float32), with no host sync per batch."""
     dls = DataLoaders(train_dl, valid_dl, device=device)
     learn = Learner(
         dls,
@@ -102,11 +151,9 @@ def build_learner(
     )
     learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, ProgressCallback)])
     learn.logger = lambda *args: None  # EpochHistory prints its own lines
-    if mixed_precision:
-        if device.type == "cuda":
-            learn.add_cb(MixedPrecision(amp_mode="bf16"))
-        else:
-            log("mixed_precision ignored: it is used on CUDA devices only")
+    learn.recorder.smooth_loss = DeviceSmoothLoss(beta=learn.recorder.smooth_loss.beta)
+    if autocast_to is not None:
+        learn.add_cb(Autocast(device, autocast_to))
     return learn
 
 
@@ -123,20 +170,23 @@ def train(
     seed: int = 0,
     threads: int | None = None,
     encoder_path: str | os.PathLike | None = None,
+    deterministic: bool | str = "auto",
 ) -> dict:
     """Train `model_name` on the train split, validate on valid (test is never read).
-    `encoder_path`: the encoder.pt that `pretrained: autoencoder:<name>` loads."""
+    `encoder_path`: the encoder.pt that `pretrained: autoencoder:<name>` loads.
+    `deterministic`: see audioclf.devices.seed_everything."""
     set_threads(threads)
     settings = resolve_settings(model_settings)
     model_type_name = settings["type"]
     torch_device = resolve_device(device)
     enable_fast_math(torch_device)
-    set_seed(seed, reproducible=True)
+    is_deterministic = seed_everything(seed, deterministic, torch_device)
 
     cache = PackedClips.load(cache_path)
     split = SPLIT.read(split_csv)
     classes = class_names(split)
     entry = model_type(model_type_name)
+    precision = autocast_dtype(settings["mixed_precision"], torch_device, entry.cpu_autocast)
     reading = WholeClips.of(settings, cache.sample_rate) if entry.whole_clip else None
     train_dl, valid_dl = training_loaders(
         cache,
@@ -182,7 +232,8 @@ def train(
     log(
         f"{model_name}: {model_type_name}, {n_params:,} parameters, {len(classes)} classes, "
         f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
-        f"device {torch_device}, weights: {weight_source or 'random init'}"
+        f"device {torch_device}, weights: {weight_source or 'random init'}, "
+        f"{precision_name(precision)}, {'deterministic' if is_deterministic else 'autotuned'}"
     )
     if reading is not None:
         cut = reading.cut(train_dl.dataset.stored_lengths + valid_dl.dataset.stored_lengths)
@@ -206,7 +257,7 @@ def train(
         valid_dl,
         torch_device,
         float(settings["weight_decay"]),
-        bool(settings["mixed_precision"]),
+        precision,
         cbs=[history],
         frozen=frozen,
     )
@@ -233,6 +284,8 @@ def train(
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "train_seconds": train_seconds,
         "device": str(torch_device),
+        "precision": precision_name(precision),
+        "deterministic": is_deterministic,
         "seed": int(seed),
         "pretrained": weight_source is not None,
         "weight_source": weight_source,

@@ -12,9 +12,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from audioclf.contracts import EXCLUDED, HISTORY_PRETRAIN, SPLIT
-from audioclf.devices import resolve_device, set_threads
+from audioclf.devices import resolve_device, seed_everything, set_threads
 from audioclf.io import atomic_path, log, tensor_bytes
-from audioclf.learn.data import ClipDataset, batched, clip_samples
+from audioclf.learn.data import ClipDataset, batched, clip_samples, to_device
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
 from audioclf.pretrain.autoencoder import LOSS_FFTS, LOSSES, WaveformAutoencoder, encoder_keys
@@ -113,14 +113,15 @@ def pretrain(
     device: str = "auto",
     seed: int = 0,
     threads: int | None = None,
+    deterministic: bool | str = "auto",
 ) -> dict:
     """Fit the autoencoder of `settings["encoder"]`'s first layer(s) on the pool; return
     what encoder.pt holds. `cache_path` is the dataset's cache for the train pool (with the
     run's `split_csv`), else the pool's own cache (with its `pool_excluded` table)."""
     set_threads(threads)
     s = resolve(settings)
-    torch.manual_seed(seed)
     torch_device = resolve_device(device)
+    seed_everything(seed, deterministic, torch_device)
     cache = PackedClips.load(cache_path)
     fnames = pool_fnames(cache, split_csv, s["pool"])
     where = pool_words(s["pool"], split_csv, cache_path)
@@ -162,23 +163,28 @@ def pretrain(
     for epoch in range(1, int(s["epochs"]) + 1):
         started, total, seen = time.perf_counter(), 0.0, 0
         autoencoder.train()
-        for wave, _ in loader:
-            wave = wave.to(torch_device)
+        for batch in loader:
+            wave, _ = to_device(batch, torch_device)
             loss = loss_of(autoencoder(wave), wave)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            total += float(loss.detach()) * len(wave)
+            total = total + loss.detach() * len(wave)  # on the device: no host sync a batch
             seen += len(wave)
         history.append(
-            {"epoch": epoch, "loss": total / max(1, seen), "seconds": time.perf_counter() - started}
+            {
+                "epoch": epoch,
+                "loss": float(total) / max(1, seen),
+                "seconds": time.perf_counter() - started,
+            }
         )
         log(f"epoch {epoch}/{s['epochs']}  loss {history[-1]['loss']:.4f}  "
             f"{history[-1]['seconds']:.1f} s")  # fmt: skip
 
     autoencoder.eval()
     with torch.no_grad():
-        inputs = torch.stack([dataset[i][0] for i in range(min(EXAMPLES, len(dataset)))])
+        examples = torch.stack([dataset[i][0] for i in range(min(EXAMPLES, len(dataset)))])
+        (inputs,) = to_device((examples,))  # int16 -> float, on the CPU
         outputs = autoencoder(inputs.to(torch_device)).cpu()
     state = model.state_dict()
     keys = encoder_keys(model, encoder)

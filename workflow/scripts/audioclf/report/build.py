@@ -224,6 +224,15 @@ def labels_of(clips, model_labels: list[str]) -> list[str]:
     return [label for label in model_labels if label in set(clips["label"])] + extra
 
 
+def on_device(device, precision=None, deterministic=None) -> str:
+    """ "cpu, bf16 autocast, deterministic": where a run computed and how (older runs
+    recorded the device only)."""
+    words = [str(device)] + [str(precision)] * (precision is not None)
+    if deterministic is not None:
+        words.append("deterministic" if deterministic else "not deterministic (autotuned)")
+    return ", ".join(words)
+
+
 def model_view(run: ModelRun) -> dict:
     """One model's facts for the Models section, formatted."""
     m = run.metrics
@@ -246,8 +255,8 @@ def model_view(run: ModelRun) -> dict:
         settings.append(("augmentation", augment_words(m.get("settings") or {})))
     per_run = " per run (mean)" if run.n_runs > 1 else ""
     settings += [
-        ("trained on", str(m.get("device"))),
-        ("evaluated on", str(m.get("eval_device", m.get("device")))),
+        ("trained on", on_device(m.get("device"), m.get("precision"), m.get("deterministic"))),
+        ("evaluated on", on_device(m.get("eval_device", m.get("device")), m.get("eval_precision"))),
         ("initial weights", weights_words(m)),
         ("test windows", windows_words(m)),
         ("training time", duration(m.get("train_seconds")) + per_run),

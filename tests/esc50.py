@@ -68,3 +68,32 @@ def serve(esc50: dict) -> FileServer:
 
 def url(server: FileServer) -> str:
     return f"{server.base_url}/{ARCHIVE_PATH}"
+
+
+# Two tiny models (one per input), a few epochs: seconds per fold on 2 cores
+TINY_MODELS = {
+    "raw": {"type": "raw1d", "epochs": 3, "lr": 0.003, "batch_size": 8, "min_steps": 0},
+    "spectrogram_small": {
+        "type": "spectrogram_small", "epochs": 3, "lr": 0.003, "batch_size": 8,
+        "min_steps": 0, "n_mels": 32, "channels": 8, "blocks": 2, "freq_mask_width": 4,
+        "time_mask_width": 4,
+    },
+}  # fmt: skip
+
+
+def workflow_config(base: dict, archive_url: str, md5: str, models=None) -> dict:
+    """`base` (config/config.yaml) for the archive at `archive_url`: all its classes, its
+    official folds (split.method left to the dataset), tiny models only, on the CPU."""
+    return {
+        **base,
+        "dataset": {**base["dataset"], "kind": "esc50",
+                    "esc50": {"url": archive_url, "md5": md5, "esc10": False},
+                    "download": {**base["dataset"]["download"], "retries": 1}},
+        "labels": "all",
+        "split": {**base["split"], "method": None},
+        "clip_seconds": 1,
+        "device": "cpu",
+        "seeds": [0],
+        "evaluation": {**base["evaluation"], "bootstrap_draws": 500},
+        "models": models or TINY_MODELS,
+    }  # fmt: skip

@@ -1,5 +1,6 @@
-"""The config schema documents itself: every key has a description and a default (the
-snakemake-workflows catalogue's convention), and config/README.md names every key."""
+"""What makes the workflow findable and citable: a config schema whose every key has a
+description and a default, config/README.md naming every key, the catalog's usage matching
+the README, CITATION.cff and LICENSE."""
 
 import yaml
 
@@ -43,3 +44,15 @@ def test_config_readme_names_every_top_level_and_dataset_key():
     names = [f"`{k}" for k in schema["properties"]]
     names += [f"`dataset.{k}" for k in schema["properties"]["dataset"]["properties"]]
     assert [n for n in names if n not in readme] == []
+
+
+def test_catalog_usage_matches_the_readme_and_the_citation_names_the_license():
+    catalog = yaml.safe_load((REPO / ".snakemake-workflow-catalog.yml").read_text())
+    usage = catalog["usage"]
+    readme = (REPO / "README.md").read_text()
+    assert f"snakemake {usage['mandatory-flags']['flags']}" in readme
+    assert usage["software-stack-deployment"]["conda"] is True and "--sdm conda" in readme
+    assert usage["report"] is True and "snakemake --report" in readme
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
+    assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")

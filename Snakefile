@@ -26,6 +26,7 @@ include: "workflow/rules/report.smk"
 # take seconds and little memory, less than a wait in the queue. Locally nothing changes.
 localrules:
     download_metadata,
+    download_esc50,
     download_audio,
     download_pool_audio,
     make_demo_dataset,

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
+from audioclf.datasets.benchmarks import official_folds  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
     RUN_PATTERN,
@@ -30,14 +31,23 @@ validate_config(
 
 DATASET = config["dataset"]
 KIND = DATASET["kind"]
-DATA_ROOTS = {"demo": "resources/demo", "fsdkaggle2018": "resources/FSDKaggle2018"}
+DATA_ROOTS = {
+    "demo": "resources/demo",
+    "fsdkaggle2018": "resources/FSDKaggle2018",
+    "esc50": "resources/ESC-50",
+}
 DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
 MODELS = list(config["models"])
 SPLIT = config["split"]
 # the official split tests on the dataset's own test clips, so the subset must hold them
 INCLUDE_TEST_CLIPS = config["include_test_clips"] or SPLIT["method"] == "official"
 FOLDS = (
-    folds_in(DATASET.get("metadata"), SPLIT.get("test_folds"))
+    folds_in(
+        DATASET.get("metadata"),
+        SPLIT.get("test_folds"),
+        fold_column=(DATASET.get("columns") or {}).get("fold") or "fold",
+        declared=official_folds(DATASET),
+    )
     if SPLIT["method"] == "folds"
     else None
 )
@@ -65,6 +75,8 @@ def get_meta_input():
         return DATA_ROOTS["demo"]
     if KIND == "fsdkaggle2018":
         return f"{DATA_ROOTS['fsdkaggle2018']}/FSDKaggle2018.meta"
+    if KIND == "esc50":
+        return f"{DATA_ROOTS['esc50']}/data"
     return [DATASET["metadata"]] if DATASET.get("metadata") else []
 
 
@@ -74,13 +86,25 @@ def get_audio_input():
         return DATA_ROOTS["demo"]
     if KIND == "fsdkaggle2018":
         return f"{DATA_ROOTS['fsdkaggle2018']}/clips_manifest.csv"
+    if KIND == "esc50":
+        return f"{DATA_ROOTS['esc50']}/data"
     return []
+
+
+FOLDER_KEYS = ("path", "metadata", "label_regex", "columns", "path_template", "folds")
 
 
 def get_folder_settings():
     if KIND != "folder":
         return None
-    return {key: DATASET.get(key) for key in ("path", "metadata", "label_regex")}
+    return {key: DATASET.get(key) for key in FOLDER_KEYS}
+
+
+def get_esc50_settings():
+    """What select_subset reads of ESC-50: the ESC-10 switch and the folds it may use."""
+    if KIND != "esc50":
+        return None
+    return {"esc10": DATASET["esc50"]["esc10"], "folds": official_folds(DATASET)}
 
 
 def get_demo_labels():
@@ -241,6 +265,7 @@ def get_benchmark_inputs():
             "download_metadata/FSDKaggle2018",
             "download_audio/FSDKaggle2018",
         ],
+        "esc50": ["download_esc50/ESC-50"],
     }.get(KIND, [])
     data += [
         "select_subset/subset",

@@ -1,4 +1,5 @@
-# Datasets: the audio on disk (demo, FSDKaggle2018 download, or your folder) and the subset.
+# Datasets: the audio on disk (demo, FSDKaggle2018 or ESC-50 download, or your folder) and
+# the subset.
 
 
 rule make_demo_dataset:
@@ -44,6 +45,31 @@ rule download_metadata:
         "../scripts/download_metadata.py"
 
 
+rule download_esc50:
+    output:
+        data=directory("resources/ESC-50/data"),
+    log:
+        "logs/download_esc50/ESC-50.log",
+    benchmark:
+        "results/benchmarks/download_esc50/ESC-50.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        root=lambda wildcards, output: Path(output.data).parent,
+        url=DATASET.get("esc50", {}).get("url"),
+        md5=DATASET.get("esc50", {}).get("md5"),
+        # only the HTTP option: the range-read ones concern FSDKaggle2018's archives
+        download={
+            k: v for k, v in DATASET.get("download", {}).items() if k == "retries"
+        },
+    script:
+        "../scripts/download_esc50.py"
+
+
 rule select_subset:
     input:
         meta=get_meta_input(),
@@ -65,6 +91,7 @@ rule select_subset:
         include_test_clips=INCLUDE_TEST_CLIPS,
         manually_verified_only=config["manually_verified_only"],
         folder=get_folder_settings(),
+        esc50=get_esc50_settings(),
     script:
         "../scripts/select_subset.py"
 

@@ -17,4 +17,5 @@ write_subset(
     manually_verified_only=p.manually_verified_only,
     meta_dir=None if folder else snakemake.input.meta,
     folder=p.folder,
+    esc50=p.esc50,
 )

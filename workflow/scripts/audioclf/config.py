@@ -47,6 +47,7 @@ def validate_config(config: dict, schema_path: str | os.PathLike, cli: dict | No
             + "\n".join(lines)
         )
     _fill_defaults(config, schema)
+    resolve_split_method(config)
     check_models(config)
     check_split(config)
     check_pretraining(config)
@@ -107,6 +108,19 @@ def _sample_rate(config: dict) -> int:
 
 # datasets with their own test set and a manually_verified flag per clip
 OFFICIAL_KINDS = ("fsdkaggle2018", "demo")
+
+
+# the datasets whose own protocol is cross-validation over their official folds
+FOLD_KINDS = ("esc50",)
+
+
+def resolve_split_method(config: dict) -> None:
+    """split.method null is the dataset's own protocol: folds for a benchmark with official
+    folds (esc50), else stratified. Resolved here, so the rules' params hold the method."""
+    split = config.setdefault("split", {})
+    if split.get("method") is None:
+        kind = config.get("dataset", {}).get("kind")
+        split["method"] = "folds" if kind in FOLD_KINDS else "stratified"
 
 
 def check_split(config: dict) -> None:

@@ -110,35 +110,53 @@ def parse_split(split: str) -> tuple[str | None, int | None]:
     return match.group("fold"), None if seed is None else int(seed)
 
 
-def folds_in(metadata_csv: str | os.PathLike | None, test_folds=None) -> list[str]:
-    """The fold names of a folder dataset's CSV (its `fold` column), in fold_key order; only
-    those in `test_folds` (split.test_folds: each one once the test fold) when it is given."""
+def folds_in(
+    metadata_csv: str | os.PathLike | None,
+    test_folds=None,
+    fold_column: str = "fold",
+    declared: list | None = None,
+) -> list[str]:
+    """The folds a run cross-validates over, in fold_key order: `declared` (a benchmark's
+    official folds, or dataset.folds) when given, else those of a folder dataset's CSV (its
+    `fold_column`); only those in `test_folds` (split.test_folds: each one once the test
+    fold) when it is given."""
+    if declared:
+        return chosen_folds(sorted_folds(declared), test_folds, "the declared folds")
     if not metadata_csv:
         raise ValueError(
             "split.method is folds but dataset.metadata is not set: cross-validation needs "
-            "a folder dataset whose CSV has a fold column"
+            "a folder dataset whose CSV has a fold column (or dataset.kind esc50)"
         )
     import pandas as pd  # here, not at the top: the Snakefile imports this module at every start
 
     frame = pd.read_csv(metadata_csv, dtype=str, keep_default_na=False)
-    if "fold" not in frame.columns:
-        raise ValueError(f"{metadata_csv}: split.method is folds but the CSV has no fold column")
-    values = sorted_folds(frame["fold"])
+    if fold_column not in frame.columns:
+        raise ValueError(
+            f"{metadata_csv}: split.method is folds but the CSV has no {fold_column} column; "
+            "map yours with dataset.columns.fold"
+        )
+    values = sorted_folds(frame[fold_column])
+    return chosen_folds(values, test_folds, str(metadata_csv))
+
+
+def chosen_folds(values: list[str], test_folds, source: str) -> list[str]:
+    """`values` (at least 2 fold names, each fit to name a folder), or only those of them in
+    `test_folds` when it is given."""
     if len(values) < 2:
-        raise ValueError(f"{metadata_csv}: cross-validation needs at least 2 folds, found {values}")
+        raise ValueError(f"{source}: cross-validation needs at least 2 folds, found {values}")
     for value in values:
         if not re.fullmatch(FOLD_PATTERN, value):
             raise ValueError(
-                f"{metadata_csv}: fold {value!r} can only hold letters, digits, '_' and '.' "
+                f"{source}: fold {value!r} can only hold letters, digits, '_' and '.' "
                 "(it names folders); rename it in the fold column"
             )
     if test_folds is None:
         return values
-    chosen = [str(f) for f in test_folds]
+    chosen = [fold_name(f) for f in test_folds]
     unknown = [f for f in chosen if f not in values]
     if unknown or not chosen:
         raise ValueError(
-            f"split.test_folds {chosen} must name folds of {metadata_csv} (its folds: "
+            f"split.test_folds {chosen} must name folds of {source} (its folds: "
             f"{values}); fix split.test_folds or leave it out to test on every fold"
         )
     return [v for v in values if v in chosen]

@@ -67,3 +67,22 @@ def read_metadata(path: str | os.PathLike, required: list[str]) -> pd.DataFrame:
         return table.check(frame, path)
     except ContractError as err:
         raise CatalogError(str(err)) from err
+
+
+def check_folds(frame: pd.DataFrame, declared: list[str] | None, source) -> pd.DataFrame:
+    """`frame` with its fold column normalised (3.0 and " 3 " are "3"); a fold outside
+    `declared` (None: any fold) is a CatalogError naming the values and some files."""
+    from audioclf.runs import fold_name
+
+    folds = frame["fold"].map(fold_name)
+    if declared is not None:
+        allowed = [fold_name(f) for f in declared]
+        odd = ~folds.isin(allowed)
+        if odd.any():
+            values = sorted(set(folds[odd]))
+            raise CatalogError(
+                f"{source}: {int(odd.sum())} row(s) have a fold outside the declared folds "
+                f"{allowed}: {values[:10]}, e.g. {frame.loc[odd, 'fname'].tolist()[:5]}; fix "
+                "the CSV's fold column or dataset.folds"
+            )
+    return frame.assign(fold=folds.to_numpy())

@@ -1,4 +1,5 @@
-"""A user's folder of audio: labels from a CSV (fname,label[,fold]) or from file names."""
+"""A user's folder of audio: labels from a CSV (its columns mapped to fname, label, fold and
+dir) or from file names."""
 
 from __future__ import annotations
 
@@ -12,24 +13,35 @@ from audioclf.datasets.catalog import (
     AUDIO_EXTENSIONS,
     CATALOG_COLUMNS,
     CatalogError,
+    check_folds,
     extensions_words,
     read_metadata,
 )
+
+ROLES = ("fname", "label", "fold", "dir")
 
 
 def folder_catalog(
     path: str | os.PathLike,
     metadata: str | os.PathLike | None = None,
     label_regex: str | None = None,
+    columns: dict | None = None,
+    path_template: str | None = None,
+    folds: list | None = None,
 ) -> pd.DataFrame:
-    """A user's folder of audio: labels from a CSV (fname,label[,fold]) or from file names."""
+    """A user's folder of audio: labels from a CSV or from file names.
+
+    `columns` maps each role (fname, label, and optionally fold and dir) to the CSV's own
+    column name (default: the role's name; a fold column is used when present). A clip's
+    file is `path/<path_template>` (fields: the roles and the CSV's own columns, e.g.
+    "fold{fold}/{fname}"), else `path/<dir>/<fname>` with a dir column, else `path/<fname>`.
+    A fold outside `folds` (when given) is a CatalogError.
+    """
     root = Path(path)
     if not root.is_dir():
         raise CatalogError(f"dataset.path: {root} is not a folder; set it to your audio folder")
     if metadata:
-        frame = read_metadata(metadata, ["fname", "label"])
-        keep = ["fname", "label"] + (["fold"] if "fold" in frame.columns else [])
-        frame = frame[keep]
+        frame = _mapped_metadata(metadata, columns or {})
     elif label_regex:
         frame = _labels_from_names(root, label_regex)
     else:
@@ -37,16 +49,49 @@ def folder_catalog(
             "dataset.kind is folder but neither dataset.metadata (a CSV with fname,label) "
             "nor dataset.label_regex (with a named group 'label') is set"
         )
+    if "fold" in frame.columns:
+        frame = check_folds(frame, folds, metadata)
     frame = frame.assign(
         source="train",
         manually_verified="",  # unknown: nothing says a human checked these labels
-        path=[str(root / name) for name in frame["fname"]],
+        path=_paths(root, frame, path_template, metadata),
     )
     duplicated = frame["fname"][frame["fname"].duplicated()].tolist()
     if duplicated:
         raise CatalogError(f"{metadata or root}: duplicated fname(s) {duplicated[:5]}")
     extra = ["fold"] if "fold" in frame.columns else []
     return frame[CATALOG_COLUMNS + extra].reset_index(drop=True)
+
+
+def _mapped_metadata(metadata, columns: dict) -> pd.DataFrame:
+    """The CSV with its mapped columns renamed to their roles (its other columns kept)."""
+    unknown = sorted(set(columns) - set(ROLES))
+    if unknown:
+        raise CatalogError(f"dataset.columns: unknown role(s) {unknown}; known: {list(ROLES)}")
+    mapping = {role: columns.get(role) or role for role in ("fname", "label")}
+    mapping.update({role: columns[role] for role in ("fold", "dir") if columns.get(role)})
+    frame = read_metadata(metadata, list(dict.fromkeys(mapping.values())))
+    if "fold" not in mapping and "fold" in frame.columns:
+        mapping["fold"] = "fold"
+    roles = pd.DataFrame({role: frame[column] for role, column in mapping.items()})
+    others = frame.drop(columns=[c for c in frame.columns if c in roles.columns])
+    return pd.concat([roles, others], axis=1)
+
+
+def _paths(root: Path, frame: pd.DataFrame, path_template: str | None, source) -> list[str]:
+    if path_template:
+        rows = frame.to_dict("records")
+        try:
+            return [str(root / path_template.format(**row)) for row in rows]
+        except (KeyError, IndexError, ValueError) as err:
+            raise CatalogError(
+                f"dataset.path_template {path_template!r}: {err!r} is not a field of {source}; "
+                f"use the roles {{fname}}, {{label}}, {{fold}}, {{dir}} or the CSV's own "
+                "column names"
+            ) from err
+    if "dir" in frame.columns:
+        return [str(root / d / f) for d, f in zip(frame["dir"], frame["fname"], strict=True)]
+    return [str(root / name) for name in frame["fname"]]
 
 
 def _labels_from_names(root: Path, label_regex: str) -> pd.DataFrame:

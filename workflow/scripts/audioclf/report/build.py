@@ -31,6 +31,7 @@ from audioclf.report.formatting import duration, file_size, integer, number, per
 from audioclf.report.inputs import ModelRun, read_model_runs
 from audioclf.report.layout import DEFAULT_SETTINGS, figure_files
 from audioclf.report.provenance import benchmark_table, git_commit, package_versions
+from audioclf.report.references import reference_view
 from audioclf.report.selfcontained import defang_urls, external_references
 from audioclf.report.summary import (
     augment_words,
@@ -179,6 +180,7 @@ def build_report(
         },
         "models": [model_view(run) for run in runs],
         "metric_rows": results_rows(runs),
+        "references": reference_view(config, runs, len(labels)),
         "label_checks": label_check_table(runs),
         "label_check_words": label_check_sentence(
             split, str((config.get("split") or {}).get("test_on", "all"))

@@ -1,0 +1,86 @@
+"""A folder dataset's metadata CSV read through dataset.columns: UrbanSound8K's shape
+(metadata/UrbanSound8K.csv, audio/fold<k>/), with path_template or a dir column."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from audioclf.datasets.catalog import CatalogError
+from audioclf.datasets.folder import folder_catalog
+from audioclf.datasets.subset import write_subset
+from audioclf.runs import folds_in
+from httpserver import wav_bytes
+
+US8K_COLUMNS = ["slice_file_name", "fsID", "start", "end", "salience", "fold", "classID", "class"]
+CLASSES = ["dog_bark", "siren", "jackhammer"]
+MAPPING = {"fname": "slice_file_name", "label": "class", "fold": "fold"}
+
+
+@pytest.fixture
+def urbansound(tmp_path):
+    """UrbanSound8K's layout: 3 classes, 10 folds, one clip of each class per fold."""
+    rows = []
+    for fold in range(1, 11):
+        for class_id, name in enumerate(CLASSES):
+            fs_id = 1000 * fold + class_id
+            rows.append([f"{fs_id}-{class_id}-0-0.wav", fs_id, 0.0, 1.0, 1, fold, class_id, name])
+    meta = pd.DataFrame(rows, columns=US8K_COLUMNS)
+    (tmp_path / "UrbanSound8K/metadata").mkdir(parents=True)
+    meta.to_csv(tmp_path / "UrbanSound8K/metadata/UrbanSound8K.csv", index=False)
+    for fname, fold in zip(meta["slice_file_name"], meta["fold"], strict=True):
+        folder = tmp_path / f"UrbanSound8K/audio/fold{fold}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / fname).write_bytes(wav_bytes(0.2))
+    return tmp_path / "UrbanSound8K", meta
+
+
+def settings(root, **extra):
+    return {"path": str(root / "audio"), "metadata": str(root / "metadata/UrbanSound8K.csv"),
+            "columns": MAPPING, "path_template": "fold{fold}/{fname}", **extra}  # fmt: skip
+
+
+def test_urbansound8k_by_column_mapping_gives_its_clips_labels_and_folds(urbansound, tmp_path):
+    root, meta = urbansound
+    subset = write_subset(
+        tmp_path / "subset.csv", "folder", ["dog_bark", "siren"], folder=settings(root)
+    )
+    wanted = meta[meta["class"].isin(["dog_bark", "siren"])]
+    assert subset["fname"].tolist() == wanted["slice_file_name"].tolist()
+    assert subset["fold"].astype(str).tolist() == wanted["fold"].astype(str).tolist()
+    assert all(pd.io.common.file_exists(p) for p in subset["path"])
+    assert subset["path"].iloc[0].endswith("audio/fold1/1000-0-0-0.wav")
+    # the Snakefile's folds, from the mapped column
+    csv = root / "metadata/UrbanSound8K.csv"
+    assert folds_in(csv, fold_column="fold") == [str(k) for k in range(1, 11)]
+    assert folds_in(csv, [2, 10], fold_column="fold") == ["2", "10"]
+
+
+def test_a_dir_column_places_each_file(urbansound, tmp_path):
+    root, meta = urbansound
+    csv = tmp_path / "with_dir.csv"
+    meta.assign(where=[f"fold{k}" for k in meta["fold"]]).to_csv(csv, index=False)
+    columns = {**MAPPING, "dir": "where"}
+    catalog = folder_catalog(root / "audio", csv, columns=columns)
+    assert all(pd.io.common.file_exists(p) for p in catalog["path"])
+
+
+def test_bad_mappings_and_folds_are_named(urbansound):
+    root, _ = urbansound
+    with pytest.raises(CatalogError, match=r"UrbanSound8K.csv.*'klass'"):
+        folder_catalog(**settings(root, columns={**MAPPING, "label": "klass"}))
+    with pytest.raises(CatalogError, match=r"fold outside the declared folds.*\['10'\]"):
+        folder_catalog(**settings(root, folds=list(range(1, 10))))
+    with pytest.raises(CatalogError, match=r"path_template .*'salinece'"):
+        folder_catalog(**settings(root, path_template="{salinece}/{fname}"))
+    with pytest.raises(CatalogError, match="unknown role"):
+        folder_catalog(**settings(root, columns={**MAPPING, "title": "x"}))
+    with pytest.raises(ValueError, match="no klass column; map yours"):
+        folds_in(root / "metadata/UrbanSound8K.csv", fold_column="klass")
+
+
+def test_a_csv_without_mapping_still_reads_fname_label_fold(tmp_path):
+    (tmp_path / "a.wav").write_bytes(wav_bytes(0.2))
+    (tmp_path / "meta.csv").write_text("fname,label,fold\na.wav,x,1.0\n")
+    catalog = folder_catalog(tmp_path, tmp_path / "meta.csv")
+    assert catalog[["fname", "label", "fold"]].values.tolist() == [["a.wav", "x", "1"]]

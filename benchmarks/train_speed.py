@@ -74,7 +74,9 @@ def run_tree(tree: Path, model_type: str, args, data: Path, new: bool) -> list[f
            "--settings", json.dumps(settings_for(model_type, args, new)),
            "--device", args.device, "--threads", str(args.threads),
            "--clip-seconds", str(args.clip_seconds)]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(tree / "workflow" / "scripts")}
+    # that tree's package first; the rest of the path stays (wheels installed elsewhere)
+    path = [str(tree / "workflow" / "scripts"), os.environ.get("PYTHONPATH", "")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in path if p)}
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         sys.exit(f"train() of {tree} failed for {model_type}:\n{done.stdout}\n{done.stderr}")

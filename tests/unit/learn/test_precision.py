@@ -2,6 +2,7 @@
 and the exact rewrites that made the CPU faster."""
 
 import json
+import os
 
 import pandas as pd
 import pytest
@@ -10,11 +11,11 @@ from torch import nn
 
 from audioclf.devices import autocast_dtype, cpu_has_bf16, precision_name, seed_everything
 from audioclf.evaluate.scoring import clip_probabilities, evaluate
-from audioclf.learn.checkpoint import load_checkpoint, rebuild_model
+from audioclf.learn.checkpoint import eval_autocast, load_checkpoint, rebuild_model
 from audioclf.learn.data import class_names, training_loaders
 from audioclf.learn.models import conv_block
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type, resolve_settings
-from audioclf.learn.train import build_learner, train
+from audioclf.learn.train import Autocast, EpochHistory, build_learner, train
 from audioclf.preprocess.cache import PackedClips
 from conftest import TINY_CLIP_SECONDS, TINY_SETTINGS
 from synthetic import synthetic_clips, synthetic_split
@@ -44,10 +45,10 @@ def test_mixed_precision_settings_resolve_per_device_and_model_type(monkeypatch)
     assert autocast_dtype("auto", CPU, False) is None  # raw1d: bf16 was slower there
     monkeypatch.setattr("audioclf.devices.cpu_has_bf16", lambda: False)
     assert autocast_dtype("auto", CPU, True) is None  # emulated bf16 is slower than float32
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: (9, 0))  # H100
     assert autocast_dtype("auto", torch.device("cuda", 0), False) == torch.bfloat16
-    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
-    assert autocast_dtype("auto", torch.device("cuda", 0), True) is None
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, **k: (7, 5))  # T4
+    assert autocast_dtype("auto", torch.device("cuda", 0), True) is None  # emulated there
     with pytest.raises(ValueError, match="mixed_precision 'fast' is not one of"):
         autocast_dtype("fast", CPU, True)
     assert precision_name(None) == "float32"
@@ -56,18 +57,40 @@ def test_mixed_precision_settings_resolve_per_device_and_model_type(monkeypatch)
     assert not model_type("raw1d").cpu_autocast and model_type("raw1d_deep").cpu_autocast
 
 
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path, monkeypatch):
+    """AVX512-BF16 or AMX (or Arm's BF16), not merely AVX-512: torch's own check says yes to
+    any AVX-512 CPU, where oneDNN emulates bf16 more slowly than float32."""
+    from audioclf import devices
+
+    cascade_lake = "processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512bw avx512vl avx512dq\n"
+    sapphire = cascade_lake.replace("avx512dq", "avx512dq avx512_bf16 amx_bf16 amx_tile")
+    graviton = "processor\t: 0\nFeatures\t: fp asimd bf16 i8mm\n"
+    for name, text, native in (("cascade", cascade_lake, False), ("sapphire", sapphire, True),
+                               ("graviton", graviton, True)):  # fmt: skip
+        (tmp_path / name).write_text(text)
+        monkeypatch.setattr(devices, "cpu_flags", lambda n=name: devices._read_flags(tmp_path / n))
+        assert devices.cpu_has_bf16() is native, name
+    assert devices._read_flags(tmp_path / "absent") == set()
+
+
 def test_deterministic_settings(monkeypatch):
     before = torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic
     try:
         assert seed_everything(0, "auto", CPU) is True
         assert torch.backends.cudnn.deterministic and not torch.backends.cudnn.benchmark
-        assert seed_everything(0, False, CPU) is False
-        assert torch.backends.cudnn.benchmark  # autotuning on (CUDA only uses it)
+        assert seed_everything(0, False, CPU) is True  # CPU kernels are deterministic anyway
         with pytest.raises(ValueError, match="deterministic 'yes' is not one of"):
             seed_everything(0, "yes", CPU)
-        monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda *a, **k: None)
-        assert seed_everything(0, "auto", torch.device("cuda", 0)) is False  # CUDA: autotune
-        assert seed_everything(0, True, torch.device("cuda", 0)) is True
+        asked = []
+        monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda on: asked.append(on))
+        monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG", raising=False)  # restored afterwards
+        cuda = torch.device("cuda", 0)
+        assert seed_everything(0, "auto", cuda) is False and torch.backends.cudnn.benchmark
+        assert seed_everything(0, False, cuda, fixed_shapes=False) is False
+        assert not torch.backends.cudnn.benchmark  # whole clips: shapes vary, no autotuning
+        assert seed_everything(0, True, cuda) is True and not torch.backends.cudnn.benchmark
+        assert asked == [False, False, True]  # true: an op without a deterministic kernel fails
+        assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
     finally:
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = before
     first = seed_everything(3, "auto", CPU), torch.rand(3)
@@ -111,7 +134,7 @@ def test_deterministic_cpu_runs_give_bit_identical_models_and_predictions(tiny_s
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     metrics = json.loads((outputs[0] / "metrics.json").read_text())
     assert metrics["deterministic"] is True
-    assert metrics["precision"] == metrics["eval_precision"] == first["precision"]
+    assert metrics["train_precision"] == metrics["eval_precision"] == first["train_precision"]
 
 
 @needs_cpu_bf16
@@ -123,7 +146,7 @@ def test_bf16_training_runs_on_cpu_and_scores_like_float32(tiny_set, tmp_path):
     settings["mixed_precision"] = True
     result = train_tiny(tiny_set, tmp_path / "bf16", settings)
     checkpoint = load_checkpoint(tmp_path / "bf16" / "model.pt")
-    assert checkpoint["precision"] == "bfloat16 autocast"
+    assert checkpoint["train_precision"] == "bfloat16 autocast"
     assert result["valid_accuracy"] >= 0.9  # it learned the separable classes
     model = rebuild_model(checkpoint)
     cache = PackedClips.load(tiny_set / "cache.pt")
@@ -147,9 +170,9 @@ def test_training_reads_the_loss_from_the_device_once_an_epoch(tiny_set, monkeyp
     for batch_size in (12, 4):  # 24 train clips: 2 or 6 batches an epoch
         train_dl, valid_dl = training_loaders(cache, split, class_names(split), 1.0, batch_size)
         model = build_model({"type": "raw1d"}, 3, 16000, 16000)
-        learn = build_learner(model, train_dl, valid_dl, CPU, 0.01)
+        learn = build_learner(model, train_dl, valid_dl, CPU, 0.01, cbs=[EpochHistory(2)])
         calls = []
-        for name in ("cpu", "item", "__float__", "tolist", "numpy"):
+        for name in ("cpu", "item", "__float__", "__bool__", "__int__", "tolist", "numpy"):
             original = getattr(torch.Tensor, name)
 
             def counting(self, *args, _original=original, _name=name, _calls=calls, **kwargs):
@@ -195,3 +218,30 @@ def test_pooling_before_the_last_relu_gives_the_same_outputs_and_gradients():
     theirs.square().sum().backward()
     assert torch.equal(ours, theirs)
     assert torch.equal(grads[0], wave.grad) and torch.equal(grads[1], block[0].weight.grad)
+
+
+def test_a_batch_that_raises_leaves_no_autocast_behind(tiny_set):
+    """fastai sends no event after an exception: the learner itself leaves the context."""
+    split = pd.read_csv(tiny_set / "split.csv")
+    cache = PackedClips.load(tiny_set / "cache.pt")
+    train_dl, valid_dl = training_loaders(cache, split, class_names(split), 1.0, 8)
+    model = build_model({"type": "raw1d"}, 3, 16000, 16000)
+    learn = build_learner(model, train_dl, valid_dl, CPU, 0.01, torch.bfloat16)
+    assert any(isinstance(cb, Autocast) for cb in learn.cbs)
+
+    def fail(*args):
+        raise MemoryError("out of memory, as a GPU might say")
+
+    model.forward = fail
+    with pytest.raises(MemoryError):
+        learn.fit(1, 1e-3)
+    assert not torch.is_autocast_enabled("cpu")
+    assert nn.Linear(2, 2)(torch.ones(1, 2)).dtype == torch.float32
+
+
+def test_files_from_before_issue_16_are_scored_as_they_were_trained():
+    old = {"type": "raw1d_deep", "settings": {"mixed_precision": True}}  # no train_precision
+    assert eval_autocast(old, CPU) is None  # `true` meant CUDA only then
+    new = {**old, "train_precision": "bfloat16 autocast"}
+    assert eval_autocast(new, CPU) == torch.bfloat16
+    assert eval_autocast({**old, "settings": {}}, CPU) is None

@@ -57,14 +57,32 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def cpu_has_bf16() -> bool:
-    """The CPU computes bf16 natively (AVX512-BF16 or AMX, through oneDNN); elsewhere bf16 is
-    emulated and slower than float32."""
+NATIVE_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "bf16"}  # x86 AVX512-BF16, AMX; Arm BF16
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as Linux lists them ("flags" on x86, "Features" on Arm)."""
+    return _read_flags("/proc/cpuinfo")
+
+
+def _read_flags(cpuinfo: str | os.PathLike) -> set[str]:
     try:
-        native = torch.ops.mkldnn._is_mkldnn_bf16_supported()
-        return bool(torch.backends.mkldnn.is_available() and native)
-    except (AttributeError, RuntimeError):
-        return False
+        text = open(cpuinfo).read()
+    except OSError:  # not Linux
+        return set()
+    flags: set[str] = set()
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags |= set(value.split())
+    return flags
+
+
+def cpu_has_bf16() -> bool:
+    """The CPU computes bf16 natively (AVX512-BF16 or AMX on x86, BF16 on Arm), through
+    oneDNN. Elsewhere oneDNN emulates bf16, slower than float32 (torch's own
+    `_is_mkldnn_bf16_supported` is true on any AVX-512 CPU, emulation included)."""
+    return torch.backends.mkldnn.is_available() and bool(cpu_flags() & NATIVE_BF16_FLAGS)
 
 
 def autocast_dtype(setting, device: torch.device, pays_on_cpu: bool) -> torch.dtype | None:
@@ -80,8 +98,8 @@ def autocast_dtype(setting, device: torch.device, pays_on_cpu: bool) -> torch.dt
         return None
     if setting is True:
         return torch.bfloat16
-    if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else None
+    if device.type == "cuda":  # native bf16 from Ampere (compute capability 8) on
+        return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else None
     return torch.bfloat16 if pays_on_cpu and cpu_has_bf16() else None
 
 
@@ -92,27 +110,31 @@ def autocast(device: torch.device, dtype: torch.dtype | None):
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-def seed_everything(seed: int, deterministic, device: torch.device) -> bool:
+def seed_everything(
+    seed: int, deterministic, device: torch.device, fixed_shapes: bool = True
+) -> bool:
     """Seed python, numpy and torch; returns whether the run is deterministic.
 
-    `auto`: deterministic on CPU (bit-identical reruns, which cost nothing there) and not on
-    CUDA, where cuDNN's autotuner picks the fastest kernels (not always the same ones).
-    `true`: deterministic kernels everywhere (slower on CUDA). `false`: autotuning on.
+    On CPU every run is (its kernels are deterministic), whatever the setting. On CUDA,
+    `auto` and `false` let cuDNN's autotuner pick the fastest kernels (not always the same
+    ones), for models whose batches all have one shape (`fixed_shapes`; the whole-clip
+    models' shapes vary, and each new shape would be tuned again). `true`: deterministic
+    kernels only; an op that has none stops the run, naming it.
     """
     if deterministic not in SWITCH_CHOICES:
         raise ValueError(
             f"deterministic {deterministic!r} is not one of {SWITCH_CHOICES}; fix config"
         )
-    chosen = device.type != "cuda" if deterministic == "auto" else bool(deterministic)
+    chosen = device.type != "cuda" or deterministic is True
     torch.manual_seed(seed)  # every device's generator
     np.random.seed(seed % (2**32 - 1))
     random.seed(seed)
     torch.backends.cudnn.deterministic = chosen
-    torch.backends.cudnn.benchmark = not chosen
-    if device.type == "cuda":  # CPU kernels are deterministic already
+    torch.backends.cudnn.benchmark = not chosen and fixed_shapes
+    if device.type == "cuda":
         if chosen:  # cuBLAS needs a fixed workspace for it (set before its first use)
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.use_deterministic_algorithms(chosen, warn_only=True)
+        torch.use_deterministic_algorithms(chosen)
     return chosen
 
 

@@ -99,8 +99,6 @@ def clip_probabilities(
     """
     device = device or torch.device("cpu")
     model = model.to(device).eval()
-    sums = torch.zeros(len(rows), n_classes, dtype=torch.float64, device=device)
-    counts = torch.zeros(len(rows), dtype=torch.int64, device=device)
     if reading is not None:
         batches = (
             ((wave, lengths), owners)
@@ -111,14 +109,22 @@ def clip_probabilities(
             ((windows,), owners)
             for windows, owners in window_batches(cache, rows, length, eval_windows, batch_size)
         )
+    window_probs, window_owners = [], []
     for inputs, owners in batches:
-        owners = owners.to(device)
         with autocast(device, autocast_to):
             logits = model(*to_device(inputs, device))
-        probs = logits.float().softmax(dim=-1)
-        sums.index_add_(0, owners, probs.double())
+        window_probs.append(logits.float().softmax(dim=-1))  # stays on the device
+        window_owners.append(owners)
+    # summed per clip on the CPU, in window order: the same sums on any device (CUDA's
+    # index_add_ adds in no fixed order), one copy from the device for the whole set
+    sums = torch.zeros(len(rows), n_classes, dtype=torch.float64)
+    counts = torch.zeros(len(rows), dtype=torch.int64)
+    if window_probs:
+        probs = torch.cat(window_probs).cpu().double()
+        owners = torch.cat(window_owners)
+        sums.index_add_(0, owners, probs)
         counts.index_add_(0, owners, torch.ones_like(owners))
-    return (sums / counts.unsqueeze(1)).float().cpu(), counts.cpu()
+    return (sums / counts.unsqueeze(1)).float(), counts
 
 
 def prediction_table(probs: torch.Tensor, classes: Sequence[str]) -> pd.DataFrame:
@@ -195,7 +201,7 @@ def run_metrics(
         "device": checkpoint.get("device"),
         "eval_device": eval_device,
         # how it computed (not declared keys: runs from before issue 16 lack them)
-        "precision": checkpoint.get("precision"),
+        "train_precision": checkpoint.get("train_precision"),
         "deterministic": checkpoint.get("deterministic"),
         "eval_precision": eval_precision,
         "pretrained": bool(checkpoint.get("pretrained", False)),

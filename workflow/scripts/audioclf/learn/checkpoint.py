@@ -98,6 +98,9 @@ def rebuild_model(checkpoint: dict) -> nn.Module:
 
 def eval_autocast(checkpoint: dict, device: torch.device) -> torch.dtype | None:
     """The dtype the model in model.pt `checkpoint` is scored in on `device`: its own
-    `mixed_precision` setting, resolved for that device (float32 for older files)."""
+    `mixed_precision` setting, resolved for that device. Files from before issue 16 (no
+    `train_precision`) meant bf16 on CUDA only by `true`, and float32 by anything else."""
     setting = checkpoint["settings"].get("mixed_precision", False)
+    if "train_precision" not in checkpoint:
+        setting = setting is True and device.type == "cuda"
     return autocast_dtype(setting, device, model_type(checkpoint["type"]).cpu_autocast)

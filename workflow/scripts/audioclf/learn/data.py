@@ -128,6 +128,8 @@ def to_device(batch, device: torch.device | None = None) -> tuple:
             return x
         if device is not None:
             x = x.to(device, non_blocking=True)
+        # on CUDA a division by a scalar is a multiply by its reciprocal: the same values
+        # as on the CPU to within one ulp
         return x.float().div_(INT16_SCALE) if x.dtype == torch.int16 else x
 
     return tuple(move(x) for x in batch)
@@ -295,6 +297,8 @@ class DeviceDataLoader(DataLoader):
 
     def to(self, device: torch.device) -> DeviceDataLoader:
         self.device = device
+        if hasattr(self.dataset, "pin_memory"):  # batches gathered straight into pinned memory
+            self.dataset.pin_memory = device.type == "cuda"
         return self
 
     def __iter__(self):
@@ -303,7 +307,9 @@ class DeviceDataLoader(DataLoader):
 
     def to_detach(self, b, cpu: bool = True, gather: bool = True):
         """fastai's metrics detach each batch's loss and accuracy through the loader: they
-        stay on the device (no host sync per batch) and are read once, at the epoch's end."""
+        stay on the device (no host sync per batch) and are read once, at the epoch's end.
+        `cpu` is ignored: fastai's get_preds and lr_find plots would get device tensors
+        (the workflow uses neither; scoring is evaluate/scoring.py's)."""
         return detached(b)
 
 

@@ -91,7 +91,8 @@ class DeviceSmoothLoss(AvgSmoothLoss):
 class Autocast(Callback):
     """Each batch's forward pass and loss, training and validation, under torch.autocast
     at `dtype` (bf16 needs no loss scaling); the backward pass and the optimiser step run
-    outside it, as torch's AMP recipe has them."""
+    outside it, as torch's AMP recipe has them. AudioLearner leaves the context however a
+    batch ends (fastai sends no event after an exception)."""
 
     order = 5  # before anything that reads predictions
 
@@ -118,6 +119,19 @@ class Autocast(Callback):
             self.context = None
 
 
+class AudioLearner(Learner):
+    """fastai's Learner, leaving any autocast a batch entered even when the batch raised:
+    an out-of-memory error or an interrupt must not leave the thread computing in bf16."""
+
+    def one_batch(self, i, b) -> None:
+        try:
+            super().one_batch(i, b)
+        finally:
+            for cb in self.cbs:
+                if isinstance(cb, Autocast):
+                    cb._leave()
+
+
 def epochs_for(epochs: int, steps_per_epoch: int, min_steps: int) -> int:
     """`epochs`, raised when a small train split would give fewer than `min_steps` optimizer
     steps in all (a 70-clip split at batch 64 takes one step per epoch)."""
@@ -140,7 +154,7 @@ def build_learner(
     (`frozen`: a pretrained encoder, the part that freezing holds still), computing under
     autocast at `autocast_to` (None: float32), with no host sync per batch."""
     dls = DataLoaders(train_dl, valid_dl, device=device)
-    learn = Learner(
+    learn = AudioLearner(
         dls,
         model.to(device),
         loss_func=nn.CrossEntropyLoss(),
@@ -180,7 +194,8 @@ def train(
     model_type_name = settings["type"]
     torch_device = resolve_device(device)
     enable_fast_math(torch_device)
-    is_deterministic = seed_everything(seed, deterministic, torch_device)
+    fixed_shapes = not model_type(model_type_name).whole_clip
+    is_deterministic = seed_everything(seed, deterministic, torch_device, fixed_shapes)
 
     cache = PackedClips.load(cache_path)
     split = SPLIT.read(split_csv)
@@ -284,7 +299,7 @@ def train(
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "train_seconds": train_seconds,
         "device": str(torch_device),
-        "precision": precision_name(precision),
+        "train_precision": precision_name(precision),
         "deterministic": is_deterministic,
         "seed": int(seed),
         "pretrained": weight_source is not None,

@@ -257,7 +257,10 @@ def model_view(run: ModelRun) -> dict:
         settings.append(("augmentation", augment_words(m.get("settings") or {})))
     per_run = " per run (mean)" if run.n_runs > 1 else ""
     settings += [
-        ("trained on", on_device(m.get("device"), m.get("precision"), m.get("deterministic"))),
+        (
+            "trained on",
+            on_device(m.get("device"), m.get("train_precision"), m.get("deterministic")),
+        ),
         ("evaluated on", on_device(m.get("eval_device", m.get("device")), m.get("eval_precision"))),
         ("initial weights", weights_words(m)),
         ("test windows", windows_words(m)),

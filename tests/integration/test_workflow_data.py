@@ -1,5 +1,7 @@
 """End to end: the data stages of the workflow on a tiny demo dataset, and their rerun scope."""
 
+import json
+
 import pandas as pd
 import pytest
 
@@ -105,6 +107,41 @@ def test_unknown_label_stops_listing_the_dataset_labels(tmp_path):
     assert result.returncode != 0
     log = (workdir / "logs/select_subset/subset.log").read_text()
     assert "labels ['Meow'] are not in the dataset; it has 2 labels: cat, dog" in log
+
+
+def recorded_params(workdir, rule: str) -> set[str]:
+    """The params snakemake recorded for `rule`'s output: the set of their values' reprs,
+    which a later run compares with its own to decide whether they changed."""
+    records = [json.loads(p.read_text()) for p in (workdir / ".snakemake/metadata").iterdir()]
+    (record,) = [r for r in records if r.get("rule") == rule]
+    return set(record["params"])
+
+
+@pytest.mark.parametrize("labels_from", ["metadata", "label_regex"])
+def test_a_folder_project_keeps_the_params_it_recorded_before_esc50(tmp_path, labels_from):
+    """select_subset's params of a folder dataset that uses none of the new keys (columns,
+    path_template, folds, benchmark) are exactly those commit 318c736 recorded, so a
+    finished project is not redone from scratch."""
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    (audio / "meta.csv").write_text("fname,label\ndog_1.wav,dog\ncat_1.wav,cat\n")
+    for name in ("dog_1.wav", "cat_1.wav"):
+        (audio / name).write_bytes(b"")  # select_subset lists files, it reads none
+    folder = {"kind": "folder", "path": str(audio)}
+    if labels_from == "metadata":
+        folder["metadata"] = str(audio / "meta.csv")
+    else:
+        folder["label_regex"] = "(?P<label>[a-z]+)_"
+    workdir = make_workdir(tmp_path, {"dataset": folder, "labels": ["dog", "cat"]})
+    args = ("results/data/subset.csv", "--configfile", "config/test.yaml")
+    snakemake(workdir, *args, "--cores", "1")
+    settings = {"path": str(audio), "metadata": folder.get("metadata"),
+                "label_regex": folder.get("label_regex")}  # fmt: skip
+    # what 318c736 recorded (kind, include_test_clips, manually_verified_only, labels, folder)
+    assert recorded_params(workdir, "select_subset") == {
+        "'folder'", "False", "['dog', 'cat']", repr(settings),
+    }  # fmt: skip
+    assert "Nothing to be done" in snakemake(workdir, *args, "-n").stdout
 
 
 def test_users_folder_dataset_on_top_of_the_default_config(tmp_path, fsdd_recordings):

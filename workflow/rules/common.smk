@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
+from audioclf.datasets.settings import catalog_settings  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
     RUN_PATTERN,
@@ -91,20 +92,10 @@ def get_audio_input():
     return []
 
 
-FOLDER_KEYS = ("path", "metadata", "label_regex", "columns", "path_template", "folds")
-
-
-def get_folder_settings():
-    if KIND != "folder":
-        return None
-    return {key: DATASET.get(key) for key in FOLDER_KEYS}
-
-
-def get_esc50_settings():
-    """What select_subset reads of ESC-50: the ESC-10 switch and the folds it may use."""
-    if KIND != "esc50":
-        return None
-    return {"esc10": DATASET["esc50"]["esc10"], "folds": official_folds(DATASET)}
+def get_catalog_settings():
+    """select_subset's keywords for the kind's catalog: the same values as before a new
+    setting existed, so that finished runs are not redone."""
+    return catalog_settings(DATASET)
 
 
 def get_demo_labels():

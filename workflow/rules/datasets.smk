@@ -90,8 +90,9 @@ rule select_subset:
         labels=config["labels"],
         include_test_clips=INCLUDE_TEST_CLIPS,
         manually_verified_only=config["manually_verified_only"],
-        folder=get_folder_settings(),
-        esc50=get_esc50_settings(),
+        # snakemake compares params by value only: a folder's as before ESC-50 existed,
+        # None for demo and fsdkaggle2018, so that no finished run is redone
+        catalog=get_catalog_settings(),
     script:
         "../scripts/select_subset.py"
 

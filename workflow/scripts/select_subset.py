@@ -16,6 +16,6 @@ write_subset(
     include_test_clips=p.include_test_clips,
     manually_verified_only=p.manually_verified_only,
     meta_dir=None if folder else snakemake.input.meta,
-    folder=p.folder,
-    esc50=p.esc50,
+    folder=p.catalog if folder else None,
+    esc50=p.catalog if p.kind == "esc50" else None,
 )

@@ -3,6 +3,9 @@ md5-checked), unpacked, read as a catalog with the official folds; bad input nam
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pandas as pd
 import pytest
 
@@ -53,6 +56,44 @@ def test_a_wrong_md5_deletes_the_download_and_says_so(esc50, tmp_path):
     with serve(esc50) as server, pytest.raises(DownloadError, match="md5 mismatch"):
         fetch_esc50(tmp_path, tmp_path / "data", url(server), "0" * 32, **QUICK)
     assert not list(tmp_path.glob("master.zip*")) and not (tmp_path / "data").exists()
+
+
+def corrupt_member(data: bytes) -> tuple[bytes, str]:
+    """The archive with one byte of its last audio member's data flipped, and that name."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.infolist()[-1]
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    at = start + info.compress_size // 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :], info.filename
+
+
+def test_a_cut_off_archive_without_md5_is_deleted_and_named_then_fetched_again(esc50, tmp_path):
+    """md5 null (the default) vouches for nothing: a cut-off archive must not be kept."""
+    cut = {**esc50, "zip": esc50["zip"][: len(esc50["zip"]) // 2]}
+    with serve(cut) as server, pytest.raises(DownloadError) as err:
+        fetch_esc50(tmp_path, tmp_path / "data", url(server), None, **QUICK)
+    assert f"{tmp_path / 'master.zip'} (from {url(server)}): not a whole zip archive" in str(
+        err.value
+    )
+    assert "deleted; rerun to download it again, or set dataset.esc50.md5" in str(err.value)
+    assert not list(tmp_path.glob("master.zip*"))
+    with serve(esc50) as server:  # the rerun downloads it again
+        csv = fetch_esc50(tmp_path, tmp_path / "data", url(server), None, **QUICK)
+        assert server.requests == 1 and csv.is_file()
+
+
+@pytest.mark.parametrize("what", ["html", "bad member"])
+def test_a_broken_archive_in_place_is_deleted_and_named(esc50, tmp_path, what):
+    if what == "html":
+        data, named = b"<!DOCTYPE html><html>rate limited</html>", "File is not a zip file"
+    else:
+        data, member = corrupt_member(esc50["zip"])
+        named = f"member {member} fails its CRC check"
+    (tmp_path / "master.zip").write_bytes(data)
+    with pytest.raises(DownloadError, match="not a whole zip archive") as err:
+        fetch_esc50(tmp_path, tmp_path / "data", "http://127.0.0.1:9/master.zip", None, **QUICK)
+    assert named in str(err.value) and "deleted; rerun" in str(err.value)
+    assert not (tmp_path / "master.zip").exists()
 
 
 def test_the_catalog_holds_every_clip_with_its_official_fold(esc50, tmp_path):

@@ -6,8 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from audioclf.config import resolve_split_method
+from audioclf.datasets.benchmarks import official_folds
 from audioclf.datasets.catalog import CatalogError
 from audioclf.datasets.folder import folder_catalog
+from audioclf.datasets.settings import catalog_settings
 from audioclf.datasets.subset import write_subset
 from audioclf.runs import folds_in
 from httpserver import wav_bytes
@@ -84,3 +87,62 @@ def test_a_csv_without_mapping_still_reads_fname_label_fold(tmp_path):
     (tmp_path / "meta.csv").write_text("fname,label,fold\na.wav,x,1.0\n")
     catalog = folder_catalog(tmp_path, tmp_path / "meta.csv")
     assert catalog[["fname", "label", "fold"]].values.tolist() == [["a.wav", "x", "1"]]
+
+
+def test_repeated_file_names_in_different_folders_name_the_fix(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "1.wav").write_bytes(wav_bytes(0.2))
+    (tmp_path / "meta.csv").write_text("fname,label,dir\n1.wav,x,a\n1.wav,y,b\n")
+    with pytest.raises(CatalogError) as err:
+        folder_catalog(tmp_path, tmp_path / "meta.csv", columns={"dir": "dir"})
+    assert "duplicated fname(s) ['1.wav']" in str(err.value)
+    assert "make the CSV's fname column unique" in str(err.value)
+    assert "relative to dataset.path (fold1/1.wav)" in str(err.value)
+    # the fix named works: relative paths as fnames, no dir column
+    (tmp_path / "fixed.csv").write_text("fname,label\na/1.wav,x\nb/1.wav,y\n")
+    catalog = folder_catalog(tmp_path, tmp_path / "fixed.csv")
+    assert catalog["path"].tolist() == [str(tmp_path / "a/1.wav"), str(tmp_path / "b/1.wav")]
+
+
+def test_a_missing_mapped_column_names_dataset_columns(urbansound):
+    root, _ = urbansound
+    with pytest.raises(CatalogError) as err:
+        folder_catalog(**settings(root, columns={**MAPPING, "label": "klass"}))
+    assert "missing column(s) ['klass']" in str(err.value)
+    assert "Set dataset.columns.<role> to the CSV's own column name" in str(err.value)
+    assert "label: 'klass'" in str(err.value)
+
+
+def test_a_folder_benchmark_means_its_official_folds_and_cross_validation():
+    urban = {"kind": "folder", "benchmark": "urbansound8k"}
+    assert official_folds(urban) == [str(k) for k in range(1, 11)]
+    assert official_folds({**urban, "folds": [1, 2]}) == ["1", "2"]  # dataset.folds wins
+    assert official_folds({"kind": "folder"}) is None
+    cases = [(urban, "folds"), ({"kind": "folder"}, "stratified"),
+             ({"kind": "esc50"}, "folds"), ({"kind": "demo"}, "stratified")]  # fmt: skip
+    for dataset, method in cases:
+        config = {"dataset": dataset, "split": {"method": None}}
+        resolve_split_method(config)
+        assert config["split"]["method"] == method, dataset
+    config = {"dataset": urban, "split": {"method": "stratified"}}
+    resolve_split_method(config)  # a method set stays
+    assert config["split"]["method"] == "stratified"
+
+
+def test_select_subsets_params_keep_their_shape_for_configs_without_new_keys():
+    """Snakemake reruns a rule whose params' values changed: a config that uses none of the
+    new keys gets exactly the settings it got before them (commit 318c736)."""
+    old = {"kind": "folder", "path": "/a", "metadata": "/a/m.csv", "label_regex": None,
+           "columns": None, "path_template": None, "folds": None, "benchmark": None}  # fmt: skip
+    assert catalog_settings(old) == {"path": "/a", "metadata": "/a/m.csv", "label_regex": None}
+    assert catalog_settings({"kind": "demo"}) is None
+    assert catalog_settings({"kind": "fsdkaggle2018"}) is None
+    new = {**old, "columns": MAPPING, "path_template": "fold{fold}/{fname}",
+           "benchmark": "urbansound8k"}  # fmt: skip
+    assert catalog_settings(new) == {
+        "path": "/a", "metadata": "/a/m.csv", "label_regex": None, "columns": MAPPING,
+        "path_template": "fold{fold}/{fname}", "folds": [str(k) for k in range(1, 11)],
+    }  # fmt: skip
+    esc50 = {"kind": "esc50", "esc50": {"esc10": True}}
+    assert catalog_settings(esc50) == {"esc10": True, "folds": ["1", "2", "3", "4", "5"]}

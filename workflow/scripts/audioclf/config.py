@@ -8,6 +8,7 @@ import os
 import jsonschema
 import yaml
 
+from audioclf.datasets.benchmarks import benchmark_name
 from audioclf.learn.limits import check_settings
 
 
@@ -116,11 +117,13 @@ FOLD_KINDS = ("esc50",)
 
 def resolve_split_method(config: dict) -> None:
     """split.method null is the dataset's own protocol: folds for a benchmark with official
-    folds (esc50), else stratified. Resolved here, so the rules' params hold the method."""
+    folds (esc50, or a folder that sets dataset.benchmark), else stratified. Resolved here,
+    so the rules' params hold the method."""
     split = config.setdefault("split", {})
     if split.get("method") is None:
-        kind = config.get("dataset", {}).get("kind")
-        split["method"] = "folds" if kind in FOLD_KINDS else "stratified"
+        dataset = config.get("dataset", {})
+        has_folds = dataset.get("kind") in FOLD_KINDS or benchmark_name(dataset) is not None
+        split["method"] = "folds" if has_folds else "stratified"
 
 
 def check_split(config: dict) -> None:

@@ -54,13 +54,16 @@ class CatalogError(ValueError):
     """The dataset's metadata cannot be read as configured."""
 
 
-def read_metadata(path: str | os.PathLike, required: list[str]) -> pd.DataFrame:
-    """A dataset's own metadata CSV, every cell as text (a label "None" stays "None")."""
+def read_metadata(
+    path: str | os.PathLike, required: list[str], fix: str | None = None
+) -> pd.DataFrame:
+    """A dataset's own metadata CSV, every cell as text (a label "None" stays "None"); a
+    missing column is a CatalogError that ends with `fix` (default: fix the CSV)."""
     table = Table(
         Path(path).name,
         {c: "str" for c in required},
         made_by="",
-        fix="Fix the CSV, or point the config at the dataset's own metadata file.",
+        fix=fix or "Fix the CSV, or point the config at the dataset's own metadata file.",
     )
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     try:

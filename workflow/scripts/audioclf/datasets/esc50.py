@@ -4,6 +4,7 @@ read as a catalog with the official folds."""
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -11,7 +12,7 @@ import pandas as pd
 
 from audioclf.datasets.catalog import CATALOG_COLUMNS, CatalogError, check_folds, read_metadata
 from audioclf.datasets.download.archive import extract_members
-from audioclf.datasets.download.http import download_file
+from audioclf.datasets.download.http import DownloadError, download_file
 
 META_CSV = Path("meta") / "esc50.csv"
 COLUMNS = ["filename", "fold", "category", "esc10"]
@@ -70,5 +71,18 @@ def fetch_esc50(
     `http` takes download_file's options (retries, backoff, timeouts, progress)."""
     zip_path = Path(root) / archive_name(url)
     download_file(url, zip_path, md5, **http)
-    extract_members(zip_path, dest)
+    try:
+        if md5 is None:  # nothing vouches for the file: read every member's CRC first
+            with zipfile.ZipFile(zip_path) as archive:
+                bad = archive.testzip()
+            if bad is not None:
+                raise zipfile.BadZipFile(f"member {bad} fails its CRC check")
+        extract_members(zip_path, dest)
+    except zipfile.BadZipFile as err:
+        zip_path.unlink(missing_ok=True)
+        raise DownloadError(
+            f"{zip_path} (from {url}): not a whole zip archive ({err}), e.g. cut off or an "
+            "HTML page; deleted; rerun to download it again, or set dataset.esc50.md5 so "
+            "that a download is checked before it is kept"
+        ) from err
     return find_meta_csv(dest)

@@ -58,7 +58,12 @@ def folder_catalog(
     )
     duplicated = frame["fname"][frame["fname"].duplicated()].tolist()
     if duplicated:
-        raise CatalogError(f"{metadata or root}: duplicated fname(s) {duplicated[:5]}")
+        raise CatalogError(
+            f"{metadata or root}: duplicated fname(s) {duplicated[:5]}; a clip is named by its "
+            "fname alone, so each must be unique, even in different folders: make the CSV's "
+            "fname column unique, e.g. the file's path relative to dataset.path "
+            "(fold1/1.wav) with no dir column or path_template"
+        )
     extra = ["fold"] if "fold" in frame.columns else []
     return frame[CATALOG_COLUMNS + extra].reset_index(drop=True)
 
@@ -70,7 +75,12 @@ def _mapped_metadata(metadata, columns: dict) -> pd.DataFrame:
         raise CatalogError(f"dataset.columns: unknown role(s) {unknown}; known: {list(ROLES)}")
     mapping = {role: columns.get(role) or role for role in ("fname", "label")}
     mapping.update({role: columns[role] for role in ("fold", "dir") if columns.get(role)})
-    frame = read_metadata(metadata, list(dict.fromkeys(mapping.values())))
+    mapped = ", ".join(f"{role}: {column!r}" for role, column in mapping.items())
+    fix = (
+        f"Set dataset.columns.<role> to the CSV's own column name for each role (now {mapped}; "
+        f"roles: {', '.join(ROLES)}), or fix the CSV."
+    )
+    frame = read_metadata(metadata, list(dict.fromkeys(mapping.values())), fix)
     if "fold" not in mapping and "fold" in frame.columns:
         mapping["fold"] = "fold"
     roles = pd.DataFrame({role: frame[column] for role, column in mapping.items()})

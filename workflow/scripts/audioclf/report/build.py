@@ -180,7 +180,7 @@ def build_report(
         },
         "models": [model_view(run) for run in runs],
         "metric_rows": results_rows(runs),
-        "references": reference_view(config, runs, len(labels)),
+        "references": reference_view(config, runs, len(labels), len(excluded), len(subset)),
         "label_checks": label_check_table(runs),
         "label_check_words": label_check_sentence(
             split, str((config.get("split") or {}).get("test_on", "all"))

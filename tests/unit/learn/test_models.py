@@ -148,6 +148,12 @@ def test_pretrained_false_changes_nothing():
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
 
 
+def test_the_imagenet_url_is_torchvisions():
+    import torchvision
+
+    assert weights.IMAGENET_URL == torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+
+
 def test_missing_imagenet_weights_is_an_error_naming_the_path(tmp_path, monkeypatch):
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty"))
     # a closed local port: refused at once, so the test never waits on a network

@@ -8,14 +8,15 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import torch
-import torchvision
 from torch import nn
 
 from audioclf.io import load_torch_file
 from audioclf.learn.models import SpectrogramClassifier
 from audioclf.learn.registry import MODEL_TYPES
 
-IMAGENET_URL = torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url
+# torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url (tests/unit/learn/test_models.py
+# keeps them equal), written out: importing torchvision costs every training job ~1.5 s
+IMAGENET_URL = "https://download.pytorch.org/models/resnet18-f37072fd.pth"
 DOWNLOAD_TIMEOUT_SECONDS = 120.0
 
 
@@ -140,6 +141,8 @@ def load_pretrained(
             "pretrained backbone; set `pretrained: false`"
         )
     if pretrained is True:
+        import torchvision  # only where ImageNet weights are asked for
+
         if not isinstance(model.backbone, torchvision.models.ResNet):
             raise ValueError(
                 "pretrained: true means torchvision's ImageNet resnet18, which only fits "

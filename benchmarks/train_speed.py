@@ -162,6 +162,7 @@ def main() -> None:
     parser.add_argument("--mixed-precision", default="auto", help="auto | true | false (now)",
                         type=lambda v: {"true": True, "false": False}.get(v, v))  # fmt: skip
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="before/now pairs, best of each")
     parser.add_argument("--before", default=BEFORE, help="commit of the code before")
     parser.add_argument("--before-tree", default=None, help="a checkout of it, instead")
     parser.add_argument("--no-before", action="store_true", help="today's code only")
@@ -182,13 +183,20 @@ def main() -> None:
     try:
         print(f"device {args.device}, {args.threads} threads; ~{args.clips} train clips of "
               f"{args.clip_seconds:g} s, batch {args.batch_size}, {args.epochs} epochs per "
-              f"run (median after the first); mixed_precision {args.mixed_precision} now"
+              f"run (median after the first), best of {args.repeat}; mixed_precision "
+              f"{args.mixed_precision} now"
               + ("" if old is None else f"; before = {args.before}"))  # fmt: skip
         print(f"{'model type':<14}{'before s/ep':>12}{'now s/ep':>10}{'speed-up':>10}"
               f"{'bare s/ep':>11}{'fastai/bare':>12}")  # fmt: skip
         for model_type in args.models.split(","):
-            before = steady(run_tree(old, model_type, args, data, False)) if old else None
-            now = steady(run_tree(REPO, model_type, args, data, True))
+            # before and now in turn, `repeat` times, the best of each: a shared machine's
+            # load then falls on both alike
+            before, now = float("inf"), float("inf")
+            for _ in range(args.repeat):
+                if old:
+                    before = min(before, steady(run_tree(old, model_type, args, data, False)))
+                now = min(now, steady(run_tree(REPO, model_type, args, data, True)))
+            before = None if old is None else before
             bare = steady(bare_epochs(model_type, args, data))
             speed_up = f"{before / now:.2f}x" if before else "-"
             print(f"{model_type:<14}{before or float('nan'):>12.2f}{now:>10.2f}{speed_up:>10}"

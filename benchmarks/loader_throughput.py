@@ -26,23 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from audioclf.devices import set_threads  # noqa: E402
 from audioclf.learn.data import ClipDataset, make_loader  # noqa: E402
-from audioclf.preprocess.cache import INT16_SCALE  # noqa: E402
-from synthetic import synthetic_clips  # noqa: E402
-
-
-class PerClip(torch.utils.data.Dataset):
-    """The dataset seen one clip at a time, each crop converted to float32 on its own: the
-    loader before issue 16."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, i):
-        crop, target = self.dataset[i]
-        return crop.float() / INT16_SCALE, target
+from synthetic import PerClip, synthetic_clips  # noqa: E402
 
 
 def clips_per_second(loader, epochs: int) -> float:

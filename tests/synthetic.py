@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from audioclf.contracts import SPLIT
-from audioclf.preprocess.cache import PackedClips
+from audioclf.preprocess.cache import INT16_SCALE, PackedClips
 
 
 def synthetic_clips(
@@ -57,3 +57,19 @@ def synthetic_split(cache: PackedClips, valid_every: int = 4, test_every: int = 
             split = "train"
         rows.append({"fname": fname, "label": label, "split": split})
     return pd.DataFrame(rows, columns=list(SPLIT.columns))
+
+
+class PerClip(torch.utils.data.Dataset):
+    """The loader's path before issue 16: a ClipDataset seen one clip at a time (no
+    __getitems__), each crop converted to float32 on its own. Compared with the batched
+    path by tests/unit/learn/test_batched_crops.py and benchmarks/loader_throughput.py."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, i):
+        crop, target = self.dataset[i]
+        return crop.float() / INT16_SCALE, target

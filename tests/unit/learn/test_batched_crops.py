@@ -5,7 +5,7 @@ import torch
 
 from audioclf.learn.data import ClipDataset, DeviceDataLoader, make_loader, to_device
 from audioclf.preprocess.cache import INT16_SCALE
-from synthetic import synthetic_clips
+from synthetic import PerClip, synthetic_clips
 
 
 def _datasets(seed):
@@ -32,21 +32,6 @@ def test_batched_crops_equal_per_clip_crops_for_the_same_seed_and_epochs():
             assert torch.equal(targets, torch.stack([t for _, t in items]))
     waves, _ = centred.__getitems__(list(range(len(centred))))
     assert torch.equal(waves, torch.stack([centred[i][0] for i in range(len(centred))]))
-
-
-class PerClip(torch.utils.data.Dataset):
-    """The path before issue 16: the same dataset seen one clip at a time (no __getitems__),
-    each crop converted to float32 on its own."""
-
-    def __init__(self, dataset):
-        self.dataset = dataset
-
-    def __len__(self):
-        return len(self.dataset)
-
-    def __getitem__(self, i):
-        crop, target = self.dataset[i]
-        return crop.float() / INT16_SCALE, target
 
 
 def test_the_training_loader_yields_todays_batches():

@@ -326,9 +326,7 @@ def make_loader(
     or two clips gives BatchNorm useless statistics.
     """
     generator = torch.Generator().manual_seed(seed) if shuffle else None
-    # gathered straight into pinned memory (DataLoader's pin_memory would copy it again)
-    dataset.pin_memory = device is not None and device.type == "cuda"
-    return DeviceDataLoader(
+    loader = DeviceDataLoader(
         dataset,
         batch_size=batch_size,
         shuffle=shuffle,
@@ -337,6 +335,7 @@ def make_loader(
         num_workers=0,
         drop_last=shuffle and len(dataset) >= batch_size,
     )
+    return loader if device is None else loader.to(device)  # .to() decides the pinning
 
 
 def whole_clip_loader(

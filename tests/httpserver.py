@@ -5,6 +5,7 @@ Also builds the FSDKaggle2018-shaped zip archives it serves.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
@@ -68,7 +69,9 @@ class FileServer:
     def __enter__(self) -> FileServer:
         handler = type("Handler", (_Handler,), {"owner": self})
         self._httpd = _Server(("127.0.0.1", 0), handler)
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        # poll often: shutdown() waits up to one poll interval (0.5 s by default)
+        serve = functools.partial(self._httpd.serve_forever, poll_interval=0.01)
+        threading.Thread(target=serve, daemon=True).start()
         return self
 
     def __exit__(self, *exc) -> None:

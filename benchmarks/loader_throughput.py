@@ -3,13 +3,15 @@ one before issue 16, side by side in one run (CPU, in the main process as traini
 
 Builds a synthetic cache of FSDKaggle2018's size (1,361 clips of 0.3-30 s at 16 kHz),
 then draws shuffled 5 s training crops in batches of 64 through `make_loader` (each batch
-gathered at once by ClipDataset.__getitems__: one int16 copy per clip into the batch,
-one float conversion for the batch) and through a DataLoader that sees the same
-dataset one clip at a time (its __getitem__ only: the path before). Both draw the same
-crops (tests/unit/learn/test_batched_crops.py). Prints clips/s and the speed-up.
-The batches travel as int16 and become float where they train: on a GPU that conversion is
-one kernel there, so the int16 rate is what a GPU is fed; CPU training converts on the CPU
-(`DeviceDataLoader.to(cpu)`), measured as a third loader.
+gathered at once by ClipDataset.__getitems__: the crops inside their clip by one
+index_select over a strided view of the cache, a clip shorter than the crop tiled on its
+own) and through a DataLoader that sees the same dataset one clip at a time (its
+__getitem__ only, each crop made float: the path before). All draw the same crops
+(tests/unit/learn/test_batched_crops.py). Prints clips/s and the speed-ups.
+Rows: the int16 batches as the DataLoader yields them (what a GPU is sent, converted to
+float there by one kernel); the same converted to float on the CPU (what CPU training pays,
+`DeviceDataLoader.to(cpu)`); and a ceiling no gather can pass: one copy of a batch's bytes
+from contiguous memory into a reused buffer (and the random draws alone, one a clip).
 Goal (issue 16): at least 5,000 clips/s, at least 10x the clip-by-clip loader.
 """
 
@@ -25,6 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from audioclf.devices import set_threads  # noqa: E402
+from audioclf.learn.crop import random_start  # noqa: E402
 from audioclf.learn.data import ClipDataset, make_loader  # noqa: E402
 from synthetic import PerClip, synthetic_clips  # noqa: E402
 
@@ -35,6 +38,42 @@ def clips_per_second(loader, epochs: int) -> float:
         for waves, _ in loader:
             clips += len(waves)
     return clips / (time.perf_counter() - start)
+
+
+class IterInt16:
+    """A DeviceDataLoader's batches as its DataLoader yields them: int16, not converted."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __iter__(self):
+        return torch.utils.data.DataLoader.__iter__(self.loader)
+
+
+class Memcpy:
+    """As many batches as an epoch, each one copy of a batch's bytes from contiguous int16
+    memory into one reused buffer: the bound on any gather of the same bytes."""
+
+    def __init__(self, cache, args, n_clips: int):
+        length = int(args.clip_seconds * cache.sample_rate)
+        self.batches = n_clips // args.batch_size
+        self.buffer = torch.empty((args.batch_size, 1, length), dtype=torch.int16)
+        self.source = cache.waveforms[: self.buffer.numel()].view(self.buffer.shape)
+
+    def __iter__(self):
+        for _ in range(self.batches):
+            yield self.buffer.copy_(self.source), None
+
+
+def random_draws_per_second(cache, fnames, length: int, epochs: int = 3) -> float:
+    """The crops' random starts alone, drawn as __getitem__ draws them (one a clip)."""
+    lengths = [int(n) for n in cache.lengths[: len(fnames)]]
+    generator = torch.Generator().manual_seed(1)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        for n in lengths:
+            random_start(n, length, generator)
+    return epochs * len(lengths) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -57,7 +96,8 @@ def main() -> None:
     def dataset():
         return ClipDataset(cache, fnames, targets, length, torch.Generator().manual_seed(1))
 
-    new = make_loader(dataset(), args.batch_size, shuffle=True, seed=0)  # int16, as shipped
+    # int16 batches as the DataLoader yields them, before DeviceDataLoader converts them
+    int16 = IterInt16(make_loader(dataset(), args.batch_size, shuffle=True, seed=0))
     on_cpu = make_loader(dataset(), args.batch_size, shuffle=True, seed=0).to(torch.device("cpu"))
     old = torch.utils.data.DataLoader(
         PerClip(dataset()), batch_size=args.batch_size, shuffle=True, drop_last=True,
@@ -67,18 +107,22 @@ def main() -> None:
     print(f"{len(fnames)} clips ({audio_h:.1f} h), crops of {args.clip_seconds:g} s, batches "
           f"of {args.batch_size}, {args.epochs} epochs, {threads} threads")  # fmt: skip
     rates = {}
-    runs = (("clip by clip (before)", old), ("batched int16 (now)", new),
-            ("batched, float on CPU", on_cpu))  # fmt: skip
+    ceiling = Memcpy(cache, args, len(fnames))
+    runs = (("clip by clip (before)", old), ("batched int16 (now)", int16),
+            ("batched, float on CPU", on_cpu), ("ceiling: one memcpy", ceiling))  # fmt: skip
     for round_ in (1, 2):
         for name, loader in runs:
             rate = clips_per_second(loader, args.epochs)
             rates[name] = max(rates.get(name, 0.0), rate)
             print(f"{name:<24}{rate:>10,.0f} clips/s{'  (again)' if round_ == 2 else ''}")
+    draws = random_draws_per_second(cache, fnames, length)
+    print(f"{'random starts alone':<24}{draws:>10,.0f} clips/s (one draw a clip, as __getitem__)")
     before = rates["clip by clip (before)"]
     print(
         f"speed-up, best of two each: int16 batches (what a GPU is sent) "
         f"{rates['batched int16 (now)'] / before:.1f}x; with the float conversion on the CPU "
-        f"(what CPU training pays) {rates['batched, float on CPU'] / before:.1f}x"
+        f"(what CPU training pays) {rates['batched, float on CPU'] / before:.1f}x; the memcpy "
+        f"ceiling is {rates['ceiling: one memcpy'] / before:.1f}x"
     )
 
 

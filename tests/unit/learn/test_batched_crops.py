@@ -63,3 +63,24 @@ def test_batches_travel_as_int16_and_become_float_on_the_device():
     loss = first.sum().requires_grad_()
     assert loader.to_detach([loss])[0].device == loss.device  # metrics stay where they are
     assert not loader.to_detach([loss])[0].requires_grad
+
+
+def test_edges_of_the_packed_cache_are_cropped_like_clip_by_clip():
+    """A crop that ends at the cache's very last sample (the last clip is exactly one crop
+    long), and a cache shorter than one crop (no window fits: every clip is tiled)."""
+    for seconds, length in (((0.5, 2.0), None), ((0.2, 0.3), 16000)):
+        cache = synthetic_clips(n_classes=3, clips_per_class=1, seed=4, min_seconds=seconds[0],
+                                max_seconds=seconds[1])  # fmt: skip
+        length = length or int(cache.lengths[-1])
+        assert (int(cache.lengths.sum()) < length) == (length == 16000)
+        fnames = list(cache.fnames)
+        for names in (fnames, fnames[-1:], fnames[::-1]):
+            targets = [0] * len(names)
+            make = lambda g: ClipDataset(cache, names, targets, length, g)  # noqa: E731,B023
+            for seed in (None, 3):
+                one_by_one, batched = (make(None if seed is None else
+                                            torch.Generator().manual_seed(seed))
+                                       for _ in range(2))  # fmt: skip
+                waves, _ = batched.__getitems__(list(range(len(names))))
+                expected = torch.stack([one_by_one[i][0] for i in range(len(names))])
+                assert torch.equal(waves, expected)

@@ -85,33 +85,44 @@ class ClipDataset(_SplitClips):
     def __getitems__(self, indices: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """A whole batch at once (DataLoader calls this with a batch's indices): the same
         crops as __getitem__ for each index in turn (the starts are drawn from the same
-        generator in the same order), each copied as int16 into one (B, 1, length) int16
-        batch, in pinned memory when `pin_memory`; `to_device` converts it to float where
-        it trains (benchmarks/loader_throughput.py). A gather by one index tensor was 5x
-        slower than slicing. Collate it with `batched` (it is already a batch)."""
+        generator in the same order), in one (B, 1, length) int16 batch, in pinned memory
+        when `pin_memory`; `to_device` converts it to float where it trains. The crops that
+        lie inside their clip are copied by one index_select over a strided view of every
+        `length` window of the cache (rows of contiguous samples); a clip shorter than its
+        crop is tiled, one at a time (benchmarks/loader_throughput.py). Collate it with
+        `batched` (it is already a batch)."""
         index = torch.as_tensor(list(indices), dtype=torch.int64)
         rows = self._rows[index]
-        n = self.cache.offsets[rows + 1] - self.cache.offsets[rows]
+        begin = self.cache.offsets[rows]
+        n = self.cache.offsets[rows + 1] - begin
         if self.generator is None:
             starts = torch.clamp((n - self.length) // 2, min=0)
-        else:
+        else:  # one draw per clip longer than the crop, in batch order, as __getitem__
             starts = torch.tensor(
-                [random_start(int(k), self.length, self.generator) for k in n],
+                [random_start(k, self.length, self.generator) for k in n.tolist()],
                 dtype=torch.int64,
             )
-        # one int16 copy per clip into the batch (a slice, or the clip tiled when it is
-        # shorter: crop_or_repeat's rule)
         samples = torch.empty(
             (len(index), self.length), dtype=torch.int16, pin_memory=self.pin_memory
         )
-        begin = self.cache.offsets[rows]
-        spans = zip(begin.tolist(), n.tolist(), starts.tolist(), strict=True)
-        for k, (b, m, start) in enumerate(spans):
-            if start + self.length <= m:
-                samples[k] = self.cache.waveforms[b + start : b + start + self.length]
-            else:
-                samples[k] = crop_or_repeat(self.cache.waveforms[b : b + m], self.length, start)
+        short = starts + self.length > n  # crops that run past their clip's end
+        windows = self._windows
+        if len(windows):  # every row in one call (a short clip's row is overwritten below)
+            first = torch.where(short, 0, begin + starts).clamp_(max=len(windows) - 1)
+            torch.index_select(windows, 0, first, out=samples)
+        waves = self.cache.waveforms
+        for k in torch.nonzero(short).flatten().tolist():
+            clip = waves[int(begin[k]) : int(begin[k] + n[k])]
+            samples[k] = crop_or_repeat(clip, self.length, int(starts[k]))
         return samples.unsqueeze(1), self.targets[index]
+
+    @property
+    def _windows(self) -> torch.Tensor:
+        """Every `length`-sample window of the packed waveforms, as rows of one strided view
+        (no copy): row j is waveforms[j : j + length]."""
+        waves = self.cache.waveforms
+        count = max(0, waves.numel() - self.length + 1)
+        return waves.as_strided((count, self.length), (1, 1))
 
 
 def batched(batch):

@@ -1,6 +1,7 @@
 """A batch gathered at once equals the crops clip by clip, for the same seed; it travels
 as int16 and becomes float32 where it trains."""
 
+import pytest
 import torch
 
 from audioclf.learn.data import ClipDataset, DeviceDataLoader, make_loader, to_device
@@ -84,3 +85,5 @@ def test_edges_of_the_packed_cache_are_cropped_like_clip_by_clip():
                 waves, _ = batched.__getitems__(list(range(len(names))))
                 expected = torch.stack([one_by_one[i][0] for i in range(len(names))])
                 assert torch.equal(waves, expected)
+    with pytest.raises(ValueError, match="crop length must be positive"):
+        ClipDataset(cache, fnames, [0] * len(fnames), 0)

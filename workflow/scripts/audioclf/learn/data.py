@@ -67,6 +67,8 @@ class ClipDataset(_SplitClips):
     ) -> None:
         super().__init__(cache, fnames, targets)
         self.length = int(length)
+        if self.length <= 0:
+            raise ValueError(f"crop length must be positive, got {self.length}; raise clip_seconds")
         self.generator = generator
         self._rows = torch.as_tensor(self.rows, dtype=torch.int64)
 
@@ -108,7 +110,7 @@ class ClipDataset(_SplitClips):
         short = starts + self.length > n  # crops that run past their clip's end
         windows = self._windows
         if len(windows):  # every row in one call (a short clip's row is overwritten below)
-            first = torch.where(short, 0, begin + starts).clamp_(max=len(windows) - 1)
+            first = torch.where(short, 0, begin + starts)  # < len(windows) when inside
             torch.index_select(windows, 0, first, out=samples)
         waves = self.cache.waveforms
         for k in torch.nonzero(short).flatten().tolist():

@@ -71,6 +71,11 @@ class ClipDataset(_SplitClips):
             raise ValueError(f"crop length must be positive, got {self.length}; raise clip_seconds")
         self.generator = generator
         self._rows = torch.as_tensor(self.rows, dtype=torch.int64)
+        # every `length`-sample window of the packed waveforms as rows of one strided view
+        # (no copy): row j is waveforms[j : j + length]; built once, read by each batch
+        waves = cache.waveforms
+        count = max(0, waves.numel() - self.length + 1)
+        self._windows = waves.as_strided((count, self.length), (1, 1))
 
     pin_memory = False  # batches in page-locked memory, for non_blocking copies to a GPU
 
@@ -117,14 +122,6 @@ class ClipDataset(_SplitClips):
             clip = waves[int(begin[k]) : int(begin[k] + n[k])]
             samples[k] = crop_or_repeat(clip, self.length, int(starts[k]))
         return samples.unsqueeze(1), self.targets[index]
-
-    @property
-    def _windows(self) -> torch.Tensor:
-        """Every `length`-sample window of the packed waveforms, as rows of one strided view
-        (no copy): row j is waveforms[j : j + length]."""
-        waves = self.cache.waveforms
-        count = max(0, waves.numel() - self.length + 1)
-        return waves.as_strided((count, self.length), (1, 1))
 
 
 def batched(batch):

@@ -94,6 +94,5 @@ def workflow_config(base: dict, archive_url: str, md5: str, models=None) -> dict
         "clip_seconds": 1,
         "device": "cpu",
         "seeds": [0],
-        "evaluation": {**base["evaluation"], "bootstrap_draws": 500},
         "models": models or TINY_MODELS,
     }  # fmt: skip

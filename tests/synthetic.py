@@ -73,3 +73,36 @@ class PerClip(torch.utils.data.Dataset):
     def __getitem__(self, i):
         crop, target = self.dataset[i]
         return crop.float() / INT16_SCALE, target
+
+
+def simulated_correctness(
+    rng, replicates: int, n_seeds: int, n_clips: int, seed_spread: float,
+    difference: float = 0.03, clip_spread: float = 0.05,
+):  # fmt: skip
+    """Two models' 0/1 correctness, `replicates` experiments of `n_seeds` seeds on the same
+    `n_clips` test clips each (new clips per experiment), and the true accuracy difference.
+
+    Each clip has a difficulty shared by both models (accuracy about 45%), model a has a
+    clip-specific edge (sd `clip_spread`, mean 0) on top of `difference`, and each model's
+    accuracy moves by a seed effect of sd `seed_spread`; a clip is right with that
+    probability. The truth, the difference over new clips and new seeds, is computed on
+    2 million fresh draws (probabilities are clipped to [0, 1], which moves it slightly).
+    """
+    import numpy as np
+
+    def probabilities(shape_clips, shape_seeds):
+        base = rng.uniform(0.3, 0.6, size=shape_clips)
+        edge = rng.normal(0.0, clip_spread, size=shape_clips)
+        seed_a = rng.normal(0.0, seed_spread, size=shape_seeds)
+        seed_b = rng.normal(0.0, seed_spread, size=shape_seeds)
+        p_a = np.clip(base + difference + edge + seed_a, 0, 1)
+        p_b = np.clip(base + seed_b, 0, 1)
+        return p_a, p_b
+
+    truth_a, truth_b = probabilities((2_000_000,), (2_000_000,))
+    truth = float((truth_a - truth_b).mean())
+    p_a, p_b = probabilities((replicates, 1, n_clips), (replicates, n_seeds, 1))
+    shape = (replicates, n_seeds, n_clips)
+    correct_a = rng.random(shape) < p_a
+    correct_b = rng.random(shape) < p_b
+    return correct_a, correct_b, truth

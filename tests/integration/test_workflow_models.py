@@ -39,7 +39,6 @@ TINY = {
     "clip_seconds": 1,
     "device": "cpu",
     "seeds": [0],
-    "evaluation": {"bootstrap_draws": 500},
     "pretrain": {"raw_conv": {"epochs": 2, "batch_size": 8, "crop_seconds": 1}},
     "models": {
         "raw": {"epochs": 3, "batch_size": 8, "min_steps": 0},
@@ -422,13 +421,13 @@ def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):
     assert pair["n_seeds"] == 2 and not pair["shared_test_clips"]
     assert pair["n_clips"] == len(tests[0]) + len(tests[1]) and len(pair["p_values"]) == 2
     assert [(c["name"], c["model_a"], c["model_b"]) for c in comparison["contrasts"]] == [
-        ("capacity on the waveform", "raw_deep", "raw"),
+        ("M5 vs the seed's net", "raw_deep", "raw"),
         ("autoencoder pretraining", "raw_ae", "raw"),
     ]
     assert len(comparison["skipped_contrasts"]) == 4
     html = (workdir / "results/report.html").read_text()
     assert 'id="contrast-sentences"' in html and 'id="skipped-contrasts"' in html
-    assert "two-level bootstrap over the 2 seeds" in html
+    assert "t interval over the 2 seeds&#39; mean differences" in html
     assert "every seed has a split of its own" in html
     assert "the dataset&#39;s clips of 3 label(s) not selected (Applause, Flute, Telephone" in html
     assert "Used by raw_ae." in html and "Used by raw_ae_other." in html

@@ -71,8 +71,6 @@ rule compare_models:
         runtime=15,
     params:
         models=MODELS,
-        n_draws=config["evaluation"]["bootstrap_draws"],
-        seed=config["evaluation"]["bootstrap_seed"],
         contrasts=config["contrasts"],
     script:
         "../scripts/compare_models.py"

@@ -16,10 +16,4 @@ models = {
     }
     for i, name in enumerate(names)
 }
-compare_models(
-    models,
-    snakemake.output.comparison,
-    snakemake.params.n_draws,
-    snakemake.params.seed,
-    snakemake.params.contrasts,
-)
+compare_models(models, snakemake.output.comparison, snakemake.params.contrasts)

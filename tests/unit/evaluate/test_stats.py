@@ -1,11 +1,16 @@
-"""Paired bootstrap CIs (one level over clips; two levels over seeds, then clips), exact
-McNemar per seed and the comparison sentences, on tables worked by hand."""
+"""The t interval over seeds and test clips (against scipy and statsmodels), Holm's
+correction, exact McNemar per seed and the comparison sentences, on tables worked by hand.
+Its coverage is simulated in test_interval_coverage.py."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import binomtest
+from scipy.stats import binomtest, ttest_1samp
+from scipy.stats import t as student_t
+from statsmodels.formula.api import ols
+from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.contingency_tables import mcnemar
+from statsmodels.stats.multitest import multipletests
 
 from audioclf.evaluate.stats import (
     compare,
@@ -13,10 +18,10 @@ from audioclf.evaluate.stats import (
     describe_comparison,
     describe_contrast,
     mcnemar_exact,
+    holm,
     p_range,
-    paired_bootstrap_ci,
+    seed_clip_interval,
     seed_runs,
-    two_level_bootstrap,
 )
 
 # Ten test clips. Both right: clips 0, 6, 9 (3). Only a right: 1-5 (5). Only b right: 7 (1).
@@ -27,7 +32,7 @@ B = np.array([1, 0, 0, 0, 0, 0, 1, 1, 0, 1], dtype=bool)
 
 def test_hand_table_difference_and_mcnemar():
     # accuracy a = 8/10, b = 4/10: a minus b = 40 points
-    assert paired_bootstrap_ci(A, B, n_draws=200)["difference"] == pytest.approx(40.0)
+    assert seed_clip_interval([A], [B])["difference"] == pytest.approx(40.0)
     # discordant pairs: b = 5 (only a), c = 1 (only b), n = 6.
     # P(X <= 1 | X ~ Bin(6, 1/2)) = (C(6,0) + C(6,1)) / 2**6 = (1 + 6) / 64 = 7/64;
     # two-sided p = 2 * 7/64 = 14/64 = 0.21875
@@ -39,110 +44,111 @@ def test_hand_table_difference_and_mcnemar():
     assert (swapped["b"], swapped["c"], swapped["p_value"]) == (1, 5, result["p_value"])
 
 
-def test_bootstrap_of_two_clips_has_a_known_distribution():
-    # Per-clip differences [1, 0]. A resample of two clips has mean 0 (both draws the second
-    # clip, prob 1/4), 0.5 (one of each, 1/2) or 1 (1/4). A central 40% interval cuts 30% from
-    # each tail: P(mean <= 0) = 0.25 < 0.30 and P(mean <= 0.5) = 0.75 > 0.70, so both ends are
-    # 0.5, i.e. 50 points; a 95% interval reaches both extremes, 0 and 100.
-    a, b = np.array([True, True]), np.array([False, True])
-    narrow = paired_bootstrap_ci(a, b, n_draws=10000, level=0.4)
-    assert (narrow["low"], narrow["high"]) == (50.0, 50.0)
-    wide = paired_bootstrap_ci(a, b, n_draws=10000, level=0.95)
-    assert (wide["low"], wide["high"]) == (0.0, 100.0)
-    assert wide["difference"] == 50.0
+def test_one_seed_is_the_paired_t_interval_over_clips():
+    # per-clip differences [0, 1, 1, 1, 1, 1, 0, -1, 0, 0]: mean 0.4, sample variance 4.4/9
+    result = seed_clip_interval([A], [B])
+    d = A.astype(float) - B.astype(float)
+    test = ttest_1samp(d, 0.0)
+    low, high = test.confidence_interval(0.95)
+    assert (result["low"], result["high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert result["p_value"] == pytest.approx(test.pvalue)
+    assert result["se"] == pytest.approx(100 * np.sqrt(4.4 / 9 / 10))
+    assert result["df"] == 9 and result["n_seeds"] == 1 and result["n_clips"] == 10
 
 
-def test_bootstrap_ci_matches_the_normal_approximation_on_many_clips():
-    rng = np.random.default_rng(1)
-    a = rng.random(600) < 0.8
-    b = rng.random(600) < 0.6
-    result = paired_bootstrap_ci(a, b, n_draws=4000, seed=3)
-    d = a.astype(float) - b.astype(float)
-    half = 1.96 * d.std() / np.sqrt(d.size) * 100
-    assert result["low"] < result["difference"] < result["high"]
-    assert (result["high"] - result["low"]) / 2 == pytest.approx(half, rel=0.1)
-    assert result["difference"] - result["low"] == pytest.approx(half, rel=0.15)
+def test_crossed_seeds_and_clips_use_the_two_way_mean_squares():
+    # 3 seeds x 40 shared clips: the variance of the grand mean is (MS_seed + MS_clip -
+    # MS_cell) / (k n), with the mean squares of statsmodels' two-way ANOVA
+    rng = np.random.default_rng(3)
+    a = [rng.random(40) < p for p in (0.85, 0.6, 0.75)]
+    b = [rng.random(40) < 0.6 for _ in range(3)]
+    result = seed_clip_interval(a, b)
+    table = pd.DataFrame(
+        [{"d": float(x[i]) - float(y[i]), "seed": s, "clip": i}
+         for s, (x, y) in enumerate(zip(a, b, strict=True)) for i in range(40)]
+    )  # fmt: skip
+    anova = anova_lm(ols("d ~ C(seed) + C(clip)", data=table).fit())
+    ms = anova["mean_sq"]
+    variance = (ms["C(seed)"] + ms["C(clip)"] - ms["Residual"]) / (3 * 40)
+    assert result["se"] == pytest.approx(100 * np.sqrt(variance))
+    df = variance**2 / sum(
+        (sign * ms[k] / 120) ** 2 / anova["df"][k]
+        for k, sign in (("C(seed)", 1), ("C(clip)", 1), ("Residual", -1))
+    )
+    assert result["df"] == pytest.approx(df)
+    half = student_t.ppf(0.975, df) * np.sqrt(variance)
+    assert result["high"] - result["difference"] == pytest.approx(100 * half)
+    assert result["shared_test_clips"] and result["n_clips"] == 40
 
 
-def test_bootstrap_is_seeded():
-    rng = np.random.default_rng(0)
-    a, b = rng.random(50) < 0.7, rng.random(50) < 0.5
-    first = paired_bootstrap_ci(a, b, n_draws=500, seed=5)
-    assert paired_bootstrap_ci(a, b, n_draws=500, seed=5) == first
-    other = paired_bootstrap_ci(a, b, n_draws=500, seed=6)
-    assert (other["low"], other["high"]) != (first["low"], first["high"])
+def test_copies_of_one_seed_give_the_one_seed_interval():
+    rng = np.random.default_rng(4)
+    a, b = rng.random(300) < 0.75, rng.random(300) < 0.6
+    one = seed_clip_interval([a], [b])
+    three = seed_clip_interval([a] * 3, [b] * 3)
+    for key in ("difference", "low", "high", "p_value", "df"):
+        assert three[key] == pytest.approx(one[key])
 
 
-def test_seeds_are_averaged_per_clip_before_resampling():
-    rng = np.random.default_rng(2)
-    a = rng.random((3, 80)) < 0.7
-    b = rng.random((3, 80)) < 0.5
-    result = paired_bootstrap_ci(a, b, n_draws=500)
-    per_seed = [100 * (a[s].mean() - b[s].mean()) for s in range(3)]
-    assert result["difference"] == pytest.approx(np.mean(per_seed))
-    # Three copies of one seed are one seed, not three times the clips: the CI stays as wide.
-    one = paired_bootstrap_ci(a[0], b[0], n_draws=500)
-    three = paired_bootstrap_ci(np.tile(a[0], (3, 1)), np.tile(b[0], (3, 1)), n_draws=500)
-    assert three == pytest.approx(one)
+def test_seeds_far_apart_widen_the_interval_beyond_clips_alone():
+    rng = np.random.default_rng(5)
+    a = [rng.random(400) < p for p in (0.9, 0.5, 0.7)]  # seeds far apart
+    b = [rng.random(400) < 0.7 for _ in range(3)]
+    clips_only = seed_clip_interval([np.concatenate(a)], [np.concatenate(b)])
+    both = seed_clip_interval(a, b)
+    assert both["difference"] == pytest.approx(clips_only["difference"])
+    assert both["high"] - both["low"] > 3 * (clips_only["high"] - clips_only["low"])
+    assert both["df"] < 10
+
+
+def test_own_test_clips_per_seed_is_a_t_interval_over_the_seed_means():
+    # seed means of a - b: 1/2, 0 and 1/4 (vary_with_seed: 2, 1 and 4 clips of their own)
+    a = [np.array([1, 1]), np.array([1]), np.array([1, 1, 1, 0])]
+    b = [np.array([1, 0]), np.array([1]), np.array([1, 1, 0, 0])]
+    result = seed_clip_interval(a, b)
+    test = ttest_1samp([0.5, 0.0, 0.25], 0.0)
+    low, high = test.confidence_interval(0.95)
+    assert (result["low"], result["high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    assert result["p_value"] == pytest.approx(test.pvalue) and result["df"] == 2
+    assert not result["shared_test_clips"] and result["n_clips"] == 7
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_interval_and_its_p_always_agree(seed):
+    rng = np.random.default_rng(seed)
+    k, n = int(rng.integers(1, 5)), int(rng.integers(5, 80))
+    a = [rng.random(n) < rng.uniform(0.4, 0.9) for _ in range(k)]
+    b = [rng.random(n) < rng.uniform(0.4, 0.9) for _ in range(k)]
+    result = seed_clip_interval(a, b)
+    excludes_zero = result["low"] > 0 or result["high"] < 0
+    assert excludes_zero == (result["p_value"] < 0.05)
+
+
+def test_holm_on_a_hand_computed_case():
+    # sorted: 0.005 x 4 = 0.02; 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04 -> kept at
+    # 0.06 (never below the one before); returned in the order given
+    p = [0.01, 0.04, 0.03, 0.005]
+    assert holm(p) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm(p) == pytest.approx(list(multipletests(p, method="holm")[1]))
+    assert holm([0.6, 0.7]) == [1.0, 1.0] and holm([]) == []
 
 
 def test_identical_models_and_one_sided_wins():
     everything = np.ones(20, dtype=bool)
     nothing = np.zeros(20, dtype=bool)
-    same = compare([everything], [everything], n_draws=100)
+    same = compare([everything], [everything])
     assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
-    assert (same["b"], same["c"], same["p_values"]) == (0, 0, [1.0])
-    sweep = compare([everything], [nothing], n_draws=100)
-    assert (sweep["low"], sweep["high"]) == (100.0, 100.0)
+    assert (same["b"], same["c"], same["p_values"], same["p_value"]) == (0, 0, [1.0], 1.0)
+    sweep = compare([everything], [nothing])
+    assert (sweep["low"], sweep["high"], sweep["p_value"]) == (100.0, 100.0, 0.0)
     assert sweep["p_values"] == [pytest.approx(2 * 0.5**20)]  # 2 * P(X <= 0 | Bin(20, 1/2))
-
-
-def test_two_level_bootstrap_of_a_hand_table():
-    # Two seeds, one shared clip: a - b is 1 under seed 0 and 0 under seed 1. A draw picks two
-    # seeds with replacement: (0, 0) with prob 1/4 -> 100 points, one of each (1/2) -> 50,
-    # (1, 1) (1/4) -> 0. The central 40% interval is 50-50, the 95% one 0-100; the point
-    # estimate is the mean over seeds, 50. Resampling the single clip changes nothing.
-    a, b = [np.array([True]), np.array([True])], [np.array([False]), np.array([True])]
-    narrow = two_level_bootstrap(a, b, n_draws=10000, level=0.4)
-    assert (narrow["difference"], narrow["low"], narrow["high"]) == (50.0, 50.0, 50.0)
-    wide = two_level_bootstrap(a, b, n_draws=10000, level=0.95)
-    assert (wide["low"], wide["high"]) == (0.0, 100.0)
-    assert wide["n_seeds"] == 2 and wide["shared_test_clips"]
-    # the same with the seeds on test sets of their own (vary_with_seed): 1 clip and 2 clips
-    own = two_level_bootstrap(
-        [np.array([True]), np.array([True, True])], [np.array([False]), np.array([True, True])],
-        n_draws=10000, level=0.4,
-    )  # fmt: skip
-    assert (own["difference"], own["low"], own["high"]) == (50.0, 50.0, 50.0)
-    assert not own["shared_test_clips"] and own["n_clips"] == 3
-
-
-def test_two_level_ci_of_identical_seeds_is_the_one_level_ci():
-    rng = np.random.default_rng(4)
-    a, b = rng.random(300) < 0.75, rng.random(300) < 0.6
-    one = paired_bootstrap_ci(a, b, n_draws=3000, seed=2)
-    three = two_level_bootstrap([a] * 3, [b] * 3, n_draws=3000, seed=2)
-    for key in ("difference", "low", "high"):
-        assert three[key] == pytest.approx(one[key], abs=1e-9)
-
-
-def test_two_level_ci_of_very_different_seeds_is_wider_than_over_clips_only():
-    rng = np.random.default_rng(5)
-    truth_a = [rng.random(400) < p for p in (0.9, 0.5)]  # one good seed, one bad one
-    b = [rng.random(400) < 0.7 for _ in range(2)]
-    clips_only = paired_bootstrap_ci(np.vstack(truth_a), np.vstack(b), n_draws=3000)
-    both = two_level_bootstrap(truth_a, b, n_draws=3000)
-    assert both["difference"] == pytest.approx(clips_only["difference"])
-    assert both["high"] - both["low"] > 2 * (clips_only["high"] - clips_only["low"])
-    # seeded
-    assert two_level_bootstrap(truth_a, b, n_draws=3000) == both
 
 
 def test_mcnemar_runs_per_seed_and_equals_scipys_binomial_test_for_each():
     rng = np.random.default_rng(7)
     a = [rng.random(120) < 0.8 for _ in range(3)]
     b = [rng.random(120) < 0.6 for _ in range(3)]
-    result = compare(a, b, n_draws=200, seeds=[10, 11, 12])
+    result = compare(a, b, seeds=[10, 11, 12])
     assert [row["seed"] for row in result["per_seed"]] == [10, 11, 12]
     for row, x, y in zip(result["per_seed"], a, b, strict=True):
         only_a, only_b = int((x & ~y).sum()), int((~x & y).sum())
@@ -152,7 +158,7 @@ def test_mcnemar_runs_per_seed_and_equals_scipys_binomial_test_for_each():
     assert result["p_values"] == [row["p_value"] for row in result["per_seed"]]
     assert (result["p_min"], result["p_max"]) == (min(result["p_values"]), max(result["p_values"]))
     # three copies of one seed keep one seed's p: nothing is pooled
-    copies = compare([a[0]] * 3, [b[0]] * 3, n_draws=200)
+    copies = compare([a[0]] * 3, [b[0]] * 3)
     assert copies["p_values"] == [mcnemar_exact(a[0], b[0])["p_value"]] * 3
 
 
@@ -174,11 +180,11 @@ def test_mcnemar_agrees_with_scipy_and_statsmodels(seed):
 
 def test_mismatched_inputs_are_errors():
     with pytest.raises(ValueError, match="same test clips"):
-        paired_bootstrap_ci(A, B[:5])
+        seed_clip_interval([A], [B[:5]])
     with pytest.raises(ValueError, match="one run of each model"):
         mcnemar_exact(np.vstack([A, A]), np.vstack([B, B]))
     with pytest.raises(ValueError, match="same seeds"):
-        two_level_bootstrap([A, A], [B])
+        seed_clip_interval([A, A], [B])
     with pytest.raises(ValueError, match="boolean"):
         mcnemar_exact(A.astype(int) * 2, B)
 
@@ -204,21 +210,30 @@ def test_describe_a_win_a_loss_and_a_tie():
     assert p_range(tie) == "< 0.001 to 0.42" and p_range(loss) == "0.012"
 
 
-def test_describe_a_contrast_with_and_without_a_clear_difference():
-    clear = {"difference": 6.2, "low": 2.1, "high": 12.4, "n_seeds": 3}
+def test_describe_a_contrast_by_its_holm_adjusted_p():
+    clear = {"difference": 6.2, "low": 2.1, "high": 12.4, "n_seeds": 3, "p_value": 0.004,
+             "p_adjusted": 0.012}  # fmt: skip
     assert (
-        describe_contrast("pretraining", "spectrogram", "spectrogram_scratch", clear)
-        == "pretraining: spectrogram is 6 points ahead of spectrogram_scratch (95% CI 2-12) "
-        "over 3 seeds"
+        describe_contrast("pretraining", "spectrogram", "spectrogram_scratch", clear, 3)
+        == "pretraining: spectrogram is 6 points ahead of spectrogram_scratch (95% CI 2-12, "
+        "p = 0.004, Holm-adjusted 0.012 over 3 contrasts) over 3 seeds"
     )
-    behind = {"difference": -2.0, "low": -3.5, "high": -0.5, "n_seeds": 1}
+    behind = {"difference": -2.0, "low": -3.5, "high": -0.5, "n_seeds": 1, "p_value": 0.0004}
     assert describe_contrast("input", "a", "b", behind) == (
-        "input: b is 2.0 points ahead of a (95% CI 0.5-3.5) over 1 seed"
+        "input: b is 2.0 points ahead of a (95% CI 0.5-3.5, p < 0.001) over 1 seed"
     )
-    unclear = {"difference": 1.0, "low": -3.0, "high": 5.0, "n_seeds": 3}
-    assert describe_contrast("input", "a", "b", unclear) == (
-        "input: no clear difference between a and b (a - b = 1.0 points, 95% CI -3.0 to 5.0) "
-        "over 3 seeds"
+    unclear = {"difference": 1.0, "low": -3.0, "high": 5.0, "n_seeds": 3, "p_value": 0.5,
+               "p_adjusted": 1.0}  # fmt: skip
+    assert describe_contrast("input", "a", "b", unclear, 2) == (
+        "input: no clear difference between a and b (a - b = 1.0 points, 95% CI -3.0 to 5.0, "
+        "p = 0.5, Holm-adjusted 1 over 2 contrasts) over 3 seeds"
+    )
+    # the interval alone excludes 0, but not after the correction: said so
+    corrected = {**behind, "p_value": 0.03, "p_adjusted": 0.09, "n_seeds": 3}
+    assert describe_contrast("input", "a", "b", corrected, 3) == (
+        "input: no clear difference after Holm's correction between a and b (a - b = -2.0 "
+        "points, 95% CI -3.5 to -0.5, p = 0.03, Holm-adjusted 0.09 over 3 contrasts) over 3 "
+        "seeds"
     )
 
 
@@ -237,7 +252,7 @@ def test_seed_runs_join_folds_and_pair_clips_by_name():
     assert runs[0][0] == runs[1][0] == ["a", "b", "c"]
     assert runs[0][1].tolist() == [False, True, True] and runs[1][1].tolist() == [True, False, True]
     other = [predictions(["a", "b", "c"], ["x", "y", "x"], ["y", "y", "y"])]
-    result = compare_predictions(seed0 + seed1, [0, 0, 1], other * 2, [0, 1], n_draws=100)
+    result = compare_predictions(seed0 + seed1, [0, 0, 1], other * 2, [0, 1])
     # a: 2 of 3 right in each seed; b: 1 of 3 in each: 33.3 points
     assert result["difference"] == pytest.approx(100 / 3)
     with pytest.raises(ValueError, match="more than once"):
@@ -251,12 +266,12 @@ def test_each_seed_pairs_on_its_own_test_clips():
          predictions(["c", "d", "e"], ["x", "x", "x"], ["x", "y", "y"])]  # fmt: skip
     b = [predictions(["b", "a"], ["x", "x"], ["y", "x"]),
          predictions(["e", "d", "c"], ["x", "x", "x"], ["y", "y", "y"])]  # fmt: skip
-    result = compare_predictions(a, [0, 1], b, [0, 1], n_draws=200)
+    result = compare_predictions(a, [0, 1], b, [0, 1])
     # seed 0: a 2/2, b 1/2 -> 50 points; seed 1: a 1/3, b 0/3 -> 33.3; mean 41.7
     assert result["difference"] == pytest.approx((50 + 100 / 3) / 2)
     assert not result["shared_test_clips"] and result["n_clips"] == 5
     two = [predictions(["f", "g"], ["x", "x"], ["x", "y"])]
-    other = compare_predictions(a[:1] + two, [0, 1], b[:1] + two, [0, 1], n_draws=50)
+    other = compare_predictions(a[:1] + two, [0, 1], b[:1] + two, [0, 1])
     assert not other["shared_test_clips"] and other["n_clips"] == 4
     with pytest.raises(ValueError, match="seed 1: the two models were scored on different"):
-        compare_predictions(a, [0, 1], [b[0], b[0]], [0, 1], n_draws=10)
+        compare_predictions(a, [0, 1], [b[0], b[0]], [0, 1])

@@ -26,6 +26,7 @@ from audioclf.learn.checkpoint import load_checkpoint
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.report import FIGURE_NAMES, figure_files
+from audioclf.procedure import differences_text
 from audioclf.report.comparison import Comparisons, ci_scope
 from audioclf.report.example import example_clip, pick_example
 from audioclf.report.inputs import ReportInputError, read_model_runs
@@ -364,8 +365,9 @@ def contrast_items(page: str) -> list[dict]:
     section = re.search(r'id="contrast-sentences">(.*?)</ul>', page, re.S).group(1)
     items = []
     for attributes, text in re.findall(r"<li (data-contrast=[^>]*)>(.*?)</li>", section, re.S):
-        item = {k: html.unescape(v) for k, v in re.findall(r'data-(\w+)="([^"]*)"', attributes)}
-        item["text"] = html.unescape(re.sub(r"<[^>]+>", "", text))
+        found = re.findall(r'data-([\w-]+)="([^"]*)"', attributes + text)
+        item = {k: html.unescape(v) for k, v in found}
+        item["text"] = " ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split())
         items.append(item)
     return items
 
@@ -374,27 +376,38 @@ def test_gap_section_equals_comparison_json_and_leads_the_summary(hostile_run):
     _, inputs, page, figures = hostile_run
     data = json.loads(inputs["comparison_json"].read_text())
     done, skipped = data["contrasts"], data["skipped_contrasts"]
-    assert [c["name"] for c in done] == [c["name"] for c in HOSTILE_CONTRASTS[:2]]
+    assert [c["name"] for c in done] == [c["name"] for c in HOSTILE_CONTRASTS[:3]]
+    measured = [c for c in done if c["measured"]]
+    assert [c["name"] for c in measured] == [c["name"] for c in HOSTILE_CONTRASTS[:2]]
     assert [(c["name"], c["reason"]) for c in skipped] == [
         ("pretraining", "model(s) spectrogram_scratch not configured")
     ]
     items = contrast_items(page)
-    assert len(items) == len(done)
-    for item, contrast in zip(items, done, strict=True):
-        assert item["contrast"] == contrast["name"]
+    assert len(items) == len(measured)
+    for item, contrast in zip(items, measured, strict=True):
+        assert item["contrast"] == contrast["name"] and item["factor"] == contrast["factor"]
         for key in ("difference", "low", "high"):
             assert float(item[key]) == pytest.approx(contrast[key])
         assert int(item["seeds"]) == contrast["n_seeds"] == len(HOSTILE_SEEDS)
         assert item["text"].startswith(contrast["sentence"])
+        # Holm over the two measured contrasts: the larger p doubled at most
+        assert contrast["p_value"] <= contrast["p_adjusted"] <= min(1, 2 * contrast["p_value"])
+        assert float(item["p-adjusted"]) == pytest.approx(contrast["p_adjusted"])
+    # the ResNet against raw_deep at "equal capacity": the parameter counts are not, and the
+    # page says so under the contrast
+    size = [d for d in measured[0]["also_differs"] if d["key"] == "n_params"]
+    assert size and size[0]["a"] > 10 * size[0]["b"]
+    assert f"n_params {size[0]['a']} vs {size[0]['b']}" in items[0]["also-differs"]
+    assert "Also differs in: " in items[0]["text"]
     # the markup in a contrast's name is shown as text, never parsed
     assert "input <b>&</b> $size$" not in page and html.escape("input <b>&</b> $size$") in page
-    # the summary's lead sentences are the contrasts' sentences
+    # the summary's lead sentences are the measured contrasts' sentences
     lead = re.search(r'id="comparison-sentences">(.*?)</ul>', page, re.S).group(1)
     assert [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", lead)] == [
-        c["sentence"] for c in done
+        c["sentence"] for c in measured
     ]
     assert page.index('id="summary"') < page.index('id="gap"') < page.index('id="data"')
-    assert "two-level bootstrap over the 2 seeds" in page
+    assert "t interval for the mean over the 2 seeds" in page and "Holm-adjusted" in page
     skipped_list = page[page.index('id="skipped-contrasts"') :]
     assert "pretraining (spectrogram vs spectrogram_scratch): model(s) spectrogram_scratch" in (
         html.unescape(skipped_list)
@@ -402,10 +415,26 @@ def test_gap_section_equals_comparison_json_and_leads_the_summary(hostile_run):
     assert (figures / "contrasts.svg").stat().st_size > 0
 
 
+def test_a_weights_contrast_without_weights_is_not_measured_here(hostile_run):
+    _, inputs, page, _ = hostile_run
+    data = json.loads(inputs["comparison_json"].read_text())
+    (unmeasured,) = [c for c in data["contrasts"] if not c["measured"]]
+    assert unmeasured["name"] == "waveform weights" and unmeasured["factor"] == "weights"
+    assert "not measured here" in unmeasured["reason"] and "difference" not in unmeasured
+    shown = re.findall(r'<li data-unmeasured="([^"]*)">(.*?)</li>', page, re.S)
+    assert [(html.unescape(n), html.unescape(t)) for n, t in shown] == [
+        ("waveform weights", f"waveform weights (raw_deep vs raw, factor weights): "
+         f"{unmeasured['reason']}; they differ only in "
+         f"{differences_text(unmeasured['also_differs'])}")
+    ]  # fmt: skip
+    assert "not measured here" not in re.search(r'id="comparison-sentences">(.*?)</ul>', page,
+                                                re.S).group(1)  # fmt: skip
+
+
 def test_with_one_seed_the_intervals_cover_test_clips_only():
-    one = Comparisons(1, [], [], [])
+    one = Comparisons(1, [], [], [], [])
     assert "test-clip sampling only" in ci_scope(one)
-    assert "seed-to-seed variation" in ci_scope(Comparisons(3, [], [], []))
+    assert "seed-to-seed variation" in ci_scope(Comparisons(3, [], [], [], []))
 
 
 def test_unknown_example_clip_is_an_error_naming_it(hostile_run, tmp_path):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 
 import jsonschema
 import yaml
 
 from audioclf.datasets.benchmarks import benchmark_name
 from audioclf.learn.limits import check_settings
+from audioclf.procedure import (
+    also_differs,
+    config_record,
+    differences_text,
+    factor_differs,
+    unmeasured_reason,
+)
 
 
 class ConfigError(ValueError):
@@ -52,7 +60,48 @@ def validate_config(config: dict, schema_path: str | os.PathLike, cli: dict | No
     check_models(config)
     check_split(config)
     check_pretraining(config)
+    for warning in config_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     return config
+
+
+def config_warnings(config: dict) -> list[str]:
+    """What the config sets that will not mean what it seems: a contrast whose two models
+    differ outside its factor (naming the keys) or not in its factor at all, and settings no
+    longer used. Settings alone (audioclf.procedure.config_record); the records written when
+    the models are trained and scored (parameter counts, precision, weights loaded) are
+    compared again by compare_models, and the report prints what differs."""
+    warnings = []
+    models = config.get("models") or {}
+    evaluation = config.get("evaluation") or {}
+    for position, contrast in enumerate(config.get("contrasts") or []):
+        a, b, factor = contrast.get("a"), contrast.get("b"), contrast.get("factor")
+        if a not in models or b not in models:
+            continue
+        where = f"contrasts.{position} ({contrast.get('name')}: {a} vs {b})"
+        if factor is None:
+            warnings.append(f"{where} names no factor: every difference will be listed")
+        records = [
+            config_record(models[m], float(config.get("clip_seconds", 5)),
+                          str(evaluation.get("eval_windows", "sliding")))
+            for m in (a, b)
+        ]  # fmt: skip
+        differences = also_differs(*records, factor)
+        if differences:
+            warnings.append(
+                f"{where} is meant to differ in {factor} alone, but also differs in "
+                f"{differences_text(differences)}; give both models the same settings there, "
+                "or name the factor these measure"
+            )
+        if factor is not None and not factor_differs(*records, factor):
+            warnings.append(f"{where}: {unmeasured_reason(a, b, factor, records[0])}")
+    for key in ("bootstrap_draws", "bootstrap_seed"):
+        if evaluation.get(key) is not None:
+            warnings.append(
+                f"evaluation.{key} is no longer used: intervals are t intervals over seeds "
+                "and test clips (config/README.md); remove it"
+            )
+    return warnings
 
 
 def check_pretraining(config: dict) -> None:

@@ -210,6 +210,7 @@ METRICS = Record(
         "fold",
         "eval_windows",
         "settings",
+        "procedure",  # audioclf.procedure's record: how the run was trained and scored
     ),
     made_by="evaluate_model",
 )
@@ -230,9 +231,13 @@ COMPARISON = Record(
     made_by="compare_models",
 )
 # What compare_models writes per pair of models (in `comparisons`) and per configured
-# contrast that could be run (in `contrasts`, with its name and question as well): names,
-# sentence and audioclf.evaluate.stats.compare's result (two-level bootstrap CI, McNemar
-# per seed). `skipped_contrasts` lists {name, question, a, b, reason} for the others.
+# contrast that could be run (in `contrasts`): names, sentence and
+# audioclf.evaluate.stats.compare's result (t interval over seeds and test clips with its
+# p, McNemar per seed). A contrast adds its name, question, factor, `measured` and
+# `also_differs` ([{key, a, b}] of procedure-record keys outside its factor); a measured one
+# the Holm-adjusted `p_adjusted`, an unmeasured one (its models do not differ in its factor)
+# only its `reason`, no statistics. `skipped_contrasts` lists {name, question, a, b, reason}
+# for those whose models are not configured.
 COMPARISON_PAIR_KEYS = (
     "model_a",
     "model_b",
@@ -241,7 +246,9 @@ COMPARISON_PAIR_KEYS = (
     "low",
     "high",
     "level",
-    "n_draws",
+    "p_value",
+    "se",
+    "df",
     "n_clips",
     "b",
     "c",
@@ -252,4 +259,6 @@ COMPARISON_PAIR_KEYS = (
     "n_seeds",
     "shared_test_clips",
 )
-CONTRAST_KEYS = ("name", "question", *COMPARISON_PAIR_KEYS)
+CONTRAST_DESIGN_KEYS = ("name", "question", "factor", "measured", "also_differs")
+CONTRAST_KEYS = (*CONTRAST_DESIGN_KEYS, *COMPARISON_PAIR_KEYS, "p_adjusted")
+UNMEASURED_CONTRAST_KEYS = (*CONTRAST_DESIGN_KEYS, "model_a", "model_b", "sentence", "reason")

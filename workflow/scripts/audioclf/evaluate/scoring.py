@@ -40,6 +40,7 @@ from audioclf.learn.data import (
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import model_type
 from audioclf.preprocess.cache import PackedClips
+from audioclf.procedure import run_record
 
 EVAL_WINDOWS = ("sliding", "centre")
 WHOLE = "whole"  # eval_windows recorded for a whole-clip model: one pass over each clip
@@ -216,6 +217,9 @@ def run_metrics(
         "fold": fold,
         "eval_windows": eval_windows,
         "settings": settings,
+        "procedure": run_record(
+            checkpoint, eval_windows=eval_windows, eval_precision=eval_precision
+        ),
     }
 
 

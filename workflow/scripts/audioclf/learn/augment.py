@@ -5,12 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-AUGMENT_DEFAULTS = {
-    "gain_db": 6.0,  # gain drawn uniformly in [-gain_db, +gain_db] dB per clip
-    "shift_fraction": 0.1,  # roll by up to this fraction of the window, either way
-    "noise_snr_db": 20.0,  # Gaussian noise at an SNR drawn in [noise_snr_db, + NOISE_SNR_SPAN_DB]
-}
-NOISE_SNR_SPAN_DB = 20.0
+from audioclf.learn.limits import AUGMENT_DEFAULTS, NOISE_SNR_SPAN_DB
+
+__all__ = ["AUGMENT_DEFAULTS", "NOISE_SNR_SPAN_DB", "WaveformAugment"]
 
 
 def _enabled(value) -> bool:

@@ -1,13 +1,36 @@
 """Model settings that config validation checks before any job starts, without torch.
 
-The front end's defaults and the limits a filterbank or a whole-clip model must fit live
-here, so the Snakefile (which never imports torch) and the builders in learn/models.py
-check the same rules with the same messages.
+The training defaults, the augmentation's and the front end's defaults and the limits a
+filterbank or a whole-clip model must fit live here, so the Snakefile (which never imports
+torch), the procedure record (audioclf.procedure) and the builders in learn/models.py read
+the same values and check the same rules with the same messages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+# What every model type fills in for training settings its config leaves out.
+TRAINING_DEFAULTS = {
+    "epochs": 10,
+    "min_steps": 100,  # epochs are raised when a small train split gives fewer steps in all
+    "lr": 1e-3,
+    "batch_size": 64,
+    "weight_decay": 0.01,
+    "pretrained": False,
+    "freeze_epochs": 1,
+    "mixed_precision": "auto",  # bf16 where it pays: audioclf.devices.autocast_dtype
+}
+
+# Waveform augmentation (learn/augment.py), for the types that have it; 0 or null: off.
+AUGMENT_DEFAULTS = {
+    "gain_db": 6.0,  # gain drawn uniformly in [-gain_db, +gain_db] dB per clip
+    "shift_fraction": 0.1,  # roll by up to this fraction of the window, either way
+    "noise_snr_db": 20.0,  # Gaussian noise at an SNR drawn in [noise_snr_db, + NOISE_SNR_SPAN_DB]
+}
+NOISE_SNR_SPAN_DB = 20.0
+# Time and frequency masking of the log-mel image: (count, width) pairs; either 0: off.
+MASK_SETTINGS = (("freq_masks", "freq_mask_width"), ("time_masks", "time_mask_width"))
 
 FRONT_END_DEFAULTS = {
     "n_fft": 1024,

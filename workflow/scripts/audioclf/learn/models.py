@@ -40,6 +40,9 @@ def raw1d_flat_size(n_samples: int) -> int:
     description="1D CNN on the raw waveform",
     waveform_input=True,
     encoder=lambda model: model[:3],  # the wide strided conv, its batch norm and ReLU
+    # bf16 where every other default type has it, so contrasts with raw1d compare like
+    # precision with like (its steps are cheap either way)
+    cpu_autocast=True,
 )
 def build_raw1d(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
     """The seed's network: its shape depends on the clip length only."""

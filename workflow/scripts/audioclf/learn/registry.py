@@ -14,17 +14,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-# What every model type fills in for training settings its config leaves out.
-TRAINING_DEFAULTS = {
-    "epochs": 10,
-    "min_steps": 100,  # epochs are raised when a small train split gives fewer steps in all
-    "lr": 1e-3,
-    "batch_size": 64,
-    "weight_decay": 0.01,
-    "pretrained": False,
-    "freeze_epochs": 1,
-    "mixed_precision": "auto",  # bf16 where it pays: audioclf.devices.autocast_dtype
-}
+from audioclf.learn.limits import TRAINING_DEFAULTS
+
 AUGMENTATIONS = (None, "waveform", "spectrogram_masks")
 
 # builder(n_classes, clip_samples, sample_rate, settings) -> a freshly initialised nn.Module

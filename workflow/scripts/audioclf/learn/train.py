@@ -34,6 +34,7 @@ from audioclf.learn.models import count_parameters, parameter_groups
 from audioclf.learn.registry import build_model, model_type, resolve_settings
 from audioclf.learn.weights import autoencoder_name, load_encoder, load_pretrained
 from audioclf.preprocess.cache import PackedClips
+from audioclf.procedure import FINE_TUNE_LR_MULT, schedule_plan
 
 
 class EpochHistory(Callback):
@@ -241,13 +242,15 @@ def train(
     else:
         weight_source = load_pretrained(model, settings["pretrained"])
     n_params = count_parameters(model)
-    freeze_epochs = int(settings["freeze_epochs"]) if weight_source else 0
+    plan = schedule_plan(settings, weight_source is not None)
+    freeze_epochs = plan["freeze_epochs"]
     steps_per_epoch = len(train_dl)
     epochs = epochs_for(int(settings["epochs"]), steps_per_epoch, int(settings["min_steps"]))
     log(
         f"{model_name}: {model_type_name}, {n_params:,} parameters, {len(classes)} classes, "
         f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
         f"device {torch_device}, weights: {weight_source or 'random init'}, "
+        f"{plan['schedule']} (lr {plan['lr_groups']}), "
         f"{precision_name(precision)}, {'deterministic' if is_deterministic else 'autotuned'}"
     )
     if reading is not None:
@@ -278,8 +281,8 @@ def train(
     )
     lr = float(settings["lr"])
     started = time.perf_counter()
-    if freeze_epochs > 0:
-        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs)
+    if plan["schedule"] == "fine_tune":
+        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs, lr_mult=FINE_TUNE_LR_MULT)
     else:
         learn.fit_one_cycle(epochs, lr)
     synchronize(torch_device)

@@ -16,6 +16,7 @@ from audioclf.io import load_torch_file, write_text
 from audioclf.learn.checkpoint import load_checkpoint
 from audioclf.learn.features import filterbank_centres
 from audioclf.preprocess.cache import PackedClips
+from audioclf.procedure import differences_text
 from audioclf.report import figures as fig
 from audioclf.report.comparison import (
     NUMERIC_FIELDS,
@@ -345,24 +346,38 @@ def pretraining_words(name: str, encoder: dict, runs: list) -> str:
 
 
 def gap_view(comparisons: Comparisons) -> dict:
-    """What explains the gap: one sentence and its numbers per contrast, what the intervals
-    cover, and the contrasts that could not be run."""
+    """What explains the gap: one sentence and its numbers per measured contrast, with its
+    factor and what else differs; what the intervals cover; the contrasts that measure
+    nothing here, and those that could not be run."""
     return {
         "contrasts": [
             {
                 "name": c["name"],
                 "question": c["question"],
+                "factor": c["factor"] or "none named",
                 "sentence": c["sentence"],
                 "difference": c["difference"],
                 "low": c["low"],
                 "high": c["high"],
                 "n_seeds": c["n_seeds"],
                 "p": p_range(c),
+                "p_adjusted": c["p_adjusted"],
+                "also_differs": differences_text(c["also_differs"]),
             }
             for c in comparisons.contrasts
         ],
+        "n_measured": len(comparisons.contrasts),
         "scope": ci_scope(comparisons),
-        "own_splits": any(not c["shared_test_clips"] for c in comparisons.contrasts),
+        "unmeasured": [
+            {
+                "name": c["name"],
+                "factor": c["factor"],
+                "pair": f"{c['model_a']} vs {c['model_b']}",
+                "reason": c["reason"],
+                "also_differs": differences_text(c["also_differs"]),
+            }
+            for c in comparisons.unmeasured
+        ],
         "skipped": [
             f"{s['name']} ({s['a']} vs {s['b']}): {s['reason']}" for s in comparisons.skipped
         ],

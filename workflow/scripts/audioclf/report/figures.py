@@ -299,7 +299,8 @@ def filterbank_figure(filterbanks: dict[str, tuple[np.ndarray, np.ndarray]], sam
 
 
 def contrasts_figure(contrasts: list[dict]):
-    """Forest plot: each contrast's mean accuracy difference (a - b, points) with its CI."""
+    """Forest plot: each measured contrast's mean accuracy difference (a - b, points) with
+    its CI, in colour when it is clear after Holm's correction."""
     height = 1.2 + 0.45 * max(1, len(contrasts))
     fig, ax = plt.subplots(figsize=(8, height), constrained_layout=True)
     if not contrasts:
@@ -307,8 +308,9 @@ def contrasts_figure(contrasts: list[dict]):
             fig, ax, "no contrast was run: none is configured, or their models are not"
         )
     rows = np.arange(len(contrasts))[::-1]
+    alpha = 1 - float(contrasts[0].get("level", 0.95))
     for row, c in zip(rows, contrasts, strict=True):
-        clear = c["low"] > 0 or c["high"] < 0
+        clear = float(c["p_adjusted"]) < alpha  # Holm over the contrasts, as the sentences
         colour = "#1f77b4" if clear else "#999999"
         ax.plot([c["low"], c["high"]], [row, row], color=colour, linewidth=2.5)
         ax.plot([c["difference"]], [row], "o", color=colour, markersize=7)

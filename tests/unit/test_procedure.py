@@ -1,0 +1,212 @@
+"""The procedure record and its diff: what each contrast factor owns, what else differs,
+the config-time warning, and the default design (every default contrast differs in its
+factor alone, at the parameter counts the issue asks for)."""
+
+import copy
+
+import pytest
+import yaml
+
+from audioclf.config import config_warnings
+from audioclf.learn.models import count_parameters
+from audioclf.learn.registry import build_model, resolve_settings
+from audioclf.procedure import (
+    FACTORS,
+    also_differs,
+    config_record,
+    factor_differs,
+    owns,
+    run_record,
+    unmeasured_reason,
+)
+from conftest import REPO
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+
+
+def checkpoint(settings: dict, pretrained: bool = False, **extra) -> dict:
+    """model.pt's keys that the record reads, for a run trained as `settings` say."""
+    return {
+        "settings": resolve_settings(settings),
+        "clip_seconds": 2.0,
+        "pretrained": pretrained,
+        "weight_source": "weights.pth" if pretrained else None,
+        "n_params": 1000,
+        "epochs_run": 20,
+        "optimizer_steps": 100,
+        "train_precision": "float32",
+        **extra,
+    }
+
+
+def record(settings: dict, pretrained: bool = False, **extra) -> dict:
+    return run_record(
+        checkpoint(settings, pretrained, **extra), eval_windows="sliding", eval_precision="float32"
+    )
+
+
+SPECTROGRAM = {"type": "spectrogram", "epochs": 20, "lr": 0.003, "freeze_epochs": 0}
+
+
+def test_an_identical_pair_differs_in_nothing():
+    a = record(SPECTROGRAM)
+    assert also_differs(a, record(SPECTROGRAM), "weights") == []
+    assert also_differs(a, dict(a), None) == []
+    assert not factor_differs(a, dict(a), "weights")
+
+
+def test_fine_tune_against_one_cycle_shows_the_schedule():
+    tuned = record({**SPECTROGRAM, "pretrained": "w.pth", "freeze_epochs": 1}, pretrained=True)
+    scratch = record(SPECTROGRAM)
+    assert tuned["schedule"] == "fine_tune" and scratch["schedule"] == "one_cycle"
+    listed = {d["key"]: (d["a"], d["b"]) for d in also_differs(tuned, scratch, "weights")}
+    assert listed["schedule"] == ("fine_tune", "one_cycle")
+    assert listed["freeze_epochs"] == (1, 0)
+    # fastai's fine_tune: the body at lr / 200 and the head at lr / 2 once unfrozen
+    assert listed["lr_groups"] == ("frozen: head 0.003; then body 1.5e-05, head 0.0015", "all 0.003")
+    # the weights themselves are the factor: never listed
+    assert "weights" not in listed and "weights_source" not in listed
+    assert factor_differs(tuned, scratch, "weights")
+    # with freeze_epochs 0 the pretrained model trains by the same schedule
+    same = record({**SPECTROGRAM, "pretrained": "w.pth"}, pretrained=True)
+    assert also_differs(same, scratch, "weights") == []
+
+
+def test_different_augmentation_shows_augmentation():
+    deep = {"type": "raw1d_deep", "gain_db": 6.0, "shift_fraction": 0, "noise_snr_db": 0}
+    plain = {**deep, "gain_db": 0}
+    listed = {d["key"]: (d["a"], d["b"]) for d in also_differs(record(deep), record(plain), None)}
+    assert listed == {"augmentation": ("waveform", "none"), "augmentation.gain_db": (6.0, None)}
+    masked = record({**SPECTROGRAM, "freq_masks": 1, "freq_mask_width": 10, "time_masks": 0})
+    unmasked = record({**SPECTROGRAM, "freq_masks": 0, "time_masks": 0})
+    assert [d["key"] for d in also_differs(masked, unmasked, "architecture")] == [
+        "augmentation",
+        "augmentation.freq_masks",
+        "augmentation.freq_mask_width",
+    ]
+    # a mask of width 0 masks nothing: the same as none
+    assert also_differs(record({**SPECTROGRAM, "freq_mask_width": 0, "time_masks": 0}),
+                        unmasked, None) == []  # fmt: skip
+
+
+def test_a_factors_own_keys_are_never_listed():
+    small = {"type": "spectrogram_small", "epochs": 20, "lr": 0.003}
+    deep = {"type": "raw1d_deep", "epochs": 20, "lr": 0.003, "gain_db": 0, "shift_fraction": 0,
+            "noise_snr_db": 0, "freq_masks": 0}  # fmt: skip
+    small_record = record({**small, "freq_masks": 0, "time_masks": 0})
+    for factor in FACTORS:
+        for row in also_differs(small_record, record(deep), factor):
+            assert not owns(factor, row["key"]), (factor, row)
+    # input owns the type, the architecture and the front end, not the parameter count
+    listed = also_differs(small_record, record(deep, n_params=1200), "input")
+    assert [d["key"] for d in listed] == ["n_params"]
+    # within 10% of the larger count, the parameter counts count as equal
+    assert also_differs(small_record, record(deep, n_params=1099), "input") == []
+    # architecture owns them
+    assert also_differs(small_record, record(deep, n_params=1200), "architecture") == [
+        {"key": "front_end.n_fft", "a": 1024, "b": None},
+        {"key": "front_end.hop_length", "a": 200, "b": None},
+        {"key": "front_end.n_mels", "a": 128, "b": None},
+    ]
+    # precision resolved per type would be listed outside a precision contrast
+    bf16 = record(small, train_precision="bfloat16 autocast")
+    assert also_differs(bf16, record(small), "architecture") == [
+        {"key": "train_precision", "a": "bfloat16 autocast", "b": "float32"}
+    ]
+
+
+def test_a_weights_contrast_without_weights_is_not_measured():
+    a, b = record(SPECTROGRAM), record({**SPECTROGRAM, "pretrained": False})
+    assert not factor_differs(a, b, "weights")
+    reason = unmeasured_reason("spectrogram", "spectrogram_scratch", "weights", a)
+    assert reason.startswith("not measured here: neither spectrogram nor spectrogram_scratch")
+    small = record({"type": "spectrogram_small"})
+    assert unmeasured_reason("x", "y", "front_end", small) == (
+        "not measured here: x and y do not differ in front_end (both: type spectrogram_small, "
+        "front_end.n_fft 1024, front_end.hop_length 200, front_end.n_mels 128)"
+    )
+
+
+def test_the_schema_lists_every_factor():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    factor = schema["properties"]["contrasts"]["items"]["properties"]["factor"]
+    assert sorted(f for f in factor["enum"] if f) == sorted(FACTORS)
+
+
+def merged(*files: str) -> dict:
+    """The configs as Snakemake merges them (later files key by key over earlier ones)."""
+
+    def merge(base, over):
+        for key, value in over.items():
+            if isinstance(value, dict) and isinstance(base.get(key), dict):
+                merge(base[key], value)
+            else:
+                base[key] = copy.deepcopy(value)
+        return base
+
+    config: dict = {}
+    for name in files:
+        merge(config, yaml.safe_load((REPO / "config" / name).read_text()))
+    return config
+
+
+CONFIGS = {"config.yaml": ("config.yaml",), "demo.yaml": ("config.yaml", "demo.yaml")}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_default_contrast_differs_in_its_factor_alone(name):
+    config = merged(*CONFIGS[name])
+    models, clip = config["models"], float(config["clip_seconds"])
+    for contrast in config["contrasts"]:
+        a, b, factor = contrast["a"], contrast["b"], contrast["factor"]
+        records = [config_record(models[m], clip, "sliding") for m in (a, b)]
+        assert also_differs(*records, factor) == [], contrast["name"]
+        offline_imagenet = name == "demo.yaml" and contrast["name"] == "pretraining"
+        assert factor_differs(*records, factor) != offline_imagenet, contrast["name"]
+    warnings = config_warnings(config)
+    if name == "demo.yaml":  # offline: no ImageNet file, so pretraining measures nothing
+        assert len(warnings) == 1 and "pretraining" in warnings[0]
+        assert "not measured here" in warnings[0]
+    else:
+        assert warnings == []
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_default_capacity_contrasts_hold_at_the_configured_crop(name):
+    """Parameter counts need the built models: 'equal capacity' within 10%, and a capacity
+    contrast's a the larger, for the five default labels at the configured clip length."""
+    config = merged(*CONFIGS[name])
+    samples = int(float(config["clip_seconds"]) * 16000)
+
+    def size(model: str) -> int:
+        settings = {k: v for k, v in config["models"][model].items() if k != "pretrained"}
+        return count_parameters(build_model(resolve_settings(settings), 5, samples, 16000))
+
+    checked = 0
+    for contrast in config["contrasts"]:
+        a, b = size(contrast["a"]), size(contrast["b"])
+        if "equal capacity" in contrast["name"]:
+            assert abs(a - b) <= 0.10 * max(a, b), (contrast["name"], a, b)
+            checked += 1
+        elif "capacity" in contrast["name"]:
+            assert a > b, (contrast["name"], a, b)
+            checked += 1
+        elif contrast["factor"] != "architecture":
+            assert abs(a - b) <= 0.10 * max(a, b), (contrast["name"], a, b)
+    assert checked == 2
+
+
+def test_a_mismatched_contrast_warns_at_config_time_naming_the_keys():
+    config = merged("config.yaml")
+    config["models"]["raw"] = {**config["models"]["raw"], "lr": 0.001, "batch_size": 16}
+    config["contrasts"].append({"name": "unnamed", "a": "raw_deep", "b": "raw_filterbank"})
+    warnings = config_warnings(config)
+    lr = [w for w in warnings if "M5 vs the seed's net" in w]
+    assert len(lr) == 1 and "lr_groups all 0.003 vs all 0.001" in lr[0]
+    assert "lr 0.003 vs 0.001" in lr[0] and "batch_size 64 vs 16" in lr[0]
+    assert [w for w in warnings if "autoencoder pretraining" in w]  # raw_ae vs raw too
+    assert any("contrasts.6 (unnamed: raw_deep vs raw_filterbank) names no factor" in w
+               for w in warnings)  # fmt: skip
+    config["evaluation"] = {"bootstrap_draws": 500}
+    assert any("evaluation.bootstrap_draws is no longer used" in w
+               for w in config_warnings(config))  # fmt: skip

@@ -1,0 +1,227 @@
+"""The procedure record: how one model was trained and scored, as one flat dict, and the
+table of what each contrast factor owns, so two records can say what else differs.
+
+Torch-free: the Snakefile checks the configured contrasts with it before any job starts
+(`config_record`), and compare_models diffs the records that evaluate_model wrote into each
+run's metrics.json (`run_record`). A record's keys:
+
+- `type`, `architecture.<key>` (the type's own settings: channels, blocks, dropout, ...),
+  `front_end.<key>` (n_fft, hop_length, n_mels, init), `whole_clip.<key>` (max_seconds,
+  batch_seconds) and, once built, `n_params`;
+- `weights` (random, imagenet, autoencoder:<name> or file <path>) and, once loaded,
+  `weights_source`;
+- `schedule` (one_cycle or fine_tune), `freeze_epochs`, `lr_groups` (each parameter
+  group's peak learning rate), `lr`, `batch_size`, `weight_decay`; configured `epochs` and
+  `min_steps`, or, once trained, `epochs_run` and `optimizer_steps`;
+- `augmentation` (none, or the kinds in use) and `augmentation.<key>` for each active step;
+- `mixed_precision` as configured, or, once run, `train_precision` and `eval_precision`;
+- `crop_seconds` (null for a whole-clip model) and `eval_windows`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from audioclf.learn.limits import (
+    AUGMENT_DEFAULTS,
+    FRONT_END_DEFAULTS,
+    MASK_SETTINGS,
+    TRAINING_DEFAULTS,
+    WHOLE_CLIP_DEFAULTS,
+)
+
+# fastai's fine_tune: the body trains at lr / FINE_TUNE_LR_MULT of the head's after
+# unfreezing, and fastai halves the head's lr then (Learner.fine_tune: base_lr /= 2).
+FINE_TUNE_LR_MULT = 100
+
+MASK_KEYS = tuple(key for pair in MASK_SETTINGS for key in pair)
+FRONT_END_KEYS = (*(k for k in FRONT_END_DEFAULTS if k not in MASK_KEYS), "init")
+WHOLE_CLIP_KEYS = tuple(WHOLE_CLIP_DEFAULTS)
+NOT_ARCHITECTURE = {"type", *TRAINING_DEFAULTS, *AUGMENT_DEFAULTS, *MASK_KEYS, *FRONT_END_KEYS,
+                    *WHOLE_CLIP_KEYS}  # fmt: skip
+
+# What each factor owns: the record keys a contrast of that factor is meant to change. A
+# name owns the key of that name and every `<name>.<key>`. No factor owns a key unless it is
+# listed here: everything else must be the same on both sides or it is reported.
+FACTORS: dict[str, tuple[str, ...]] = {
+    "weights": ("weights", "weights_source"),
+    "architecture": ("type", "architecture", "n_params"),
+    # log-mel vs waveform at equal capacity: the parameter counts must stay within
+    # N_PARAMS_TOLERANCE, so `input` does not own them
+    "input": ("type", "architecture", "front_end"),
+    "front_end": ("type", "front_end"),
+    "init": ("front_end.init",),
+    # whole clips read with their lengths: no crop, one pass per clip, batches by length
+    "whole_clip": (
+        "type",
+        "architecture",
+        "whole_clip",
+        "crop_seconds",
+        "eval_windows",
+        "optimizer_steps",
+        "n_params",
+    ),  # fmt: skip
+    "schedule": ("schedule", "freeze_epochs", "lr_groups"),
+    "lr": ("lr", "lr_groups"),
+    "batch_size": ("batch_size", "optimizer_steps"),
+    "weight_decay": ("weight_decay",),
+    "epochs": ("epochs", "min_steps", "epochs_run", "optimizer_steps"),
+    "augmentation": ("augmentation",),
+    "crop_seconds": ("crop_seconds",),
+    "eval_windows": ("eval_windows",),
+    "precision": ("mixed_precision", "train_precision", "eval_precision"),
+}
+# Parameter counts within this share of the larger one count as equal where no factor owns
+# them (the "equal capacity" of an input contrast).
+N_PARAMS_TOLERANCE = 0.10
+
+
+def weights_kind(pretrained) -> str:
+    """What `pretrained` asks for, in the record's words."""
+    if pretrained in (None, False):
+        return "random"
+    if pretrained is True:
+        return "imagenet"
+    text = str(pretrained)
+    return text if text.startswith("autoencoder:") else f"file {text}"
+
+
+def schedule_plan(settings: Mapping, loads_weights: bool) -> dict:
+    """The schedule train() runs: fastai's fine_tune (`freeze_epochs` with the loaded body
+    frozen, then the body at lr / 200 and the head at lr / 2) when weights are loaded and
+    `freeze_epochs` > 0; else one-cycle at `lr` for every parameter group."""
+    lr = float(settings["lr"])
+    frozen = int(settings["freeze_epochs"]) if loads_weights else 0
+    if frozen > 0:
+        groups = f"frozen: head {lr:g}; then body {lr / 2 / FINE_TUNE_LR_MULT:g}, head {lr / 2:g}"
+        return {"schedule": "fine_tune", "freeze_epochs": frozen, "lr_groups": groups}
+    return {"schedule": "one_cycle", "freeze_epochs": 0, "lr_groups": f"all {lr:g}"}
+
+
+def _active(value) -> bool:
+    return value is not None and float(value) > 0
+
+
+def augmentation_record(settings: Mapping) -> dict:
+    """`augmentation` (none, waveform, spectrogram masks or both) and each active step's
+    settings, from the augmentation keys `settings` holds (a type without a step has no key
+    for it, so its settings hold none)."""
+    record, kinds = {}, []
+    waveform = {k: settings[k] for k in AUGMENT_DEFAULTS if _active(settings.get(k))}
+    if waveform:
+        kinds.append("waveform")
+        record.update({f"augmentation.{k}": float(v) for k, v in waveform.items()})
+    masks = {}
+    for count, width in MASK_SETTINGS:
+        if _active(settings.get(count)) and _active(settings.get(width)):
+            masks.update({count: int(settings[count]), width: int(settings[width])})
+    if masks:
+        kinds.append("spectrogram masks")
+        record.update({f"augmentation.{k}": v for k, v in masks.items()})
+    return {"augmentation": ", ".join(kinds) or "none", **record}
+
+
+def _scalar(value):
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+def settings_record(settings: Mapping, clip_seconds: float, eval_windows: str) -> dict:
+    """The part of a record that settings alone decide (`settings` as resolved, or as
+    configured with the training defaults)."""
+    whole = any(k in settings for k in WHOLE_CLIP_KEYS)
+    record = {"type": settings.get("type")}
+    for key in sorted(settings):
+        if key not in NOT_ARCHITECTURE:
+            record[f"architecture.{key}"] = _scalar(settings[key])
+    record.update({f"front_end.{k}": _scalar(settings[k]) for k in FRONT_END_KEYS if k in settings})
+    record.update({f"whole_clip.{k}": float(settings[k]) for k in WHOLE_CLIP_KEYS if k in settings})
+    record["weights"] = weights_kind(settings.get("pretrained"))
+    record.update(schedule_plan(settings, record["weights"] != "random"))
+    record.update(
+        {k: float(settings[k]) if k != "batch_size" else int(settings[k])
+         for k in ("lr", "batch_size", "weight_decay")}
+    )  # fmt: skip
+    record.update(augmentation_record(settings))
+    record["crop_seconds"] = None if whole else float(clip_seconds)
+    record["eval_windows"] = "whole" if whole else str(eval_windows)
+    return record
+
+
+def config_record(settings: Mapping, clip_seconds: float, eval_windows: str) -> dict:
+    """What a model's config says of its procedure, before anything runs: the configured
+    settings over the training defaults (a type's own defaults are known only to the
+    registry, which needs torch, so a key the config leaves out is compared as left out)."""
+    merged = {**TRAINING_DEFAULTS, **settings}
+    record = settings_record(merged, clip_seconds, eval_windows)
+    record.update({k: merged[k] for k in ("epochs", "min_steps", "mixed_precision")})
+    return record
+
+
+def run_record(checkpoint: Mapping, *, eval_windows: str, eval_precision: str | None) -> dict:
+    """One run's record, from its model.pt (`settings` resolved when it was trained) and
+    how evaluate_model scored it."""
+    settings = checkpoint["settings"]
+    record = settings_record(settings, float(checkpoint["clip_seconds"]), eval_windows)
+    if not checkpoint.get("pretrained"):
+        record["weights"] = "random"
+        record.update(schedule_plan(settings, False))
+    record["eval_windows"] = str(eval_windows)
+    record.update(
+        {
+            "weights_source": checkpoint.get("weight_source"),
+            "n_params": checkpoint.get("n_params"),
+            "epochs_run": checkpoint.get("epochs_run"),
+            "optimizer_steps": checkpoint.get("optimizer_steps"),
+            "train_precision": checkpoint.get("train_precision"),
+            "eval_precision": eval_precision,
+        }
+    )
+    return record
+
+
+def owns(factor: str | None, key: str) -> bool:
+    """Whether `factor` owns record key `key` (no factor owns nothing)."""
+    return any(key == name or key.startswith(f"{name}.") for name in FACTORS.get(factor, ()))
+
+
+def _same(key: str, a, b) -> bool:
+    if key == "n_params" and isinstance(a, int) and isinstance(b, int) and max(a, b) > 0:
+        return abs(a - b) <= N_PARAMS_TOLERANCE * max(a, b)
+    return a == b
+
+
+def also_differs(record_a: Mapping, record_b: Mapping, factor: str | None) -> list[dict]:
+    """[{key, a, b}] for each key outside `factor` whose values differ (a key one record
+    lacks counts as null there), in record order; parameter counts within
+    N_PARAMS_TOLERANCE count as equal."""
+    keys = list(dict.fromkeys([*record_a, *record_b]))
+    return [
+        {"key": k, "a": record_a.get(k), "b": record_b.get(k)}
+        for k in keys
+        if not owns(factor, k) and not _same(k, record_a.get(k), record_b.get(k))
+    ]
+
+
+def factor_differs(record_a: Mapping, record_b: Mapping, factor: str | None) -> bool:
+    """Whether the two records differ in a key `factor` owns (always, for no factor)."""
+    if factor is None:
+        return True
+    keys = {*record_a, *record_b}
+    return any(owns(factor, k) and record_a.get(k) != record_b.get(k) for k in keys)
+
+
+def unmeasured_reason(a: str, b: str, factor: str, record_a: Mapping) -> str:
+    """Why a contrast of `factor` measures nothing: its two models are the same there."""
+    if factor == "weights" and record_a.get("weights") == "random":
+        return (
+            f"not measured here: neither {a} nor {b} loads pretrained weights (both start "
+            "from random weights), so the two differ in no weights to compare"
+        )
+    held = [f"{k} {record_a[k]}" for k in record_a if owns(factor, k)]
+    same = f" (both: {', '.join(held)})" if held else ""
+    return f"not measured here: {a} and {b} do not differ in {factor}{same}"
+
+
+def differences_text(differences: list[dict]) -> str:
+    """ "lr 0.003 vs 0.001; augmentation waveform vs none" (a's value first)."""
+    return "; ".join(f"{d['key']} {d['a']} vs {d['b']}" for d in differences)

@@ -63,7 +63,10 @@ def test_fine_tune_against_one_cycle_shows_the_schedule():
     assert listed["schedule"] == ("fine_tune", "one_cycle")
     assert listed["freeze_epochs"] == (1, 0)
     # fastai's fine_tune: the body at lr / 200 and the head at lr / 2 once unfrozen
-    assert listed["lr_groups"] == ("frozen: head 0.003; then body 1.5e-05, head 0.0015", "all 0.003")
+    assert listed["lr_groups"] == (
+        "frozen: head 0.003; then body 1.5e-05, head 0.0015",
+        "all 0.003",
+    )
     # the weights themselves are the factor: never listed
     assert "weights" not in listed and "weights_source" not in listed
     assert factor_differs(tuned, scratch, "weights")

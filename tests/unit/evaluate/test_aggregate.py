@@ -35,6 +35,7 @@ def run_metrics(seed: int, fold=None, n_test: int = 30) -> dict:
         "fold": fold,
         "eval_windows": "sliding",
         "settings": {"type": "raw1d_deep", "channels": 64},
+        "procedure": {"type": "raw1d_deep", "architecture.channels": 64},
     }
 
 

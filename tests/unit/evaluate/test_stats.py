@@ -17,8 +17,8 @@ from audioclf.evaluate.stats import (
     compare_predictions,
     describe_comparison,
     describe_contrast,
-    mcnemar_exact,
     holm,
+    mcnemar_exact,
     p_range,
     seed_clip_interval,
     seed_runs,
@@ -137,10 +137,23 @@ def test_identical_models_and_one_sided_wins():
     everything = np.ones(20, dtype=bool)
     nothing = np.zeros(20, dtype=bool)
     same = compare([everything], [everything])
-    assert (same["difference"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
+    # no clip differs among 20: up to 1 - 0.025^(1/20) = 16.8% could, unseen (exact bound)
+    bound = 100 * (1 - 0.025 ** (1 / 20))
+    assert (same["difference"], same["low"], same["high"]) == (
+        0.0,
+        pytest.approx(-bound),
+        pytest.approx(bound),
+    )
     assert (same["b"], same["c"], same["p_values"], same["p_value"]) == (0, 0, [1.0], 1.0)
     sweep = compare([everything], [nothing])
-    assert (sweep["low"], sweep["high"], sweep["p_value"]) == (100.0, 100.0, 0.0)
+    assert (sweep["low"], sweep["high"], sweep["p_value"]) == (
+        pytest.approx(100 - bound),
+        100.0,
+        0.0,
+    )
+    # three seeds of the same 20 clips: 60 cells
+    three = compare([everything] * 3, [everything] * 3)
+    assert three["high"] == pytest.approx(100 * (1 - 0.025 ** (1 / 60)))
     assert sweep["p_values"] == [pytest.approx(2 * 0.5**20)]  # 2 * P(X <= 0 | Bin(20, 1/2))
 
 

@@ -25,8 +25,8 @@ from audioclf.evaluate.stats import p_range
 from audioclf.learn.checkpoint import load_checkpoint
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
-from audioclf.report import FIGURE_NAMES, figure_files
 from audioclf.procedure import differences_text
+from audioclf.report import FIGURE_NAMES, figure_files
 from audioclf.report.comparison import Comparisons, ci_scope
 from audioclf.report.example import example_clip, pick_example
 from audioclf.report.inputs import ReportInputError, read_model_runs

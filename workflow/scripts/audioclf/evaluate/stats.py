@@ -135,8 +135,11 @@ def seed_clip_interval(
       interval covers test-clip sampling only.
 
     `p_value`: the two-sided t test of no difference, from the same statistic, so the
-    interval excludes 0 exactly when p < 1 - level. `shared` None: shared when every seed
-    has as many clips.
+    interval excludes 0 exactly when p < 1 - level. When every per-clip difference is the
+    same (no variance to estimate), the interval is the exact binomial bound on the share
+    of clips that could still differ otherwise, never a single point; p is then 1 for no
+    difference and 0 for a constant one. `shared` None: shared when every seed has as many
+    clips.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
@@ -159,10 +162,17 @@ def seed_clip_interval(
     variance, df = _variance_of_mean(diffs, shared)
     estimate = float(seed_means.mean())
     half, p_value = _t_interval(estimate, variance, df, level)
+    if variance <= 0:
+        # every clip of every seed differs alike (often: the same answers on every clip), so
+        # the t interval would be a point; instead, the share of clips that could differ
+        # otherwise and not be seen among these N, at most 1 - (alpha/2)^(1/N) (the exact
+        # binomial bound), each moving the difference by up to 1
+        cells = sum(d.size for d in diffs)
+        half = 1.0 - ((1.0 - level) / 2) ** (1.0 / cells)
     return {
         "difference": 100 * estimate,
-        "low": 100 * (estimate - half),
-        "high": 100 * (estimate + half),
+        "low": 100 * max(-1.0, estimate - half),
+        "high": 100 * min(1.0, estimate + half),
         "level": float(level),
         "p_value": p_value,
         "se": 100 * float(np.sqrt(variance)),
@@ -331,7 +341,7 @@ def describe_comparison(name_a: str, name_b: str, result: dict, n_seeds: int) ->
 
 
 def p_text(p: float) -> str:
-    """"< 0.001" or the p with two significant digits."""
+    """ "< 0.001" or the p with two significant digits."""
     return "< 0.001" if p < 0.001 else f"{p:.2g}"
 
 

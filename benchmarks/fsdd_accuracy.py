@@ -30,16 +30,17 @@ REPO = Path(__file__).resolve().parents[1]
 FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"
 # the documented entries of config/README.md that the default config leaves off
 EXTRA_MODELS = {
-    "crnn": {"type": "crnn", "epochs": 30, "lr": 0.003, "batch_size": 64},
+    "crnn": {"type": "crnn", "epochs": 30, "lr": 0.003, "batch_size": 64,
+             "freq_masks": 0, "time_masks": 0},
     "raw_filterbank_random": {"type": "raw_filterbank", "init": "random", "epochs": 30,
-                              "lr": 0.003, "batch_size": 64},
+                              "lr": 0.003, "batch_size": 64, "freq_masks": 0, "time_masks": 0},
 }  # fmt: skip
 # the questions the extras answer, beside config.yaml's default contrasts
 EXTRA_CONTRASTS = [
     {"name": "whole clip", "question": "do fixed-length crops throw information away?",
-     "a": "crnn", "b": "spectrogram_small"},
+     "factor": "whole_clip", "a": "crnn", "b": "spectrogram_small"},
     {"name": "mel clue", "question": "does starting the filters on the mel scale help?",
-     "a": "raw_filterbank", "b": "raw_filterbank_random"},
+     "factor": "init", "a": "raw_filterbank", "b": "raw_filterbank_random"},
 ]  # fmt: skip
 
 
@@ -189,11 +190,17 @@ def report(workdir: Path, args, config: dict, wall: float | None) -> None:
               f"{m['std']['accuracy']:>8.3f}{m['macro_f1']:>10.3f}{per_epoch:>9.1f}"
               f"{m['train_seconds']:>9.0f}{m['n_test']:>8}")  # fmt: skip
     comparison = json.loads((workdir / "results/eval/comparison.json").read_text())
-    print(f"\n{'contrast':<30}{'a - b':>8}{'95% CI':>16}{'seeds':>7}  McNemar p per seed")
+    print(f"\n{'contrast':<30}{'factor':<14}{'a - b':>8}{'95% CI':>16}{'p':>9}{'Holm p':>9}"
+          "  also differs")  # fmt: skip
     for row in comparison.get("contrasts", []):
+        head = f"{row['name']:<30}{str(row.get('factor')):<14}"
+        if not row.get("measured", True):
+            print(f"{head}not measured: {row['reason']}")
+            continue
         ci = f"{row['low']:.1f} to {row['high']:.1f}"
-        p_values = ", ".join(f"{p:.2g}" for p in row["p_values"])
-        print(f"{row['name']:<30}{row['difference']:>8.1f}{ci:>16}{row['n_seeds']:>7}  {p_values}")
+        others = "; ".join(f"{d['key']} ({d['a']} vs {d['b']})" for d in row["also_differs"])
+        print(f"{head}{row['difference']:>8.1f}{ci:>16}{row['p_value']:>9.2g}"
+              f"{row['p_adjusted']:>9.2g}  {others or 'none'}")  # fmt: skip
     for row in comparison.get("skipped_contrasts", []):
         print(f"{row['name']:<30} skipped: {row['reason']}")
     print()

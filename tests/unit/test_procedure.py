@@ -213,3 +213,16 @@ def test_a_mismatched_contrast_warns_at_config_time_naming_the_keys():
     config["evaluation"] = {"bootstrap_draws": 500}
     assert any("evaluation.bootstrap_draws is no longer used" in w
                for w in config_warnings(config))  # fmt: skip
+
+
+def test_the_config_time_check_imports_no_torch():
+    """The Snakefile validates the config, contrasts included, without importing torch."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from audioclf.config import config_warnings; "
+        "import audioclf.procedure; assert 'torch' not in sys.modules, 'torch imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO,
+                   env={"PYTHONPATH": str(REPO / "workflow/scripts")})  # fmt: skip

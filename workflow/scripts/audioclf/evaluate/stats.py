@@ -126,8 +126,9 @@ def seed_clip_interval(
       variance sigma_seed^2 / k + sigma_clip^2 / n + sigma_cell^2 / (k n), estimated without
       bias from the table's mean squares as (MS_seed + MS_clip - MS_cell) / (k n), with
       Satterthwaite's degrees of freedom. Few seeds give few degrees of freedom, so the
-      interval widens as it must (a percentile bootstrap over 3 seeds covered a 95% target
-      only 82-87% of the time in simulation; tests/unit/evaluate checks this one's coverage).
+      interval widens as it must (the percentile bootstrap it replaced fell to 90% for a
+      95% target with 3 seeds 8 points apart: benchmarks/interval_coverage.py;
+      tests/unit/evaluate/test_interval_coverage.py checks this one's coverage).
     - each seed with its own test clips (`vary_with_seed`): each seed's mean already holds
       its own clip sampling, so the variance is that of the seed means, k - 1 degrees of
       freedom.

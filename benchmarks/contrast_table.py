@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.learn.registry import model_type
 from audioclf.procedure import also_differs, differences_text, factor_differs, run_record
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,6 +41,7 @@ def first_record(workdir: Path, model: str) -> dict:
         checkpoint,
         eval_windows=metrics["eval_windows"],
         eval_precision=metrics.get("eval_precision"),
+        type_keys=model_type(checkpoint["type"]).defaults,
     )
 
 

@@ -195,7 +195,7 @@ def report(workdir: Path, args, config: dict, wall: float | None) -> None:
     for row in comparison.get("contrasts", []):
         head = f"{row['name']:<30}{str(row.get('factor')):<14}"
         if not row.get("measured", True):
-            print(f"{head}not measured: {row['reason']}")
+            print(f"{head}{row['reason']}")
             continue
         ci = f"{row['low']:.1f} to {row['high']:.1f}"
         others = "; ".join(f"{d['key']} ({d['a']} vs {d['b']})" for d in row["also_differs"])

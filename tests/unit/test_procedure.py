@@ -9,10 +9,11 @@ import yaml
 
 from audioclf.config import config_warnings
 from audioclf.learn.models import count_parameters
-from audioclf.learn.registry import build_model, resolve_settings
+from audioclf.learn.registry import build_model, model_type, resolve_settings
 from audioclf.procedure import (
     FACTORS,
     also_differs,
+    config_differences,
     config_record,
     factor_differs,
     owns,
@@ -41,7 +42,10 @@ def checkpoint(settings: dict, pretrained: bool = False, **extra) -> dict:
 
 def record(settings: dict, pretrained: bool = False, **extra) -> dict:
     return run_record(
-        checkpoint(settings, pretrained, **extra), eval_windows="sliding", eval_precision="float32"
+        checkpoint(settings, pretrained, **extra),
+        eval_windows="sliding",
+        eval_precision="float32",
+        type_keys=model_type(settings["type"]).defaults,
     )
 
 
@@ -62,9 +66,10 @@ def test_fine_tune_against_one_cycle_shows_the_schedule():
     listed = {d["key"]: (d["a"], d["b"]) for d in also_differs(tuned, scratch, "weights")}
     assert listed["schedule"] == ("fine_tune", "one_cycle")
     assert listed["freeze_epochs"] == (1, 0)
-    # fastai's fine_tune: the body at lr / 200 and the head at lr / 2 once unfrozen
+    # fastai's fine_tune: the head alone (and the body's batch norm at lr / 10), then the
+    # body at lr / 200 and the head at lr / 2 once unfrozen
     assert listed["lr_groups"] == (
-        "frozen: head 0.003; then body 1.5e-05, head 0.0015",
+        "frozen: head 0.003, body batch norm 0.0003; then body 1.5e-05, head 0.0015",
         "all 0.003",
     )
     # the weights themselves are the factor: never listed
@@ -90,6 +95,13 @@ def test_different_augmentation_shows_augmentation():
     # a mask of width 0 masks nothing: the same as none
     assert also_differs(record({**SPECTROGRAM, "freq_mask_width": 0, "time_masks": 0}),
                         unmasked, None) == []  # fmt: skip
+
+
+def test_settings_a_type_ignores_are_not_recorded():
+    # raw1d has no augmentation, dropout or front end: keys a config sets anyway do nothing
+    ignored = record({"type": "raw1d", "gain_db": 6.0, "dropout": 0.5, "n_fft": 512})
+    assert ignored == record({"type": "raw1d"})
+    assert ignored["augmentation"] == "none"
 
 
 def test_a_factors_own_keys_are_never_listed():
@@ -156,16 +168,32 @@ def merged(*files: str) -> dict:
 CONFIGS = {"config.yaml": ("config.yaml",), "demo.yaml": ("config.yaml", "demo.yaml")}
 
 
+def built_record(config: dict, model: str) -> dict:
+    """A default model's run record as evaluate_model would write it: settings resolved
+    by the registry, the parameter count of the built network, five labels."""
+    settings = dict(config["models"][model])
+    samples = int(float(config["clip_seconds"]) * 16000)
+    network = {k: v for k, v in settings.items() if k != "pretrained"}
+    size = count_parameters(build_model(resolve_settings(network), 5, samples, 16000))
+    loads = settings.get("pretrained") not in (None, False)
+    return record(settings, pretrained=loads, n_params=size,
+                  clip_seconds=float(config["clip_seconds"]))  # fmt: skip
+
+
 @pytest.mark.parametrize("name", CONFIGS)
 def test_every_default_contrast_differs_in_its_factor_alone(name):
+    """Every default contrast, as run (settings resolved with the type defaults, parameter
+    counts of the built models) and as the config-time check sees it."""
     config = merged(*CONFIGS[name])
     models, clip = config["models"], float(config["clip_seconds"])
     for contrast in config["contrasts"]:
         a, b, factor = contrast["a"], contrast["b"], contrast["factor"]
-        records = [config_record(models[m], clip, "sliding") for m in (a, b)]
-        assert also_differs(*records, factor) == [], contrast["name"]
+        run = [built_record(config, m) for m in (a, b)]
+        assert also_differs(*run, factor) == [], contrast["name"]
         offline_imagenet = name == "demo.yaml" and contrast["name"] == "pretraining"
-        assert factor_differs(*records, factor) != offline_imagenet, contrast["name"]
+        assert factor_differs(*run, factor) != offline_imagenet, contrast["name"]
+        configured = [config_record(models[m], clip, "sliding") for m in (a, b)]
+        assert config_differences(*configured, factor) == [], contrast["name"]
     warnings = config_warnings(config)
     if name == "demo.yaml":  # offline: no ImageNet file, so pretraining measures nothing
         assert len(warnings) == 1 and "pretraining" in warnings[0]
@@ -176,27 +204,17 @@ def test_every_default_contrast_differs_in_its_factor_alone(name):
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_default_capacity_contrasts_hold_at_the_configured_crop(name):
-    """Parameter counts need the built models: 'equal capacity' within 10%, and a capacity
-    contrast's a the larger, for the five default labels at the configured clip length."""
+    """Parameter counts need the built models: the input contrast's within 10%, and the
+    capacity contrast's a the larger, for the five default labels at the clip length."""
     config = merged(*CONFIGS[name])
-    samples = int(float(config["clip_seconds"]) * 16000)
-
-    def size(model: str) -> int:
-        settings = {k: v for k, v in config["models"][model].items() if k != "pretrained"}
-        return count_parameters(build_model(resolve_settings(settings), 5, samples, 16000))
-
-    checked = 0
+    by_factor = {}
     for contrast in config["contrasts"]:
-        a, b = size(contrast["a"]), size(contrast["b"])
-        if "equal capacity" in contrast["name"]:
-            assert abs(a - b) <= 0.10 * max(a, b), (contrast["name"], a, b)
-            checked += 1
-        elif "capacity" in contrast["name"]:
-            assert a > b, (contrast["name"], a, b)
-            checked += 1
-        elif contrast["factor"] != "architecture":
-            assert abs(a - b) <= 0.10 * max(a, b), (contrast["name"], a, b)
-    assert checked == 2
+        a, b = (built_record(config, contrast[m])["n_params"] for m in ("a", "b"))
+        by_factor.setdefault(contrast["factor"], []).append((contrast["name"], a, b))
+    ((_, a, b),) = by_factor["input"]
+    assert abs(a - b) <= 0.10 * max(a, b)
+    capacity = [(a, b) for name_, a, b in by_factor["architecture"] if "capacity" in name_]
+    assert len(capacity) == 1 and capacity[0][0] > 10 * capacity[0][1]
 
 
 def test_a_mismatched_contrast_warns_at_config_time_naming_the_keys():

@@ -102,24 +102,27 @@ def test_seeds_far_apart_widen_the_interval_beyond_clips_alone():
 
 
 def test_own_test_clips_per_seed_is_a_t_interval_over_the_seed_means():
-    # seed means of a - b: 1/2, 0 and 1/4 (vary_with_seed: 2, 1 and 4 clips of their own)
-    a = [np.array([1, 1]), np.array([1]), np.array([1, 1, 1, 0])]
-    b = [np.array([1, 0]), np.array([1]), np.array([1, 1, 0, 0])]
+    # seed means of a - b: 1, 0 and 1/2 (vary_with_seed: 2, 1 and 4 clips of their own)
+    a = [np.array([1, 1]), np.array([1]), np.array([1, 1, 1, 1])]
+    b = [np.array([0, 0]), np.array([1]), np.array([1, 1, 0, 0])]
     result = seed_clip_interval(a, b)
-    test = ttest_1samp([0.5, 0.0, 0.25], 0.0)
+    test = ttest_1samp([1.0, 0.0, 0.5], 0.0)
     low, high = test.confidence_interval(0.95)
-    assert (result["low"], result["high"]) == (pytest.approx(100 * low), pytest.approx(100 * high))
+    # the same, but a difference in accuracy cannot pass 100 points
+    assert (result["low"], result["high"]) == (pytest.approx(100 * low), min(100.0, 100 * high))
     assert result["p_value"] == pytest.approx(test.pvalue) and result["df"] == 2
     assert not result["shared_test_clips"] and result["n_clips"] == 7
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_the_interval_and_its_p_always_agree(seed):
     rng = np.random.default_rng(seed)
     k, n = int(rng.integers(1, 5)), int(rng.integers(5, 80))
-    a = [rng.random(n) < rng.uniform(0.4, 0.9) for _ in range(k)]
-    b = [rng.random(n) < rng.uniform(0.4, 0.9) for _ in range(k)]
-    result = seed_clip_interval(a, b)
+    shared = bool(seed % 2)  # half with a split per seed, of their own sizes
+    sizes = [n] * k if shared else [int(rng.integers(5, 80)) for _ in range(k)]
+    a = [rng.random(m) < rng.uniform(0.4, 0.9) for m in sizes]
+    b = [rng.random(m) < rng.uniform(0.4, 0.9) for m in sizes]
+    result = seed_clip_interval(a, b, shared=shared)
     excludes_zero = result["low"] > 0 or result["high"] < 0
     assert excludes_zero == (result["p_value"] < 0.05)
 
@@ -138,23 +141,39 @@ def test_identical_models_and_one_sided_wins():
     nothing = np.zeros(20, dtype=bool)
     same = compare([everything], [everything])
     # no clip differs among 20: up to 1 - 0.025^(1/20) = 16.8% could, unseen (exact bound)
-    bound = 100 * (1 - 0.025 ** (1 / 20))
-    assert (same["difference"], same["low"], same["high"]) == (
-        0.0,
-        pytest.approx(-bound),
-        pytest.approx(bound),
-    )
+    share = 1 - 0.025 ** (1 / 20)
+    assert same["difference"] == 0 and same["se"] is None
+    assert (same["low"], same["high"]) == (pytest.approx(-100 * share), pytest.approx(100 * share))
     assert (same["b"], same["c"], same["p_values"], same["p_value"]) == (0, 0, [1.0], 1.0)
+    # a right on all 20, b on none: each unseen clip could move the difference by up to 2;
+    # p is the sign test's, the same as McNemar's here
     sweep = compare([everything], [nothing])
-    assert (sweep["low"], sweep["high"], sweep["p_value"]) == (
-        pytest.approx(100 - bound),
-        100.0,
-        0.0,
-    )
-    # three seeds of the same 20 clips: 60 cells
+    assert (sweep["low"], sweep["high"]) == (pytest.approx(100 - 200 * share), 100.0)
+    assert sweep["p_value"] == pytest.approx(2 * 0.5**20) == sweep["p_values"][0]
+    # three seeds of the same 20 clips are still 20 clips
     three = compare([everything] * 3, [everything] * 3)
-    assert three["high"] == pytest.approx(100 * (1 - 0.025 ** (1 / 60)))
-    assert sweep["p_values"] == [pytest.approx(2 * 0.5**20)]  # 2 * P(X <= 0 | Bin(20, 1/2))
+    assert three["high"] == pytest.approx(100 * share)
+    # with own clips per seed (vary_with_seed) they are 60
+    sizes = (20, 19, 21)
+    own = compare([np.ones(m, dtype=bool) for m in sizes], [np.ones(m, dtype=bool) for m in sizes],
+                  shared=False)  # fmt: skip
+    assert own["high"] == pytest.approx(100 * (1 - 0.025 ** (1 / 60)))
+
+
+@pytest.mark.parametrize("n", [3, 5, 6, 9])
+def test_a_constant_win_on_few_clips_is_clear_only_when_the_sign_test_says_so(n):
+    result = seed_clip_interval([np.ones(n, dtype=bool)], [np.zeros(n, dtype=bool)])
+    assert (result["low"] > 0) == (result["p_value"] < 0.05) == (n >= 6)
+
+
+def test_equal_seed_means_on_own_clips_still_leave_the_clips_uncertain():
+    # vary_with_seed: both seeds net +1 clip of 10, so the seed means agree exactly; the
+    # clips within the seeds still vary, so the interval is not a point and agrees with p
+    a = [np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0]), np.array([0, 1, 1, 0, 0, 0, 0, 0, 0, 0])]
+    b = [np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0]), np.array([0, 0, 0, 1, 0, 0, 0, 0, 0, 0])]
+    result = seed_clip_interval(a, b, shared=False)
+    assert result["difference"] == pytest.approx(10.0)
+    assert result["low"] < 0 < result["high"] and result["p_value"] > 0.05
 
 
 def test_mcnemar_runs_per_seed_and_equals_scipys_binomial_test_for_each():

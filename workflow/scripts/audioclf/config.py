@@ -12,7 +12,7 @@ import yaml
 from audioclf.datasets.benchmarks import benchmark_name
 from audioclf.learn.limits import check_settings
 from audioclf.procedure import (
-    also_differs,
+    config_differences,
     config_record,
     differences_text,
     factor_differs,
@@ -86,7 +86,7 @@ def config_warnings(config: dict) -> list[str]:
                           str(evaluation.get("eval_windows", "sliding")))
             for m in (a, b)
         ]  # fmt: skip
-        differences = also_differs(*records, factor)
+        differences = config_differences(*records, factor)
         if differences:
             warnings.append(
                 f"{where} is meant to differ in {factor} alone, but also differs in "
@@ -94,6 +94,8 @@ def config_warnings(config: dict) -> list[str]:
                 "or name the factor these measure"
             )
         if factor is not None and not factor_differs(*records, factor):
+            # (settings alone: a key one config leaves to its type's default counts as
+            # unknown, so this says "not measured" only when what both set is the same)
             warnings.append(f"{where}: {unmeasured_reason(a, b, factor, records[0])}")
     for key in ("bootstrap_draws", "bootstrap_seed"):
         if evaluation.get(key) is not None:

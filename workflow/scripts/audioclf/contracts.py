@@ -210,7 +210,9 @@ METRICS = Record(
         "fold",
         "eval_windows",
         "settings",
-        "procedure",  # audioclf.procedure's record: how the run was trained and scored
+        # also `procedure`, audioclf.procedure's record of how the run was trained and
+        # scored: not declared, as runs scored before issue 24 lack it
+        # (audioclf.procedure.metrics_record rebuilds theirs)
     ),
     made_by="evaluate_model",
 )

@@ -89,8 +89,9 @@ def autocast_dtype(setting, device: torch.device, pays_on_cpu: bool) -> torch.dt
     """The dtype a model computes in under autocast, or None for float32.
 
     `auto`: bf16 on a CUDA GPU that has it; on a CPU only where it is native and the model
-    type measured faster in bf16 (`pays_on_cpu`, the registry's `cpu_autocast`:
-    benchmarks/train_speed.py). `true`: bf16 on any device. `false`: float32.
+    type's registry entry asks for it (`pays_on_cpu`, its `cpu_autocast`: measured faster
+    in bf16 by benchmarks/train_speed.py, or, for raw1d, set so that the default contrasts
+    compare like precision with like). `true`: bf16 on any device. `false`: float32.
     """
     if setting not in SWITCH_CHOICES:
         raise ValueError(f"mixed_precision {setting!r} is not one of {SWITCH_CHOICES}; fix config")

@@ -20,7 +20,7 @@ run's metrics.json (`run_record`). A record's keys:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from audioclf.learn.limits import (
     AUGMENT_DEFAULTS,
@@ -93,7 +93,11 @@ def schedule_plan(settings: Mapping, loads_weights: bool) -> dict:
     lr = float(settings["lr"])
     frozen = int(settings["freeze_epochs"]) if loads_weights else 0
     if frozen > 0:
-        groups = f"frozen: head {lr:g}; then body {lr / 2 / FINE_TUNE_LR_MULT:g}, head {lr / 2:g}"
+        # fastai's freeze() keeps the body's batch norm training, at slice(lr)'s lr / 10
+        groups = (
+            f"frozen: head {lr:g}, body batch norm {lr / 10:g}; "
+            f"then body {lr / 2 / FINE_TUNE_LR_MULT:g}, head {lr / 2:g}"
+        )
         return {"schedule": "fine_tune", "freeze_epochs": frozen, "lr_groups": groups}
     return {"schedule": "one_cycle", "freeze_epochs": 0, "lr_groups": f"all {lr:g}"}
 
@@ -125,43 +129,79 @@ def _scalar(value):
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
-def settings_record(settings: Mapping, clip_seconds: float, eval_windows: str) -> dict:
-    """The part of a record that settings alone decide (`settings` as resolved, or as
-    configured with the training defaults)."""
-    whole = any(k in settings for k in WHOLE_CLIP_KEYS)
+def settings_record(
+    settings: Mapping, clip_seconds: float | None, eval_windows: str, type_keys: Collection[str]
+) -> dict:
+    """The part of a record that settings alone decide: `settings` as resolved for a run,
+    limited to the training settings and the type's own (`type_keys`, its registry
+    defaults), so a key the type ignores never counts."""
+    kept = {k: v for k, v in settings.items() if k in TRAINING_DEFAULTS or k in type_keys}
+    whole = any(k in kept for k in WHOLE_CLIP_KEYS)
     record = {"type": settings.get("type")}
-    for key in sorted(settings):
+    for key in sorted(kept):
         if key not in NOT_ARCHITECTURE:
-            record[f"architecture.{key}"] = _scalar(settings[key])
-    record.update({f"front_end.{k}": _scalar(settings[k]) for k in FRONT_END_KEYS if k in settings})
-    record.update({f"whole_clip.{k}": float(settings[k]) for k in WHOLE_CLIP_KEYS if k in settings})
-    record["weights"] = weights_kind(settings.get("pretrained"))
-    record.update(schedule_plan(settings, record["weights"] != "random"))
+            record[f"architecture.{key}"] = _scalar(kept[key])
+    record.update({f"front_end.{k}": _scalar(kept[k]) for k in FRONT_END_KEYS if k in kept})
+    record.update({f"whole_clip.{k}": float(kept[k]) for k in WHOLE_CLIP_KEYS if k in kept})
+    record["weights"] = weights_kind(kept.get("pretrained"))
+    record.update(schedule_plan(kept, record["weights"] != "random"))
     record.update(
-        {k: float(settings[k]) if k != "batch_size" else int(settings[k])
+        {k: float(kept[k]) if k != "batch_size" else int(kept[k])
          for k in ("lr", "batch_size", "weight_decay")}
     )  # fmt: skip
-    record.update(augmentation_record(settings))
-    record["crop_seconds"] = None if whole else float(clip_seconds)
+    record.update(augmentation_record(kept))
+    whole_or_unknown = whole or clip_seconds is None
+    record["crop_seconds"] = None if whole_or_unknown else float(clip_seconds)
     record["eval_windows"] = "whole" if whole else str(eval_windows)
     return record
 
 
 def config_record(settings: Mapping, clip_seconds: float, eval_windows: str) -> dict:
-    """What a model's config says of its procedure, before anything runs: the configured
-    settings over the training defaults (a type's own defaults are known only to the
-    registry, which needs torch, so a key the config leaves out is compared as left out)."""
+    """What a model's config says of its procedure before anything runs, for the
+    config-time warning: the training settings (their defaults filled in), and each other
+    key the config sets, as it sets it. A type's own defaults are known only to the
+    registry, which needs torch, so a key one config leaves out is not compared here
+    (config_differences); the run records compared in comparison.json have them all."""
     merged = {**TRAINING_DEFAULTS, **settings}
-    record = settings_record(merged, clip_seconds, eval_windows)
-    record.update({k: merged[k] for k in ("epochs", "min_steps", "mixed_precision")})
+    record = {"type": merged.get("type"), "weights": weights_kind(merged.get("pretrained"))}
+    record.update(schedule_plan(merged, record["weights"] != "random"))
+    record.update(
+        {k: merged[k] for k in TRAINING_DEFAULTS if k not in ("pretrained", "freeze_epochs")}
+    )
+    for key in sorted(settings):
+        if key in TRAINING_DEFAULTS or key == "type":
+            continue
+        group = (
+            "augmentation" if key in (*AUGMENT_DEFAULTS, *MASK_KEYS)
+            else "front_end" if key in FRONT_END_KEYS
+            else "whole_clip" if key in WHOLE_CLIP_KEYS
+            else "architecture"
+        )  # fmt: skip
+        record[f"{group}.{key}"] = _scalar(settings[key])
+    whole = any(k in settings for k in WHOLE_CLIP_KEYS)
+    record["crop_seconds"] = None if whole else float(clip_seconds)
+    record["eval_windows"] = "whole" if whole else str(eval_windows)
     return record
 
 
-def run_record(checkpoint: Mapping, *, eval_windows: str, eval_precision: str | None) -> dict:
-    """One run's record, from its model.pt (`settings` resolved when it was trained) and
-    how evaluate_model scored it."""
+def config_differences(record_a: Mapping, record_b: Mapping, factor: str | None) -> list[dict]:
+    """also_differs for two config_records, leaving out keys that only one config sets."""
+    return [
+        row
+        for row in also_differs(record_a, record_b, factor)
+        if row["key"] in record_a and row["key"] in record_b
+    ]
+
+
+def run_record(
+    checkpoint: Mapping, *, eval_windows: str, eval_precision: str | None,
+    type_keys: Collection[str],
+) -> dict:  # fmt: skip
+    """One run's record, from its model.pt (`settings` resolved when it was trained), how
+    evaluate_model scored it, and its type's own keys (the registry's defaults)."""
     settings = checkpoint["settings"]
-    record = settings_record(settings, float(checkpoint["clip_seconds"]), eval_windows)
+    clip = checkpoint.get("clip_seconds")
+    record = settings_record(settings, clip, eval_windows, type_keys)
     if not checkpoint.get("pretrained"):
         record["weights"] = "random"
         record.update(schedule_plan(settings, False))
@@ -177,6 +217,24 @@ def run_record(checkpoint: Mapping, *, eval_windows: str, eval_precision: str | 
         }
     )
     return record
+
+
+def metrics_record(metrics: Mapping) -> dict:
+    """A run's record from its metrics.json: the one evaluate_model wrote, or, for a run
+    scored before records existed, one rebuilt from what its metrics.json holds (its crop
+    length was not kept there: null; every key its settings hold counts as the type's)."""
+    if "procedure" in metrics:
+        return dict(metrics["procedure"])
+    settings = dict(metrics.get("settings") or {})
+    checkpoint = {
+        "settings": {**TRAINING_DEFAULTS, **settings, "type": metrics.get("type")},
+        **{k: metrics.get(k) for k in ("pretrained", "weight_source", "n_params",
+                                        "epochs_run", "optimizer_steps", "train_precision")},
+    }  # fmt: skip
+    return run_record(
+        checkpoint, eval_windows=str(metrics.get("eval_windows")),
+        eval_precision=metrics.get("eval_precision"), type_keys=settings,
+    )  # fmt: skip
 
 
 def owns(factor: str | None, key: str) -> bool:
@@ -203,15 +261,20 @@ def also_differs(record_a: Mapping, record_b: Mapping, factor: str | None) -> li
 
 
 def factor_differs(record_a: Mapping, record_b: Mapping, factor: str | None) -> bool:
-    """Whether the two records differ in a key `factor` owns (always, for no factor)."""
-    if factor is None:
-        return True
+    """Whether the two records differ in a key `factor` owns (for no factor: in any key)."""
     keys = {*record_a, *record_b}
+    if factor is None:
+        return any(not _same(k, record_a.get(k), record_b.get(k)) for k in keys)
     return any(owns(factor, k) and record_a.get(k) != record_b.get(k) for k in keys)
 
 
-def unmeasured_reason(a: str, b: str, factor: str, record_a: Mapping) -> str:
+def unmeasured_reason(a: str, b: str, factor: str | None, record_a: Mapping) -> str:
     """Why a contrast of `factor` measures nothing: its two models are the same there."""
+    if factor is None:
+        return (
+            f"not measured here: {a} and {b} were trained and scored by identical recorded "
+            "procedures (the contrast names no factor)"
+        )
     if factor == "weights" and record_a.get("weights") == "random":
         return (
             f"not measured here: neither {a} nor {b} loads pretrained weights (both start "

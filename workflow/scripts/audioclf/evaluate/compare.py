@@ -17,7 +17,7 @@ from audioclf.evaluate.stats import (
     holm,
 )
 from audioclf.io import log
-from audioclf.procedure import also_differs, factor_differs, unmeasured_reason
+from audioclf.procedure import also_differs, factor_differs, metrics_record, unmeasured_reason
 
 
 def summarize_model(
@@ -124,7 +124,9 @@ def contrast_design(
     """What a contrast measures, from the procedure records of its runs (paired in order):
     {factor, measured, also_differs} and, when it measures nothing, the reason as its
     sentence. A key that differs in any pair of runs is listed once, with its first values."""
-    records = [(ra["procedure"], rb["procedure"]) for ra, rb in zip(runs_a, runs_b, strict=True)]
+    records = [
+        (metrics_record(ra), metrics_record(rb)) for ra, rb in zip(runs_a, runs_b, strict=True)
+    ]
     listed: dict[str, dict] = {}
     for record_a, record_b in records:
         for row in also_differs(record_a, record_b, factor):
@@ -132,5 +134,5 @@ def contrast_design(
     design = {"factor": factor, "also_differs": list(listed.values())}
     if any(factor_differs(ra, rb, factor) for ra, rb in records):
         return {**design, "measured": True}
-    reason = unmeasured_reason(a, b, str(factor), records[0][0])
+    reason = unmeasured_reason(a, b, factor, records[0][0])
     return {**design, "measured": False, "reason": reason, "sentence": reason}

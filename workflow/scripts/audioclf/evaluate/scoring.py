@@ -218,7 +218,10 @@ def run_metrics(
         "eval_windows": eval_windows,
         "settings": settings,
         "procedure": run_record(
-            checkpoint, eval_windows=eval_windows, eval_precision=eval_precision
+            checkpoint,
+            eval_windows=eval_windows,
+            eval_precision=eval_precision,
+            type_keys=model_type(checkpoint["type"]).defaults,
         ),
     }
 

@@ -137,10 +137,10 @@ def seed_clip_interval(
 
     `p_value`: the two-sided t test of no difference, from the same statistic, so the
     interval excludes 0 exactly when p < 1 - level. When every per-clip difference is the
-    same (no variance to estimate), the interval is the exact binomial bound on the share
-    of clips that could still differ otherwise, never a single point; p is then 1 for no
-    difference and 0 for a constant one. `shared` None: shared when every seed has as many
-    clips.
+    same (no variance to estimate), the interval comes from the exact binomial bound on the
+    share of the distinct clips that could still differ otherwise, never a single point,
+    and p from the sign test (_constant_interval). `shared` None: shared when every seed has
+    as many clips.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
@@ -160,28 +160,43 @@ def seed_clip_interval(
     elif shared and len({d.size for d in diffs}) != 1:
         raise ValueError("shared test clips, but the seeds have different numbers of clips")
     seed_means = np.array([d.mean() for d in diffs])
-    variance, df = _variance_of_mean(diffs, shared)
     estimate = float(seed_means.mean())
-    half, p_value = _t_interval(estimate, variance, df, level)
-    if variance <= 0:
-        # every clip of every seed differs alike (often: the same answers on every clip), so
-        # the t interval would be a point; instead, the share of clips that could differ
-        # otherwise and not be seen among these N, at most 1 - (alpha/2)^(1/N) (the exact
-        # binomial bound), each moving the difference by up to 1
-        cells = sum(d.size for d in diffs)
-        half = 1.0 - ((1.0 - level) / 2) ** (1.0 / cells)
+    if len({float(v) for d in diffs for v in np.unique(d)}) == 1:
+        # every cell the same: no variance to estimate, and a t interval would be a point
+        distinct = int(diffs[0].size) if shared else int(sum(d.size for d in diffs))
+        low, high, p_value = _constant_interval(estimate, distinct, level)
+        se = df = None
+    else:
+        variance, df = _variance_of_mean(diffs, shared)
+        half, p_value = _t_interval(estimate, variance, df, level)
+        low, high = estimate - half, estimate + half
+        se = 100 * float(np.sqrt(variance))
     return {
         "difference": 100 * estimate,
-        "low": 100 * max(-1.0, estimate - half),
-        "high": 100 * min(1.0, estimate + half),
+        "low": 100 * max(-1.0, low),
+        "high": 100 * min(1.0, high),
         "level": float(level),
         "p_value": p_value,
-        "se": 100 * float(np.sqrt(variance)),
-        "df": float(df),
+        "se": se,  # null when every clip differs alike (the binomial bound instead)
+        "df": df,
         "n_seeds": len(diffs),
         "n_clips": int(diffs[0].size) if shared else int(sum(d.size for d in diffs)),
         "shared_test_clips": bool(shared),
     }
+
+
+def _constant_interval(estimate: float, n: int, level: float) -> tuple[float, float, float]:
+    """(low, high, p) when all `n` distinct clips differ alike: by the exact binomial bound,
+    a share of up to 1 - (alpha/2)^(1/n) of such clips could differ otherwise, unseen here;
+    each moves the difference by up to 1 from 0, or by up to 2 from +-1 (to the other
+    side). p: 1 for no difference; for a constant +-1, the sign test's 2 * 0.5^n, which is
+    below alpha exactly when the interval excludes 0."""
+    share = 1.0 - ((1.0 - level) / 2) ** (1.0 / n)
+    if estimate == 0:
+        return -share, share, 1.0
+    reach = 2 * share
+    low, high = (estimate - reach, estimate) if estimate > 0 else (estimate, estimate + reach)
+    return low, high, float(min(1.0, 2 * 0.5**n))
 
 
 def _variance_of_mean(diffs: list[np.ndarray], shared: bool) -> tuple[float, float]:
@@ -192,7 +207,11 @@ def _variance_of_mean(diffs: list[np.ndarray], shared: bool) -> tuple[float, flo
         return (float(diffs[0].var(ddof=1)) / n if n > 1 else 0.0), float(max(n - 1, 1))
     if not shared:
         means = np.array([d.mean() for d in diffs])
-        return float(means.var(ddof=1)) / k, float(k - 1)
+        # seed means that happen to agree do not make the clips certain: at least the
+        # variance the clips within the seeds give on their own
+        cells = sum(d.size for d in diffs)
+        within = sum(float(((d - d.mean()) ** 2).sum()) for d in diffs) / max(cells - k, 1)
+        return max(float(means.var(ddof=1)) / k, within / cells), float(k - 1)
     table = np.vstack(diffs)  # (seeds, clips)
     n = table.shape[1]
     grand = table.mean()
@@ -205,17 +224,15 @@ def _variance_of_mean(diffs: list[np.ndarray], shared: bool) -> tuple[float, flo
     ms_cell = float((cell**2).sum()) / ((k - 1) * (n - 1))
     terms = [(ms_seed, k - 1), (ms_clip, n - 1), (-ms_cell, (k - 1) * (n - 1))]
     # an estimate below the crossed terms' own noise cannot be: keep at least that much
-    combined = max(ms_seed + ms_clip - ms_cell, ms_cell, 0.0)
+    combined = max(ms_seed + ms_clip - ms_cell, ms_cell)
     denominator = sum(value**2 / dof for value, dof in terms)
     df = combined**2 / denominator if denominator > 0 else float(k - 1)
     return combined / (k * n), float(max(df, 1.0))
 
 
 def _t_interval(estimate: float, variance: float, df: float, level: float) -> tuple[float, float]:
-    """(half-width of the t interval, two-sided p of no difference)."""
-    se = float(np.sqrt(max(variance, 0.0)))
-    if se == 0:
-        return 0.0, 1.0 if estimate == 0 else 0.0
+    """(half-width of the t interval, two-sided p of no difference); `variance` > 0."""
+    se = float(np.sqrt(variance))
     half = float(student_t.ppf(0.5 + level / 2, df)) * se
     return half, float(min(1.0, 2 * student_t.sf(abs(estimate) / se, df)))
 

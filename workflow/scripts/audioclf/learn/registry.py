@@ -36,9 +36,11 @@ class ModelType:
     each whole clip (up to its `max_seconds`) with its length, `model(wave, lengths)`,
     batched by length and padded, instead of fixed-length crops. `cpu_autocast`: bf16
     autocast trains it faster than float32 on a CPU with native bf16, so
-    `mixed_precision: auto` uses it there. `channels_last`: a 2D CNN that trains faster
-    with its images and weights in channels-last memory order. Both flags are what
-    benchmarks/train_speed.py measured, model type by model type.
+    `mixed_precision: auto` uses it there (or, for raw1d, so that its contrasts with the
+    other default types compare like precision with like: its steps are cheap either way).
+    `channels_last`: a 2D CNN that trains faster with its images and weights in
+    channels-last memory order. Both flags are what benchmarks/train_speed.py measured,
+    model type by model type, but for raw1d's cpu_autocast.
     """
 
     name: str

@@ -92,17 +92,19 @@ def ci_scope(comparisons: Comparisons) -> str:
     if own_splits:
         return (
             f"Each interval is a t interval over the {comparisons.n_seeds} seeds' mean "
-            "differences, each on its seed's own test clips, so it covers seed-to-seed "
-            f"variation and test-clip sampling together, with {comparisons.n_seeds - 1} "
-            "degrees of freedom."
+            "differences, each on its seed's own test clips, with "
+            f"{comparisons.n_seeds - 1} degrees of freedom: it covers seed-to-seed variation "
+            "and test-clip sampling together as if the seeds' test sets were independent, "
+            "though they are drawn from one dataset and share clips."
         )
     return (
         f"Each interval is a t interval for the mean over the {comparisons.n_seeds} seeds "
         "and the shared test clips, with a variance made of three parts estimated from the "
         "seed-by-clip table of differences: seed-to-seed variation, test-clip sampling and "
-        "their interaction; so it covers training another seed and testing on other clips "
-        "of the same kind, with Satterthwaite's degrees of freedom (few seeds give few, and "
-        "a wide interval). It does not cover other datasets, labels or hyper-parameters."
+        "their interaction; so it covers training again with another seed on the same "
+        "training clips and testing on other clips of the same kind, with Satterthwaite's "
+        "degrees of freedom (few seeds give few, and a wide interval). It does not cover "
+        "another draw of the training clips, other datasets, labels or hyper-parameters."
     )
 
 

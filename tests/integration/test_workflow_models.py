@@ -154,6 +154,11 @@ def test_contrasts_say_what_else_differs_and_what_they_cannot_measure(tiny_run):
     assert m5["measured"] and m5["factor"] == "architecture"
     assert differs["lr"] == (0.003, 0.001) and differs["augmentation"] == ("waveform", "none")
     assert 0 <= m5["p_value"] <= m5["p_adjusted"] <= 1
+    # the default contrasts whose models keep the shared recipe here (the tiny sizes set
+    # alike on both sides) differ in their factor alone, end to end, as the demo's do
+    # (tests/unit/test_procedure.py checks the demo's and config.yaml's on built models)
+    for name in ("capacity on the spectrogram", "learned front end"):
+        assert contrasts[name]["measured"] and contrasts[name]["also_differs"] == [], name
     html = (tiny_run / "results/report.html").read_text()
     assert 'data-unmeasured="pretraining"' in html and "Also differs in: lr_groups" in html
     # every run's metrics.json carries its procedure record

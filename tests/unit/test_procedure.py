@@ -97,6 +97,20 @@ def test_different_augmentation_shows_augmentation():
                         unmasked, None) == []  # fmt: skip
 
 
+def test_a_learnable_front_end_records_its_own_lr_and_the_front_end_factor_owns_it():
+    filterbank = record({"type": "raw_filterbank", "lr": 0.003, "front_end_lr_mult": 0.1})
+    assert filterbank["lr_groups"] == "front end 0.0003 without weight decay, rest 0.003"
+    assert filterbank["front_end.front_end_lr_mult"] == 0.1
+    small = record({"type": "spectrogram_small", "lr": 0.003})
+    assert [d["key"] for d in also_differs(filterbank, small, "front_end")] == []
+    # another factor does not own it
+    slower = record({"type": "raw_filterbank", "lr": 0.003, "front_end_lr_mult": 0.5})
+    assert [d["key"] for d in also_differs(filterbank, slower, "init")] == [
+        "front_end.front_end_lr_mult",
+        "lr_groups",
+    ]
+
+
 def test_settings_a_type_ignores_are_not_recorded():
     # raw1d has no augmentation, dropout or front end: keys a config sets anyway do nothing
     ignored = record({"type": "raw1d", "gain_db": 6.0, "dropout": 0.5, "n_fft": 512})
@@ -138,7 +152,8 @@ def test_a_weights_contrast_without_weights_is_not_measured():
     small = record({"type": "spectrogram_small"})
     assert unmeasured_reason("x", "y", "front_end", small) == (
         "not measured here: x and y do not differ in front_end (both: type spectrogram_small, "
-        "front_end.n_fft 1024, front_end.hop_length 200, front_end.n_mels 128)"
+        "front_end.n_fft 1024, front_end.hop_length 200, front_end.n_mels 128, lr_groups all "
+        "0.001)"
     )
 
 
@@ -221,13 +236,26 @@ def test_a_mismatched_contrast_warns_at_config_time_naming_the_keys():
     config = merged("config.yaml")
     config["models"]["raw"] = {**config["models"]["raw"], "lr": 0.001, "batch_size": 16}
     config["contrasts"].append({"name": "unnamed", "a": "raw_deep", "b": "raw_filterbank"})
+    # config/README.md's mel-clue recipe leaves the type defaults out: no false warning
+    config["models"]["raw_filterbank_random"] = {
+        "type": "raw_filterbank",
+        "init": "random",
+        "epochs": 30,
+        "lr": 0.003,
+        "batch_size": 64,
+        "freq_masks": 0,
+        "time_masks": 0,
+    }
+    config["contrasts"].append(
+        {"name": "mel clue", "factor": "init", "a": "raw_filterbank", "b": "raw_filterbank_random"}
+    )
     warnings = config_warnings(config)
     lr = [w for w in warnings if "M5 vs the seed's net" in w]
-    assert len(lr) == 1 and "lr_groups all 0.003 vs all 0.001" in lr[0]
-    assert "lr 0.003 vs 0.001" in lr[0] and "batch_size 64 vs 16" in lr[0]
+    assert len(lr) == 1 and "lr 0.003 vs 0.001" in lr[0] and "batch_size 64 vs 16" in lr[0]
     assert [w for w in warnings if "autoencoder pretraining" in w]  # raw_ae vs raw too
     assert any("contrasts.6 (unnamed: raw_deep vs raw_filterbank) names no factor" in w
                for w in warnings)  # fmt: skip
+    assert not [w for w in warnings if "mel clue" in w]
     config["evaluation"] = {"bootstrap_draws": 500}
     assert any("evaluation.bootstrap_draws is no longer used" in w
                for w in config_warnings(config))  # fmt: skip

@@ -4,18 +4,23 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 import torchvision
+from fastai.callback.core import Callback
 
 from audioclf.contracts import HISTORY
 from audioclf.devices import resolve_device
 from audioclf.learn.checkpoint import MODEL_FORMAT
 from audioclf.learn.data import class_names, training_loaders
+from audioclf.learn.models import parameter_groups
+from audioclf.learn.registry import resolve_settings
 from audioclf.learn.train import build_learner, epochs_for, train
 from audioclf.learn.weights import load_pretrained
 from audioclf.preprocess.cache import PackedClips
+from audioclf.procedure import group_hypers
 from conftest import REPO, make_model
 from synthetic import synthetic_clips, synthetic_split
 
@@ -235,3 +240,36 @@ def test_pretrained_weights_for_a_type_without_a_pretrained_body_are_refused(dat
     settings = {**RAW, "epochs": 1, "pretrained": True}
     with pytest.raises(ValueError, match="type 'raw1d' has no pretrained body"):
         run(data, tmp_path, settings, name="refused")
+
+
+class Hypers(Callback):
+    """Each parameter group's lr and weight decay at every training step."""
+
+    def before_fit(self) -> None:
+        self.seen = []
+
+    def after_step(self) -> None:
+        self.seen.append([(h["lr"], h["wd"]) for h in self.opt.hypers])
+
+
+def test_the_filterbank_group_gets_its_lr_multiple_and_no_weight_decay(data):
+    folder, split = data
+    cache = PackedClips.load(folder / "cache.pt")
+    settings = resolve_settings(
+        {"type": "raw_filterbank", "n_mels": 32, "lr": 0.004, "front_end_lr_mult": 0.05}
+    )
+    model = make_model("raw_filterbank", 3, settings, CLIP_SECONDS, 16000)
+    groups = parameter_groups(model)
+    assert [len(g) for g in groups][0] == 2  # the centres and the widths, alone
+    assert {id(p) for p in groups[0]} == {id(p) for p in model.front_end.parameters()}
+    lrs, wds = group_hypers(settings, len(groups))
+    assert lrs == [0.004 * 0.05, 0.004, 0.004] and wds == [0.0, 0.01, 0.01]
+    train_dl, valid_dl = training_loaders(cache, split, class_names(split), CLIP_SECONDS, 8)
+    hypers = Hypers()
+    learn = build_learner(model, train_dl, valid_dl, resolve_device("cpu"), wds, cbs=[hypers])
+    learn.fit_one_cycle(1, np.array(lrs))
+    for step in hypers.seen:
+        (front_lr, front_wd), (body_lr, body_wd), (head_lr, head_wd) = step
+        assert front_lr == pytest.approx(0.05 * body_lr) and body_lr == head_lr
+        assert front_wd == 0 and body_wd == head_wd == 0.01
+    assert max(step[1][0] for step in hypers.seen) == pytest.approx(0.004, rel=0.05)

@@ -35,7 +35,8 @@ from audioclf.learn.limits import (
 FINE_TUNE_LR_MULT = 100
 
 MASK_KEYS = tuple(key for pair in MASK_SETTINGS for key in pair)
-FRONT_END_KEYS = (*(k for k in FRONT_END_DEFAULTS if k not in MASK_KEYS), "init")
+FRONT_END_KEYS = (*(k for k in FRONT_END_DEFAULTS if k not in MASK_KEYS), "init",
+                  "front_end_lr_mult")  # fmt: skip
 WHOLE_CLIP_KEYS = tuple(WHOLE_CLIP_DEFAULTS)
 NOT_ARCHITECTURE = {"type", *TRAINING_DEFAULTS, *AUGMENT_DEFAULTS, *MASK_KEYS, *FRONT_END_KEYS,
                     *WHOLE_CLIP_KEYS}  # fmt: skip
@@ -49,7 +50,8 @@ FACTORS: dict[str, tuple[str, ...]] = {
     # log-mel vs waveform at equal capacity: the parameter counts must stay within
     # N_PARAMS_TOLERANCE, so `input` does not own them
     "input": ("type", "architecture", "front_end"),
-    "front_end": ("type", "front_end"),
+    # a learnable front end's own learning rate is part of it (lr_groups); the base lr is not
+    "front_end": ("type", "front_end", "lr_groups"),
     "init": ("front_end.init",),
     # whole clips read with their lengths: no crop, one pass per clip, batches by length
     "whole_clip": (
@@ -89,17 +91,37 @@ def weights_kind(pretrained) -> str:
 def schedule_plan(settings: Mapping, loads_weights: bool) -> dict:
     """The schedule train() runs: fastai's fine_tune (`freeze_epochs` with the loaded body
     frozen, then the body at lr / 200 and the head at lr / 2) when weights are loaded and
-    `freeze_epochs` > 0; else one-cycle at `lr` for every parameter group."""
+    `freeze_epochs` > 0; else one-cycle at `lr` for every parameter group, but a learnable
+    front end's (a type with `front_end_lr_mult`: group_hypers)."""
     lr = float(settings["lr"])
     frozen = int(settings["freeze_epochs"]) if loads_weights else 0
+    mult = settings.get("front_end_lr_mult")
     if frozen > 0:
         # fastai's freeze() keeps the body's batch norm training, at slice(lr)'s lr / 10
         groups = (
             f"frozen: head {lr:g}, body batch norm {lr / 10:g}; "
             f"then body {lr / 2 / FINE_TUNE_LR_MULT:g}, head {lr / 2:g}"
         )
+        if mult is not None:
+            groups += "; front end without weight decay"
         return {"schedule": "fine_tune", "freeze_epochs": frozen, "lr_groups": groups}
-    return {"schedule": "one_cycle", "freeze_epochs": 0, "lr_groups": f"all {lr:g}"}
+    groups = f"all {lr:g}"
+    if mult is not None:
+        groups = f"front end {lr * float(mult):g} without weight decay, rest {lr:g}"
+    return {"schedule": "one_cycle", "freeze_epochs": 0, "lr_groups": groups}
+
+
+def group_hypers(settings: Mapping, n_groups: int) -> tuple[list[float], list[float]]:
+    """(peak lr, weight decay) of each of `n_groups` parameter groups for one-cycle: `lr`
+    and `weight_decay` for all, but a learnable front end's group (the first, when the
+    type has `front_end_lr_mult`) learns at lr x front_end_lr_mult without weight decay,
+    so the filterbank keeps the layout it starts from (issue 25). The weight decays hold
+    for fine_tune too, whose lrs are fastai's."""
+    lr, wd = float(settings["lr"]), float(settings["weight_decay"])
+    lrs, wds = [lr] * n_groups, [wd] * n_groups
+    if settings.get("front_end_lr_mult") is not None:
+        lrs[0], wds[0] = lr * float(settings["front_end_lr_mult"]), 0.0
+    return lrs, wds
 
 
 def _active(value) -> bool:
@@ -164,7 +186,9 @@ def config_record(settings: Mapping, clip_seconds: float, eval_windows: str) -> 
     (config_differences); the run records compared in comparison.json have them all."""
     merged = {**TRAINING_DEFAULTS, **settings}
     record = {"type": merged.get("type"), "weights": weights_kind(merged.get("pretrained"))}
-    record.update(schedule_plan(merged, record["weights"] != "random"))
+    plan = schedule_plan(merged, record["weights"] != "random")
+    # lr_groups also follows type defaults (a front end's lr multiple), unknown here
+    record.update({k: v for k, v in plan.items() if k != "lr_groups"})
     record.update(
         {k: merged[k] for k in TRAINING_DEFAULTS if k not in ("pretrained", "freeze_epochs")}
     )

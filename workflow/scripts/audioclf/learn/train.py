@@ -6,6 +6,7 @@ import os
 import time
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 import torch
 from fastai.callback.core import Callback
@@ -34,7 +35,7 @@ from audioclf.learn.models import count_parameters, parameter_groups
 from audioclf.learn.registry import build_model, model_type, resolve_settings
 from audioclf.learn.weights import autoencoder_name, load_encoder, load_pretrained
 from audioclf.preprocess.cache import PackedClips
-from audioclf.procedure import FINE_TUNE_LR_MULT, schedule_plan
+from audioclf.procedure import FINE_TUNE_LR_MULT, group_hypers, schedule_plan
 
 
 class EpochHistory(Callback):
@@ -146,14 +147,15 @@ def build_learner(
     train_dl,
     valid_dl,
     device: torch.device,
-    weight_decay: float,
+    weight_decay: float | list[float],
     autocast_to: torch.dtype | None = None,
     cbs: list | None = None,
     frozen: nn.Module | None = None,
 ) -> Learner:
     """A fastai Learner over plain PyTorch loaders, with a body/head splitter for freezing
-    (`frozen`: a pretrained encoder, the part that freezing holds still), computing under
-    autocast at `autocast_to` (None: float32), with no host sync per batch."""
+    (`frozen`: a pretrained encoder, the part that freezing holds still; a learnable front
+    end is a group of its own), computing under autocast at `autocast_to` (None: float32),
+    with no host sync per batch. `weight_decay`: one for all groups, or one per group."""
     dls = DataLoaders(train_dl, valid_dl, device=device)
     learn = AudioLearner(
         dls,
@@ -269,22 +271,16 @@ def train(
         )
 
     history = EpochHistory(freeze_epochs + epochs)
+    lrs, wds = group_hypers(settings, len(parameter_groups(model, frozen)))
     learn = build_learner(
-        model,
-        train_dl,
-        valid_dl,
-        torch_device,
-        float(settings["weight_decay"]),
-        precision,
-        cbs=[history],
-        frozen=frozen,
+        model, train_dl, valid_dl, torch_device, wds, precision, cbs=[history], frozen=frozen
     )
     lr = float(settings["lr"])
     started = time.perf_counter()
     if plan["schedule"] == "fine_tune":
         learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs, lr_mult=FINE_TUNE_LR_MULT)
     else:
-        learn.fit_one_cycle(epochs, lr)
+        learn.fit_one_cycle(epochs, np.array(lrs) if len(set(lrs)) > 1 else lr)
     synchronize(torch_device)
     train_seconds = time.perf_counter() - started
     log(f"{model_name}: {history.steps} optimizer steps in {len(history.rows)} epochs")

@@ -1,12 +1,20 @@
 """The models that separate input, capacity and front end: a compact spectrogram CNN at the
 deep raw model's size, and a learnable Gabor filterbank that can start on the mel scale."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from audioclf.learn.features import FilterbankFrontEnd, LogMelFrontEnd, mel_band_edges
+from audioclf.learn.features import (
+    ENERGY_FWHM,
+    FilterbankFrontEnd,
+    LogMelFrontEnd,
+    mel_band_edges,
+)
+from audioclf.learn.limits import SIGMA_MIN
 from audioclf.learn.models import count_parameters
 from conftest import make_model
 
@@ -70,6 +78,41 @@ def test_random_init_draws_other_filters_and_is_seeded():
     assert not torch.allclose(first.log_sigmas, mel.log_sigmas, atol=1e-3)
 
 
+def half_max_hz(bank: FilterbankFrontEnd) -> torch.Tensor:
+    """Each filter's energy half-maximum width in Hz, from its window width."""
+    sigmas = bank.log_sigmas.detach().double().exp()
+    return ENERGY_FWHM / (2 * math.pi * sigmas) * RATE
+
+
+@pytest.mark.parametrize("init", ["mel", "random", "linear"])
+def test_every_init_gives_each_filter_the_mel_rules_width_at_its_centre(init):
+    torch.manual_seed(2)
+    bank = FilterbankFrontEnd(RATE, **FRONT, init=init)
+    centres = bank.centre_hz().double()
+    n_mels = FRONT["n_mels"]
+    edges = mel_band_edges(n_mels, RATE)
+    # the mel rule: half the base of the triangle one mel step either side of the centre
+    top = 2595 * math.log10(1 + RATE / 2 / 700)
+    mel = 2595 * torch.log10(1 + centres / 700)
+
+    def hz(m):
+        return 700 * (10 ** (m / 2595) - 1)
+
+    step = top / (n_mels + 1)
+    rule = (hz(mel + step) - hz((mel - step).clamp(min=0))) / 2
+    unclamped = (bank.log_sigmas.detach().exp() > SIGMA_MIN + 1e-3) & (
+        bank.log_sigmas.detach().exp() < bank.sigma_max - 1e-3
+    )
+    assert unclamped.sum() > n_mels // 2
+    assert torch.allclose(half_max_hz(bank)[unclamped], rule[unclamped].double(), rtol=1e-3)
+    if init == "mel":  # the triangle's own half-maximum width
+        triangle = (edges[2:] - edges[:-2]) / 2
+        assert torch.allclose(rule, triangle, rtol=1e-6)
+    if init == "linear":
+        gaps = centres[1:] - centres[:-1]
+        assert torch.allclose(gaps, torch.full_like(gaps, RATE / 2 / (n_mels + 1)), rtol=1e-3)
+
+
 def test_filters_train_with_the_network():
     model = make_model("raw_filterbank", 3, {"n_mels": 32, **NO_MASKS})
     front = model.front_end
@@ -85,8 +128,8 @@ def test_filters_train_with_the_network():
 def test_a_filterbank_that_does_not_fit_names_the_key():
     with pytest.raises(ValueError, match="n_mels 600 is more bands than the 257"):
         make_model("raw_filterbank", 3, {"n_fft": 512, "n_mels": 600})
-    with pytest.raises(ValueError, match="init 'linear'"):
-        make_model("raw_filterbank", 3, {"init": "linear"})
+    with pytest.raises(ValueError, match="init 'bark'"):
+        make_model("raw_filterbank", 3, {"init": "bark"})
     with pytest.raises(ValueError, match="hop_length 2048"):
         make_model("raw_filterbank", 3, {"hop_length": 2048})
 

@@ -135,12 +135,30 @@ class WholeClipLogMel(LogMelFrontEnd):
             return image, frames
 
 
+def hz_to_mel(hz: torch.Tensor) -> torch.Tensor:
+    """HTK mel scale, as torchaudio's mel filterbank uses it."""
+    return 2595.0 * torch.log10(1.0 + hz / 700.0)
+
+
+def mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
+    return 700.0 * (10 ** (mel / 2595.0) - 1.0)
+
+
 def mel_band_edges(n_mels: int, sample_rate: int) -> torch.Tensor:
     """The n_mels + 2 edge frequencies (Hz) of torchaudio's HTK mel filterbank, 0 to Nyquist:
     band k is the triangle over edges k .. k + 2, centred on edge k + 1."""
-    top = 2595.0 * math.log10(1.0 + sample_rate / 2 / 700.0)
-    mels = torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64)
-    return 700.0 * (10 ** (mels / 2595.0) - 1.0)
+    top = float(hz_to_mel(torch.tensor(sample_rate / 2, dtype=torch.float64)))
+    return mel_to_hz(torch.linspace(0.0, top, n_mels + 2, dtype=torch.float64))
+
+
+def mel_half_max_hz(centres_hz: torch.Tensor, n_mels: int, sample_rate: int) -> torch.Tensor:
+    """The half-maximum width (Hz) the mel rule gives a band centred at each frequency: half
+    the base of a triangle one mel step either side of its centre, as mel_band_edges' band
+    k + 1 at its own centre; the same rule at any centre, so the init factor can move
+    centres alone."""
+    step = float(hz_to_mel(torch.tensor(sample_rate / 2, dtype=torch.float64))) / (n_mels + 1)
+    mel = hz_to_mel(centres_hz.double())
+    return (mel_to_hz(mel + step) - mel_to_hz((mel - step).clamp(min=0.0))) / 2
 
 
 class FilterbankFrontEnd(nn.Module):
@@ -152,7 +170,8 @@ class FilterbankFrontEnd(nn.Module):
     window width are trained with the rest of the model. `init="mel"` puts the filters on
     torchaudio's mel bands (centre on the band's centre, the half-maximum width of its
     energy response on the triangle's); `init="random"` draws centres uniformly between
-    0 Hz and Nyquist and widths log-uniformly, so the network gets no mel-scale clue. Energy
+    0 Hz and Nyquist, and `init="linear"` spaces them evenly, each with the width the mel
+    rule gives at its centre (mel_half_max_hz), so the inits differ in placement alone. Energy
     is |output|^2 in dB, then the same normalisation and training masks as LogMelFrontEnd;
     `settings` are its keys (FRONT_END_DEFAULTS), with the same defaults.
     """
@@ -167,17 +186,19 @@ class FilterbankFrontEnd(nn.Module):
         check_filterbank(sample_rate, n_fft, hop_length, n_mels, init)
         self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
         self.sigma_max = n_fft / 6
+        nyquist = sample_rate / 2
         if init == "mel":
-            edges = mel_band_edges(n_mels, sample_rate)
-            centres = edges[1:-1] / sample_rate
-            # The energy response |H|^2 of a Gaussian-windowed sinusoid is a Gaussian of std
-            # sigma_f / sqrt(2); its half-maximum width is set to the triangle's (half its base).
-            half_max = (edges[2:] - edges[:-2]) / 2 / sample_rate
-            sigmas = 1.0 / (2 * math.pi * half_max / ENERGY_FWHM)
+            centres_hz = mel_band_edges(n_mels, sample_rate)[1:-1]
+        elif init == "linear":
+            centres_hz = torch.linspace(0.0, nyquist, n_mels + 2, dtype=torch.float64)[1:-1]
         else:
-            centres = torch.sort(torch.rand(n_mels, dtype=torch.float64) * 0.5).values
-            span = math.log(self.sigma_max) - math.log(SIGMA_MIN)
-            sigmas = torch.exp(math.log(SIGMA_MIN) + span * torch.rand(n_mels, dtype=torch.float64))
+            centres_hz = torch.sort(torch.rand(n_mels, dtype=torch.float64) * nyquist).values
+        centres = centres_hz / sample_rate
+        # The energy response |H|^2 of a Gaussian-windowed sinusoid is a Gaussian of std
+        # sigma_f / sqrt(2); its half-maximum width is set to the mel rule's at the centre
+        # (the triangle's, half its base, at mel init).
+        half_max = mel_half_max_hz(centres_hz, n_mels, sample_rate) / sample_rate
+        sigmas = 1.0 / (2 * math.pi * half_max / ENERGY_FWHM)
         sigmas = sigmas.clamp(SIGMA_MIN, self.sigma_max)
         # centres in cycles per sample (0 to 0.5), window widths in samples (as logs)
         self.centres = nn.Parameter(centres.float())

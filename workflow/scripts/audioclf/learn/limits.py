@@ -43,7 +43,7 @@ FRONT_END_DEFAULTS = {
     "time_mask_width": 20,
 }
 
-FILTERBANK_INITS = ("mel", "random")
+FILTERBANK_INITS = ("mel", "random", "linear")
 # A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.
 SIGMA_MIN = 2.0
 

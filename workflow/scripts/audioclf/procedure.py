@@ -6,7 +6,8 @@ Torch-free: the Snakefile checks the configured contrasts with it before any job
 run's metrics.json (`run_record`). A record's keys:
 
 - `type`, `architecture.<key>` (the type's own settings: channels, blocks, dropout, ...),
-  `front_end.<key>` (n_fft, hop_length, n_mels, init), `whole_clip.<key>` (max_seconds,
+  `front_end.<key>` (n_fft, hop_length, n_mels, init, front_end_lr_mult),
+  `whole_clip.<key>` (max_seconds,
   batch_seconds) and, once built, `n_params`;
 - `weights` (random, imagenet, autoencoder:<name> or file <path>) and, once loaded,
   `weights_source`;
@@ -38,8 +39,6 @@ MASK_KEYS = tuple(key for pair in MASK_SETTINGS for key in pair)
 FRONT_END_KEYS = (*(k for k in FRONT_END_DEFAULTS if k not in MASK_KEYS), "init",
                   "front_end_lr_mult")  # fmt: skip
 WHOLE_CLIP_KEYS = tuple(WHOLE_CLIP_DEFAULTS)
-NOT_ARCHITECTURE = {"type", *TRAINING_DEFAULTS, *AUGMENT_DEFAULTS, *MASK_KEYS, *FRONT_END_KEYS,
-                    *WHOLE_CLIP_KEYS}  # fmt: skip
 
 # What each factor owns: the record keys a contrast of that factor is meant to change. A
 # name owns the key of that name and every `<name>.<key>`. No factor owns a key unless it is
@@ -147,6 +146,18 @@ def augmentation_record(settings: Mapping) -> dict:
     return {"augmentation": ", ".join(kinds) or "none", **record}
 
 
+def _group(key: str) -> str | None:
+    """The record prefix of a model setting: None for `type` and the training settings,
+    which the record holds under names of their own."""
+    if key == "type" or key in TRAINING_DEFAULTS:
+        return None
+    if key in AUGMENT_DEFAULTS or key in MASK_KEYS:
+        return "augmentation"
+    if key in FRONT_END_KEYS:
+        return "front_end"
+    return "whole_clip" if key in WHOLE_CLIP_KEYS else "architecture"
+
+
 def _scalar(value):
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
@@ -161,7 +172,7 @@ def settings_record(
     whole = any(k in kept for k in WHOLE_CLIP_KEYS)
     record = {"type": settings.get("type")}
     for key in sorted(kept):
-        if key not in NOT_ARCHITECTURE:
+        if _group(key) == "architecture":
             record[f"architecture.{key}"] = _scalar(kept[key])
     record.update({f"front_end.{k}": _scalar(kept[k]) for k in FRONT_END_KEYS if k in kept})
     record.update({f"whole_clip.{k}": float(kept[k]) for k in WHOLE_CLIP_KEYS if k in kept})
@@ -193,15 +204,8 @@ def config_record(settings: Mapping, clip_seconds: float, eval_windows: str) -> 
         {k: merged[k] for k in TRAINING_DEFAULTS if k not in ("pretrained", "freeze_epochs")}
     )
     for key in sorted(settings):
-        if key in TRAINING_DEFAULTS or key == "type":
-            continue
-        group = (
-            "augmentation" if key in (*AUGMENT_DEFAULTS, *MASK_KEYS)
-            else "front_end" if key in FRONT_END_KEYS
-            else "whole_clip" if key in WHOLE_CLIP_KEYS
-            else "architecture"
-        )  # fmt: skip
-        record[f"{group}.{key}"] = _scalar(settings[key])
+        if _group(key) is not None:
+            record[f"{_group(key)}.{key}"] = _scalar(settings[key])
     whole = any(k in settings for k in WHOLE_CLIP_KEYS)
     record["crop_seconds"] = None if whole else float(clip_seconds)
     record["eval_windows"] = "whole" if whole else str(eval_windows)

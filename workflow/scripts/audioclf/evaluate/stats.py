@@ -159,12 +159,12 @@ def seed_clip_interval(
         shared = len({d.size for d in diffs}) == 1
     elif shared and len({d.size for d in diffs}) != 1:
         raise ValueError("shared test clips, but the seeds have different numbers of clips")
-    seed_means = np.array([d.mean() for d in diffs])
-    estimate = float(seed_means.mean())
+    estimate = float(np.mean([d.mean() for d in diffs]))
+    # distinct clips: a shared split's clips count once, whichever seeds score them
+    n_clips = int(diffs[0].size) if shared else int(sum(d.size for d in diffs))
     if len({float(v) for d in diffs for v in np.unique(d)}) == 1:
         # every cell the same: no variance to estimate, and a t interval would be a point
-        distinct = int(diffs[0].size) if shared else int(sum(d.size for d in diffs))
-        low, high, p_value = _constant_interval(estimate, distinct, level)
+        low, high, p_value = _constant_interval(estimate, n_clips, level)
         se = df = None
     else:
         variance, df = _variance_of_mean(diffs, shared)
@@ -180,7 +180,7 @@ def seed_clip_interval(
         "se": se,  # null when every clip differs alike (the binomial bound instead)
         "df": df,
         "n_seeds": len(diffs),
-        "n_clips": int(diffs[0].size) if shared else int(sum(d.size for d in diffs)),
+        "n_clips": n_clips,
         "shared_test_clips": bool(shared),
     }
 

@@ -89,7 +89,7 @@ def main() -> None:
             metrics = evaluate(args.cache, args.split, out / "model.pt", out / "p.csv",
                                out / "m.json", device="cpu", threads=args.threads)  # fmt: skip
             checkpoint = load_checkpoint(out / "model.pt")
-            initial, trained = filterbank_centres(checkpoint["state_dict"], 16000)
+            initial, trained = filterbank_centres(checkpoint["state_dict"])
             rows.append({"front_end_lr_mult": mult, **drift(initial, trained),
                          "test_accuracy": metrics["accuracy"]})  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)

@@ -67,10 +67,14 @@ class LogMelFrontEnd(nn.Module):
         self.to_db = T.AmplitudeToDB(stype="power")
         self.masks = _masks(freq_masks, freq_mask_width, time_masks, time_mask_width)
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def energies_db(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, 1, n_mels, frames) mel band energies in dB, before the per-clip normalisation."""
         # Mel filterbanks and dB conversion lose too much precision in half floats.
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            return _finish(self.to_db(self.melspec(wave.float())), self.masks, self.training)
+            return self.to_db(self.melspec(wave.float()))
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return _finish(self.energies_db(wave), self.masks, self.training)
 
 
 def time_mask(frames: torch.Tensor, n_frames: int) -> torch.Tensor:
@@ -161,19 +165,52 @@ def mel_half_max_hz(centres_hz: torch.Tensor, n_mels: int, sample_rate: int) -> 
     return (mel_to_hz(mel + step) - mel_to_hz((mel - step).clamp(min=0.0))) / 2
 
 
+AMIN = 1e-10  # the power floor of every front end's dB image (AmplitudeToDB's amin)
+
+
+# Energy of a band is sampled at least every this many samples before it is pooled to
+# frames: sparser samples of a wide band's fast-moving energy scatter its frames' values
+# (on FSDD, 64 bands at hop 400: 1.43 dB mean |difference| from the log-mel sampled every
+# 100 samples, 0.96 dB every 50).
+ENERGY_STEP = 50
+
+# A Gaussian energy response passes white noise over sqrt(pi / (4 ln 2)) = 1.064 times its
+# half-maximum width; a triangle over exactly its half-maximum width.
+GAUSSIAN_NOISE_WIDTH = math.sqrt(math.pi / (4 * math.log(2)))
+
+
+def stft_power_gain(n_fft: int) -> float:
+    """The scale that puts the filterbank's energies on the log-mel's: the log-mel's STFT
+    (periodic Hann window of n_fft points, unnormalised) gives a band n_fft times the
+    window's summed square (Parseval; about 56 dB at 1,024 points) of the power a filter
+    whose window sums to 1 gives, over the Gaussian's wider noise band; white noise then
+    gets the same energy from a filter as from the mel triangle of its half-maximum width."""
+    window = torch.hann_window(n_fft, periodic=True, dtype=torch.float64)
+    return float(n_fft * window.pow(2).sum()) / GAUSSIAN_NOISE_WIDTH
+
+
 class FilterbankFrontEnd(nn.Module):
     """(B, 1, T) waveforms to (B, 1, n_mels, frames) normalised log-energy images, through a
     learnable bank of complex Gabor filters (one per band, n_fft taps), their energy pooled
     to one frame every hop_length samples.
 
     Each filter is a Gaussian window times a complex sinusoid; its centre frequency and
-    window width are trained with the rest of the model. `init="mel"` puts the filters on
-    torchaudio's mel bands (centre on the band's centre, the half-maximum width of its
-    energy response on the triangle's); `init="random"` draws centres uniformly between
-    0 Hz and Nyquist, and `init="linear"` spaces them evenly, each with the width the mel
-    rule gives at its centre (mel_half_max_hz), so the inits differ in placement alone. Energy
-    is |output|^2 in dB, then the same normalisation and training masks as LogMelFrontEnd;
-    `settings` are its keys (FRONT_END_DEFAULTS), with the same defaults.
+    window width are trained with the rest of the model. The centres are held as the
+    n_mels + 1 gaps between 0, the centres and the Nyquist frequency on the mel scale, as
+    logits of shares of that range (`mel_gap_logits`), so any step keeps them in frequency
+    order and inside (0, Nyquist): the rows of the image stay in frequency order, which the
+    2D CNN after it assumes.
+
+    `init="mel"` puts the filters on torchaudio's mel bands (centre on the band's centre,
+    the half-maximum width of its energy response on the triangle's); `init="random"` draws
+    centres uniformly between 0 Hz and Nyquist, and `init="linear"` spaces them evenly, each
+    with the width the mel rule gives at its centre (mel_half_max_hz), so the inits differ
+    in placement alone. Energy is |output|^2 times stft_power_gain, in dB above the log-mel's
+    floor, then the same normalisation and training masks as LogMelFrontEnd; `settings` are
+    its keys (FRONT_END_DEFAULTS), with the same defaults.
+
+    The state dict keeps the centre frequencies in Hz as `centres` (as trained, refreshed
+    whenever it is saved) and `initial_centres`, for the report and for anyone who checks.
     """
 
     def __init__(self, sample_rate: int = 16000, init: str = "mel", **settings: int) -> None:
@@ -186,31 +223,29 @@ class FilterbankFrontEnd(nn.Module):
         check_filterbank(sample_rate, n_fft, hop_length, n_mels, init)
         self.sample_rate, self.n_fft, self.hop_length = sample_rate, n_fft, hop_length
         self.sigma_max = n_fft / 6
-        nyquist = sample_rate / 2
-        if init == "mel":
-            centres_hz = mel_band_edges(n_mels, sample_rate)[1:-1]
-        elif init == "linear":
-            centres_hz = torch.linspace(0.0, nyquist, n_mels + 2, dtype=torch.float64)[1:-1]
-        else:
-            centres_hz = torch.sort(torch.rand(n_mels, dtype=torch.float64) * nyquist).values
-        centres = centres_hz / sample_rate
+        self.top_mel = float(hz_to_mel(torch.tensor(sample_rate / 2, dtype=torch.float64)))
+        self.gain = stft_power_gain(n_fft)
+        centres_hz = initial_centres_hz(init, n_mels, sample_rate)
+        mels = hz_to_mel(centres_hz)
+        gaps = torch.diff(torch.cat([mels.new_zeros(1), mels, mels.new_full((1,), self.top_mel)]))
+        self.mel_gap_logits = nn.Parameter(gaps.clamp(min=1e-6).log().float())
         # The energy response |H|^2 of a Gaussian-windowed sinusoid is a Gaussian of std
         # sigma_f / sqrt(2); its half-maximum width is set to the mel rule's at the centre
-        # (the triangle's, half its base, at mel init).
+        # (the triangle's, half its base, at mel init). Window widths in samples, as logs.
         half_max = mel_half_max_hz(centres_hz, n_mels, sample_rate) / sample_rate
-        sigmas = 1.0 / (2 * math.pi * half_max / ENERGY_FWHM)
-        sigmas = sigmas.clamp(SIGMA_MIN, self.sigma_max)
-        # centres in cycles per sample (0 to 0.5), window widths in samples (as logs)
-        self.centres = nn.Parameter(centres.float())
+        sigmas = (ENERGY_FWHM / (2 * math.pi * half_max)).clamp(SIGMA_MIN, self.sigma_max)
         self.log_sigmas = nn.Parameter(sigmas.log().float())
-        # kept in model.pt, so the report can show where training moved the filters
-        self.register_buffer("initial_centres", centres.float().clone())
+        self.register_buffer("centres", self.centre_hz())
+        self.register_buffer("initial_centres", self.centre_hz())
         self.register_buffer("taps", torch.arange(n_fft, dtype=torch.float32) - (n_fft - 1) / 2)
-        # Energy is computed every `step` samples and pooled over a squared-Hann window of
-        # n_fft samples down to hop_length: the time resolution of the STFT behind the
-        # mel spectrogram, while each filter keeps its mel band's frequency width.
-        self.pool_stride = next(k for k in (4, 3, 2, 1) if hop_length % k == 0)
-        self.step = hop_length // self.pool_stride
+        # Energy is computed every `step` samples (a divisor of hop_length, at most
+        # ENERGY_STEP) and pooled over a squared-Hann window of n_fft samples down to
+        # hop_length: the time resolution of the STFT behind the mel spectrogram, while each
+        # filter keeps its mel band's frequency width.
+        self.step = max(
+            d for d in range(1, min(hop_length, ENERGY_STEP) + 1) if hop_length % d == 0
+        )
+        self.pool_stride = hop_length // self.step
         half = (n_fft // 2) // self.step
         pool = torch.hann_window(2 * half + 3, periodic=False)[1:-1] ** 2
         self.register_buffer("pool", (pool / pool.sum()).view(1, 1, -1))
@@ -218,9 +253,26 @@ class FilterbankFrontEnd(nn.Module):
             s["freq_masks"], s["freq_mask_width"], s["time_masks"], s["time_mask_width"]
         )
 
+    def _centres_mel(self) -> torch.Tensor:
+        shares = torch.softmax(self.mel_gap_logits.double(), dim=0)
+        return self.top_mel * torch.cumsum(shares, dim=0)[:-1]
+
     def centre_hz(self) -> torch.Tensor:
-        """The filters' centre frequencies now, in Hz (for the report)."""
-        return self.centres.detach().abs().clamp(0, 0.5) * self.sample_rate
+        """The filters' centre frequencies now, in Hz, ascending (a detached copy)."""
+        return mel_to_hz(self._centres_mel().detach()).float()
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        self.centres.copy_(self.centre_hz())
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if f"{prefix}centres" in state_dict and f"{prefix}mel_gap_logits" not in state_dict:
+            raise ValueError(
+                "this model file holds a learnable filterbank from before its centres were "
+                "kept in frequency order; train the model again (snakemake --forcerun "
+                "train_model)"
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def kernels(self) -> torch.Tensor:
         """(2 * n_mels, 1, n_fft): the real parts, then the imaginary parts; each window sums
@@ -228,16 +280,17 @@ class FilterbankFrontEnd(nn.Module):
         sigmas = _bounded(self.log_sigmas.exp(), SIGMA_MIN, self.sigma_max)
         window = torch.exp(-0.5 * (self.taps / sigmas[:, None]) ** 2)
         window = window / window.sum(dim=1, keepdim=True)
-        # |centre|: a filter's energy is the same at -f and f, so one pushed below 0 Hz
-        # reflects back (and keeps its gradient) instead of sticking at 0 Hz
-        phase = 2 * math.pi * _bounded(self.centres.abs(), 0.0, 0.5)[:, None] * self.taps
+        cycles = (mel_to_hz(self._centres_mel()) / self.sample_rate).float()
+        phase = 2 * math.pi * cycles[:, None] * self.taps
         return torch.cat([window * torch.cos(phase), window * torch.sin(phase)]).unsqueeze(1)
 
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+    def energies_db(self, wave: torch.Tensor) -> torch.Tensor:
+        """(B, 1, n_mels, frames) band energies in dB, on the log-mel's scale and floor,
+        before the per-clip normalisation."""
         with torch.autocast(device_type=wave.device.type, enabled=False):
-            out = nn.functional.conv1d(
-                wave.float(), self.kernels(), stride=self.step, padding=self.n_fft // 2
-            )
+            # reflected at both ends, as the log-mel's centred STFT is
+            wave = nn.functional.pad(wave.float(), (self.n_fft // 2, self.n_fft // 2), "reflect")
+            out = nn.functional.conv1d(wave, self.kernels(), stride=self.step)
             real, imaginary = out.chunk(2, dim=1)
             energy = real.pow(2) + imaginary.pow(2)  # (B, n_mels, sub-frames)
             bands = energy.shape[1]
@@ -247,16 +300,28 @@ class FilterbankFrontEnd(nn.Module):
                 stride=self.pool_stride,
                 padding=self.pool.shape[-1] // 2,
             ).view(energy.shape[0], bands, -1)
-            image = 10.0 * torch.log10(pooled.clamp(min=1e-10)).unsqueeze(1)
-            return _finish(image, self.masks, self.training)
+            return 10.0 * torch.log10((self.gain * pooled).clamp(min=AMIN)).unsqueeze(1)
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        return _finish(self.energies_db(wave), self.masks, self.training)
+
+
+def initial_centres_hz(init: str, n_mels: int, sample_rate: int) -> torch.Tensor:
+    """Ascending centre frequencies (Hz, float64) for a filterbank's `init`: the mel bands'
+    centres, evenly spaced ones, or uniform draws from torch's generator."""
+    nyquist = sample_rate / 2
+    if init == "mel":
+        return mel_band_edges(n_mels, sample_rate)[1:-1]
+    if init == "linear":
+        return torch.linspace(0.0, nyquist, n_mels + 2, dtype=torch.float64)[1:-1]
+    return torch.sort(torch.rand(n_mels, dtype=torch.float64) * nyquist).values
 
 
 def filterbank_centres(
-    state_dict: dict, sample_rate: int, prefix: str = "front_end."
+    state_dict: dict, prefix: str = "front_end."
 ) -> tuple[torch.Tensor, torch.Tensor] | None:
     """(initial, trained) centre frequencies in Hz of the FilterbankFrontEnd in a model's
     state_dict, or None when the model has none."""
     if f"{prefix}centres" not in state_dict:
         return None
-    initial = state_dict[f"{prefix}initial_centres"].abs().clamp(0, 0.5) * sample_rate
-    return initial, state_dict[f"{prefix}centres"].abs().clamp(0, 0.5) * sample_rate
+    return state_dict[f"{prefix}initial_centres"], state_dict[f"{prefix}centres"]

@@ -116,7 +116,7 @@ def build_report(
     )
     filterbanks = {}
     for name, checkpoint in checkpoints.items():
-        centres = filterbank_centres(checkpoint["state_dict"], int(checkpoint["sample_rate"]))
+        centres = filterbank_centres(checkpoint["state_dict"])
         if centres is not None:
             filterbanks[name] = tuple(c.numpy() for c in centres)
     del checkpoints

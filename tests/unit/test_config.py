@@ -100,3 +100,25 @@ def test_command_line_strings_are_read_as_their_keys_types():
     for bad in ("nan", "inf"):
         with pytest.raises(ConfigError, match=f"clip_seconds: '{bad}' \\(from --config\\)"):
             from_command_line({"clip_seconds": bad}, {"clip_seconds": bad}, schema)
+
+
+def test_a_group_column_validates_from_a_file_and_from_the_command_line():
+    from audioclf.config import from_command_line
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    group = schema["properties"]["dataset"]["properties"]["columns"]["properties"]["group"]
+    assert "never cross train, valid and test" in group["description"]
+    dataset = {"kind": "folder", "path": "audio", "metadata": "audio/speakers.csv",
+               "columns": {"fold": "speaker", "group": "speaker"}}  # fmt: skip
+    config = {**default_config(), "dataset": dataset, "split": {"method": "folds"}}
+    validated = validate_config(config, SCHEMA)
+    assert validated["dataset"]["columns"] == {"fold": "speaker", "group": "speaker"}
+    # `--config 'dataset={columns: {group: 7}}'`: Snakemake hands over the string "7"
+    cli = {"dataset": {"columns": {"group": "7"}}}
+    config = {**default_config(), "dataset": {**dataset, "columns": {"group": "7"}}}
+    from_command_line(config, cli, schema)
+    assert config["dataset"]["columns"]["group"] == "7"
+    validate_config(config, SCHEMA)
+    config["dataset"]["columns"]["group"] = 7
+    with pytest.raises(ConfigError, match="dataset.columns.group: 7 is not of type"):
+        validate_config(config, SCHEMA)

@@ -146,3 +146,26 @@ def test_select_subsets_params_keep_their_shape_for_configs_without_new_keys():
     }  # fmt: skip
     esc50 = {"kind": "esc50", "esc50": {"esc10": True}}
     assert catalog_settings(esc50) == {"esc10": True, "folds": ["1", "2", "3", "4", "5"]}
+
+
+def test_a_mapped_group_column_reaches_subset_csv_as_group(urbansound, tmp_path):
+    root, meta = urbansound
+    folder = settings(root, columns={**MAPPING, "group": "fsID"})
+    subset = write_subset(tmp_path / "subset.csv", "folder", "all", folder=folder)
+    written = pd.read_csv(tmp_path / "subset.csv", dtype=str)
+    assert written["group"].tolist() == meta["fsID"].astype(str).tolist()
+    assert subset["group"].tolist() == written["group"].tolist()
+    # a CSV column that happens to be named `group` is no group unless mapped
+    meta.rename(columns={"fsID": "group"}).to_csv(tmp_path / "named.csv", index=False)
+    unmapped = folder_catalog(**settings(root, metadata=str(tmp_path / "named.csv")))
+    assert "group" not in unmapped.columns
+
+
+def test_a_group_column_with_blanks_or_without_metadata_is_refused(urbansound, tmp_path):
+    root, meta = urbansound
+    meta.assign(session=["s1"] + [""] * (len(meta) - 1)).to_csv(tmp_path / "m.csv", index=False)
+    columns = {**MAPPING, "group": "session"}
+    with pytest.raises(CatalogError, match=r"29 row\(s\) have no group \(dataset.columns.group"):
+        folder_catalog(**settings(root, metadata=str(tmp_path / "m.csv"), columns=columns))
+    with pytest.raises(CatalogError, match="dataset.columns.group is set, but"):
+        folder_catalog(root / "audio", label_regex="^(?P<label>.)", columns={"group": "x"})

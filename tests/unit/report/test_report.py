@@ -656,6 +656,29 @@ def test_label_checks_are_counted_and_scored_per_model(full_run, tmp_path):
     assert "verified clips only (split.test_on: verified)" in words
 
 
+def test_the_data_section_states_the_grouping_from_split_csv(full_run, tmp_path):
+    _, inputs, page, _ = full_run
+    assert 'id="group-split"' not in page  # no groups, no sentence
+    split = SPLIT.read(inputs["split_csv"])
+    # speakers within one part each: 4 train, 1 valid, 1 test
+    rank = split.groupby("split").cumcount()
+    speaker = np.select([split["split"] == "valid", split["split"] == "test"],
+                        ["v0", "t0"], "r" + (rank % 4).astype(str))  # fmt: skip
+    SPLIT.write(tmp_path / "split.csv", split.assign(group=speaker))
+    columns = {"fold": "speaker", "group": "speaker"}
+    config = {**inputs["config"], "dataset": {"kind": "folder", "columns": columns}}
+    page, _ = build(tmp_path, inputs, split_csv=tmp_path / "split.csv", config=config)
+    words = re.search(r'<p id="group-split"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert words == (
+        "Split by group: column <code>speaker</code>, 6 groups (4 train, 1 valid, 1 test); "
+        "no group is in two parts."
+    )
+    crossing = split.assign(group=np.where(split["split"] == "test", "r0", speaker))
+    SPLIT.write(tmp_path / "split.csv", crossing)
+    page, _ = build(tmp_path, inputs, split_csv=tmp_path / "split.csv", config=config)
+    assert "1 group(s) are in two parts: r0." in page
+
+
 def test_data_size_figure_names_the_train_shares(hostile_run):
     _, inputs, page, figures = hostile_run
     curves = pd.read_csv(inputs["curves_csv"])

@@ -135,7 +135,7 @@ SUBSET = Table(
     "subset.csv (the selected clips)",
     _columns("fname label path"),
     made_by="select_subset",
-    optional=_columns("source manually_verified fold"),
+    optional=_columns("source manually_verified fold group"),
 )
 MANIFEST = Table(
     "clips_manifest.csv (the fetched clips)",
@@ -155,7 +155,8 @@ SPLIT = Table(
     _columns("fname label split"),
     "split_dataset",
     values={"split": SPLIT_NAMES},
-    optional=_columns("manually_verified:number"),  # datasets that record label checks
+    # label checks (datasets that record them); the clip's group (dataset.columns.group)
+    optional=_columns("manually_verified:number group"),
 )
 SPLIT_COUNTS = Table(
     "split_counts.csv",

@@ -1,5 +1,5 @@
-"""A user's folder of audio: labels from a CSV (its columns mapped to fname, label, fold and
-dir) or from file names."""
+"""A user's folder of audio: labels from a CSV (its columns mapped to fname, label, fold,
+dir and group) or from file names."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from audioclf.datasets.catalog import (
     read_metadata,
 )
 
-ROLES = ("fname", "label", "fold", "dir")
+ROLES = ("fname", "label", "fold", "dir", "group")
 
 
 def folder_catalog(
@@ -31,8 +31,9 @@ def folder_catalog(
 ) -> pd.DataFrame:
     """A user's folder of audio: labels from a CSV or from file names.
 
-    `columns` maps each role (fname, label, and optionally fold and dir) to the CSV's own
-    column name (default: the role's name; a fold column is used when present). A clip's
+    `columns` maps each role (fname, label, and optionally fold, dir and group) to the CSV's
+    own column name (default: the role's name; a fold column is used when present, a group
+    column only when mapped: the clips of one group never go to two parts of a split). A clip's
     file is `path/<path_template>` (fields: the roles and the CSV's own columns, e.g.
     "fold{fold}/{fname}"), else `path/<dir>/<fname>` with a dir column, else `path/<fname>`.
     A fold outside `folds` (when given) is a CatalogError.
@@ -51,6 +52,9 @@ def folder_catalog(
         )
     if "fold" in frame.columns:
         frame = check_folds(frame, folds, metadata)
+    grouped = bool((columns or {}).get("group"))
+    if grouped:
+        _check_groups(frame, metadata)
     frame = frame.assign(
         source="train",
         manually_verified="",  # unknown: nothing says a human checked these labels
@@ -64,7 +68,7 @@ def folder_catalog(
             "fname column unique, e.g. the file's path relative to dataset.path "
             "(fold1/1.wav) with no dir column or path_template"
         )
-    extra = ["fold"] if "fold" in frame.columns else []
+    extra = ["fold"] * ("fold" in frame.columns) + ["group"] * grouped
     return frame[CATALOG_COLUMNS + extra].reset_index(drop=True)
 
 
@@ -74,7 +78,7 @@ def _mapped_metadata(metadata, columns: dict) -> pd.DataFrame:
     if unknown:
         raise CatalogError(f"dataset.columns: unknown role(s) {unknown}; known: {list(ROLES)}")
     mapping = {role: columns.get(role) or role for role in ("fname", "label")}
-    mapping.update({role: columns[role] for role in ("fold", "dir") if columns.get(role)})
+    mapping.update({role: columns[role] for role in ("fold", "dir", "group") if columns.get(role)})
     mapped = ", ".join(f"{role}: {column!r}" for role, column in mapping.items())
     fix = (
         f"Set dataset.columns.<role> to the CSV's own column name for each role (now {mapped}; "
@@ -86,6 +90,22 @@ def _mapped_metadata(metadata, columns: dict) -> pd.DataFrame:
     roles = pd.DataFrame({role: frame[column] for role, column in mapping.items()})
     others = frame.drop(columns=[c for c in frame.columns if c in roles.columns])
     return pd.concat([roles, others], axis=1)
+
+
+def _check_groups(frame: pd.DataFrame, source) -> None:
+    """A CatalogError unless every clip has a group from the metadata CSV."""
+    if not source:
+        raise CatalogError(
+            "dataset.columns.group is set, but groups come from a column of dataset.metadata, "
+            "which is not set; list the clips with their group in a CSV, or unset the key"
+        )
+    blank = frame["group"].astype(str).str.strip() == ""
+    if blank.any():
+        names = frame.loc[blank, "fname"].tolist()
+        raise CatalogError(
+            f"{source}: {len(names)} row(s) have no group (dataset.columns.group), e.g. "
+            f"{names[:5]}; give every clip a group in the CSV, or unset dataset.columns.group"
+        )
 
 
 def _paths(root: Path, frame: pd.DataFrame, path_template: str | None, source) -> list[str]:

@@ -57,6 +57,7 @@ from audioclf.report.tables import (
     excluded_list,
     excluded_reasons,
     frame_table,
+    group_view,
     label_check_sentence,
     label_check_table,
     results_rows,
@@ -183,6 +184,7 @@ def build_report(
         "metric_rows": results_rows(runs),
         "references": reference_view(config, runs, len(labels), len(excluded), len(subset)),
         "label_checks": label_check_table(runs),
+        "group_split": group_view(split, group_column(config)),
         "label_check_words": label_check_sentence(
             split, str((config.get("split") or {}).get("test_on", "all"))
         ),
@@ -219,6 +221,11 @@ def build_report(
             "this is a bug in audioclf/report"
         )
     write_text(out_html, html)
+
+
+def group_column(config: dict) -> str | None:
+    """The CSV column the config maps as dataset.columns.group, if any."""
+    return ((config.get("dataset") or {}).get("columns") or {}).get("group")
 
 
 def labels_of(clips, model_labels: list[str]) -> list[str]:

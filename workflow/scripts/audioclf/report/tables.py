@@ -7,7 +7,7 @@ from functools import partial
 
 import pandas as pd
 
-from audioclf.contracts import EXCLUDED
+from audioclf.contracts import EXCLUDED, SPLIT_NAMES
 from audioclf.report.formatting import duration, integer, number, percent
 from audioclf.report.inputs import ModelRun
 
@@ -147,6 +147,24 @@ def label_check_sentence(split: pd.DataFrame, test_on: str) -> str | None:
             "keep every clip."
         )
     return words
+
+
+def group_view(split: pd.DataFrame, column: str | None) -> dict | None:
+    """How the split kept groups apart (split.csv's `group`): the CSV column mapped as
+    dataset.columns.group, the number of groups, of them per part, and any group in two
+    parts; None when the split has no groups."""
+    if "group" not in split.columns:
+        return None
+    parts = split.groupby("group")["split"].unique()
+    per_part = split.groupby("split")["group"].nunique()
+    return {
+        "column": column or "group",
+        "n_groups": integer(len(parts)),
+        "per_part": ", ".join(
+            f"{integer(int(per_part[name]))} {name}" for name in SPLIT_NAMES if name in per_part
+        ),
+        "crossing": sorted(str(group) for group, names in parts.items() if len(names) > 1),
+    }
 
 
 def run_table(runs: list[ModelRun]) -> tuple[list[tuple[str, str]], list[RunRow]]:

@@ -9,6 +9,7 @@ import pandas as pd
 
 from audioclf.contracts import CLIPS, SUBSET
 from audioclf.runs import fold_name, sorted_folds
+from audioclf.split.groups import check_groups_in_one_fold, clip_groups, groups_around_test
 
 FOLD_COLUMNS = ("fname", "label", "fold")
 
@@ -61,6 +62,8 @@ def fold_splits(
 ) -> dict[str, pd.DataFrame]:
     """fold -> `fname,label,split` of every clip: that fold's clips are test, the rest train or
     valid, valid drawn per label (`valid_fraction` of its non-test clips, at least one; seeded).
+    With a `group` column, valid is whole groups of the other folds instead (near
+    `valid_fraction` of each label; audioclf.split.groups), and the split keeps the column.
 
     Each fold draws from its own generator (seeded by `seed` and the fold's position), so one
     fold's split does not depend on how many clips the others have. Rows keep the clips' order.
@@ -81,6 +84,10 @@ def fold_splits(
             "fold": pd.Series(folds, dtype=object).to_numpy(),
         }
     )
+    grouped = "group" in clips.columns
+    if grouped:
+        frame["group"] = clips["group"].astype(str).to_numpy()
+        check_groups_in_one_fold(frame, source)
     splits = {}
     for position, fold in enumerate(names):
         rng = np.random.default_rng([int(seed), position])
@@ -91,15 +98,19 @@ def fold_splits(
                 f"{source}: label(s) {untrainable} occur only in fold {fold!r}, so no model "
                 "tested on that fold could learn them; spread every label over several folds"
             )
-        split = split_around_test(frame["label"], is_test, valid_fraction, rng)
-        splits[fold] = pd.DataFrame(
-            {"fname": frame["fname"], "label": frame["label"], "split": split}
-        )
+        if grouped:
+            where = f"{source}, test fold {fold}"
+            split = groups_around_test(frame, is_test, valid_fraction, rng, where)
+        else:
+            split = split_around_test(frame["label"], is_test, valid_fraction, rng)
+        table = pd.DataFrame({"fname": frame["fname"], "label": frame["label"], "split": split})
+        splits[fold] = table.assign(group=frame["group"]) if grouped else table
     return splits
 
 
 def clip_folds(subset_csv: str | os.PathLike, clips_csv: str | os.PathLike) -> pd.DataFrame:
-    """The usable clips (clips.csv) with their fold from subset.csv: `fname,label,fold`."""
+    """The usable clips (clips.csv) with their fold from subset.csv: `fname,label,fold`, and
+    `group` when subset.csv has one."""
     subset = SUBSET.read(subset_csv)
     clips = CLIPS.read(clips_csv)
     if "fold" not in subset.columns:
@@ -108,4 +119,6 @@ def clip_folds(subset_csv: str | os.PathLike, clips_csv: str | os.PathLike) -> p
             "fold for every clip"
         )
     folds = subset.set_index("fname")["fold"]
-    return clips[["fname", "label"]].assign(fold=clips["fname"].map(folds).to_numpy())
+    table = clips[["fname", "label"]].assign(fold=clips["fname"].map(folds).to_numpy())
+    groups = clip_groups(subset_csv, clips)
+    return table if groups is None else table.assign(group=groups.to_numpy())

@@ -19,11 +19,16 @@ def split_counts_for(n: int, fractions: dict[str, float]) -> dict[str, int]:
     return {"train": n - valid - test, "valid": valid, "test": test}
 
 
-def stratified_split(clips: pd.DataFrame, fractions: dict[str, float], seed: int) -> pd.DataFrame:
-    """`fname,label,split` for every clip; each class split within one clip of `fractions`."""
+def check_fractions(fractions: dict[str, float]) -> None:
+    """A SplitError unless the train, valid and test fractions add up to 1."""
     total = sum(fractions[s] for s in SPLITS)
     if abs(total - 1.0) > 1e-6:
         raise SplitError(f"split.fractions must add up to 1, they add up to {total:g}")
+
+
+def stratified_split(clips: pd.DataFrame, fractions: dict[str, float], seed: int) -> pd.DataFrame:
+    """`fname,label,split` for every clip; each class split within one clip of `fractions`."""
+    check_fractions(fractions)
     rng = np.random.default_rng(seed)
     parts = []
     for label in sorted(clips["label"].unique()):

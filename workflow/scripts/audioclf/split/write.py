@@ -10,6 +10,7 @@ from audioclf.contracts import CLIPS, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.io import log
 from audioclf.runs import parse_split, parse_train_fraction
 from audioclf.split.folds import FoldError, clip_folds, fold_splits
+from audioclf.split.groups import clip_groups, grouped_split
 from audioclf.split.official import official_split
 from audioclf.split.stratified import (
     SplitError,
@@ -40,7 +41,8 @@ def make_split(
     `seed<S>`: the stratified split drawn with seed S (`seed` is not used), or with method
     `official` the dataset's own test clips as test and valid drawn from its train clips with
     seed S. `fold<K>`: fold K's clips are the test set, valid is drawn from the other folds
-    with `seed`.
+    with `seed`. When subset.csv has a `group` column (dataset.columns.group), whole groups
+    go to train, valid and test (audioclf.split.groups), and the split keeps the column.
     """
     fold, split_seed = parse_split(split_id)
     if fold is None and method == "official":
@@ -52,7 +54,11 @@ def make_split(
             str(subset_csv),
         )  # fmt: skip
     if fold is None:
-        return stratified_split(CLIPS.read(clips_csv), fractions, split_seed)
+        clips = CLIPS.read(clips_csv)
+        groups = clip_groups(subset_csv, clips)
+        if groups is None:
+            return stratified_split(clips, fractions, split_seed)
+        return grouped_split(clips, groups, fractions, split_seed, str(subset_csv))
     splits = fold_splits(
         clip_folds(subset_csv, clips_csv), fold_valid_fraction(fractions), seed, str(subset_csv)
     )

@@ -73,6 +73,8 @@ def fake_config(models: dict) -> dict:
         "raw1d": {},
         "raw1d_deep": DEEP_SETTINGS,
         "spectrogram": {"n_fft": 512, "hop_length": 160, "n_mels": 64},
+        "raw_filterbank": {"n_mels": 32},
+        "spectrogram_small": {"n_mels": 32},
     }
     return {
         "clip_seconds": CLIP_SECONDS,
@@ -87,6 +89,7 @@ def fake_config(models: dict) -> dict:
                 "batch_size": 32,
                 "weight_decay": 0.01,
                 **settings[spec["type"]],
+                **spec.get("settings", {}),
             }
             for name, spec in models.items()
         },

@@ -325,3 +325,22 @@ def filterbank_centres(
     if f"{prefix}centres" not in state_dict:
         return None
     return state_dict[f"{prefix}initial_centres"], state_dict[f"{prefix}centres"]
+
+
+def centre_drift(initial: torch.Tensor, trained: torch.Tensor) -> dict:
+    """How far training moved a filterbank's centres (Hz, in filter order): the median move
+    in units of the initial neighbour spacing (at mel init, the filter's half-maximum
+    width), the share moved more than one spacing, the share of neighbouring pairs out of
+    order, and the largest move in Hz."""
+    initial, trained = initial.double(), trained.double()
+    spacing = torch.empty_like(initial)
+    spacing[1:-1] = (initial[2:] - initial[:-2]) / 2
+    spacing[0], spacing[-1] = initial[1] - initial[0], initial[-1] - initial[-2]
+    moved = (trained - initial).abs() / spacing
+    return {
+        "median_move_spacings": float(moved.median()),
+        "moved_over_one_spacing": float((moved > 1).double().mean()),
+        "swapped": int((trained[1:] < trained[:-1]).sum()),
+        "pairs": len(trained) - 1,
+        "max_move_hz": float((trained - initial).abs().max()),
+    }

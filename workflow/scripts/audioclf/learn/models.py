@@ -437,5 +437,21 @@ def learnable_front_end(model: nn.Module) -> bool:
     return front_end is not None and any(True for _ in front_end.parameters())
 
 
+def waveform_filters(model: nn.Module) -> torch.Tensor | None:
+    """(filters, taps) impulse responses of the first layer of a model that reads the
+    waveform: a learnable filterbank's complex Gabor filters, or the first 1-channel
+    Conv1d's kernels; None for a model whose first layer sees an image."""
+    front_end = getattr(model, "front_end", None)
+    if isinstance(front_end, FilterbankFrontEnd):
+        real, imaginary = front_end.kernels().detach()[:, 0].chunk(2)
+        return torch.complex(real, imaginary)
+    if front_end is not None:
+        return None
+    for module in model.modules():
+        if isinstance(module, nn.Conv1d) and module.in_channels == 1:
+            return module.weight.detach()[:, 0]
+    return None
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())

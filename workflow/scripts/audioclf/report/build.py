@@ -28,6 +28,7 @@ from audioclf.report.comparison import (
     statistics_rows,
 )
 from audioclf.report.example import example_clip, pick_example
+from audioclf.report.filters import learned_view
 from audioclf.report.formatting import duration, file_size, integer, number, percent
 from audioclf.report.inputs import ModelRun, read_model_runs
 from audioclf.report.layout import DEFAULT_SETTINGS, figure_files
@@ -120,6 +121,7 @@ def build_report(
         centres = filterbank_centres(checkpoint["state_dict"])
         if centres is not None:
             filterbanks[name] = tuple(c.numpy() for c in centres)
+    filter_views, filter_words = learned_view(checkpoints, model_encoders(runs, encoders))
     del checkpoints
     cache_rate = cache.sample_rate
     del cache  # the whole run's audio; only the example is needed from here on
@@ -133,6 +135,7 @@ def build_report(
         "per_class_f1": lambda: fig.per_class_f1_figure(runs, labels),
         "training_curves": lambda: fig.training_curves_figure(runs),
         "filterbank": lambda: fig.filterbank_figure(filterbanks, int(cache_rate)),
+        "learned_filters": lambda: fig.learned_filters_figure(filter_views, int(cache_rate)),
         "contrasts": lambda: fig.contrasts_figure(comparisons.contrasts),
         "data_curves": lambda: fig.data_curves_figure(curves),
         "pretraining": lambda: fig.pretraining_figure(encoders),
@@ -209,6 +212,7 @@ def build_report(
         "bench_total": duration(bench_total) if bench.rows else None,
         "images": images,
         "filterbank_models": list(filterbanks),
+        "learned_filters": filter_words,
         "pretraining": [pretraining_words(name, e, runs) for name, e in encoders.items()],
         "curve_fractions": sorted(set(curves["fraction"])) if not curves.empty else [],
         "figure_format": settings["figure_format"],
@@ -221,6 +225,18 @@ def build_report(
             "this is a bug in audioclf/report"
         )
     write_text(out_html, html)
+
+
+def model_encoders(runs: list[ModelRun], encoders: dict[str, dict]) -> dict[str, dict]:
+    """model name -> the weights of the pretrained encoder it started from (its
+    `pretrained: autoencoder:<name>`), for the models whose encoder file the report has."""
+    found = {}
+    for run in runs:
+        pretrained = str((run.metrics.get("settings") or {}).get("pretrained"))
+        name = pretrained.removeprefix("autoencoder:")
+        if pretrained.startswith("autoencoder:") and name in encoders:
+            found[run.name] = encoders[name]["state_dict"]
+    return found
 
 
 def group_column(config: dict) -> str | None:

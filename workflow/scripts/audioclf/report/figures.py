@@ -19,6 +19,7 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 from audioclf.io import atomic_path  # noqa: E402
 from audioclf.learn.features import mel_band_edges  # noqa: E402
 from audioclf.report.example import ExampleClip  # noqa: E402
+from audioclf.report.filters import FLOOR_DB, mel_centres  # noqa: E402
 from audioclf.report.inputs import ModelRun  # noqa: E402
 
 MIME = {"svg": "image/svg+xml", "png": "image/png"}
@@ -295,6 +296,34 @@ def filterbank_figure(filterbanks: dict[str, tuple[np.ndarray, np.ndarray]], sam
     ax.set_ylabel("centre frequency (Hz)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
+    return fig
+
+
+def learned_filters_figure(views: list, sample_rate: int):
+    """One panel per waveform model's first layer (and stage): each filter's magnitude
+    response in dB below its own peak, rows sorted by peak frequency, the peaks (dots) on
+    the mel scale's band centres for as many filters (grey)."""
+    if not views:
+        fig, ax = plt.subplots(figsize=(8, 3), constrained_layout=True)
+        return _placeholder(fig, ax, "no model of this run reads the waveform")
+    fig, axes = plt.subplots(
+        len(views), 1, figsize=(8, 0.4 + 2.1 * len(views)), constrained_layout=True,
+        squeeze=False,
+    )  # fmt: skip
+    for ax, view in zip(axes[:, 0], views, strict=True):
+        rows = np.arange(view.n_filters)
+        mesh = ax.pcolormesh(view.freqs, rows, view.response_db, shading="nearest",
+                             cmap="magma", vmin=FLOOR_DB, vmax=0, rasterized=True)  # fmt: skip
+        ax.plot(mel_centres(view.n_filters, sample_rate), rows, color="#bbbbbb", linewidth=2,
+                label="mel band centres")  # fmt: skip
+        ax.plot(view.peaks, rows, ".", color="#56b4e9", markersize=4, label="filter peaks")
+        ax.set_xscale("symlog", linthresh=500)
+        ax.set_xlim(0, sample_rate / 2)
+        ax.set_title(plain(view.label), fontsize=9, loc="left")
+        ax.set_ylabel("filter (by peak)")
+        ax.legend(fontsize=7, loc="lower right")
+    axes[-1, 0].set_xlabel("frequency (Hz; linear below 500 Hz, logarithmic above)")
+    fig.colorbar(mesh, ax=axes[:, 0], label="dB below the filter's peak", shrink=0.8)
     return fig
 
 

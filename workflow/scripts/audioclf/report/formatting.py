@@ -56,3 +56,11 @@ def file_size(n_bytes: int | None) -> str:
     if n_bytes >= 1e6:
         return f"{n_bytes / 1e6:.1f} MB"
     return f"{n_bytes / 1e3:.0f} kB"
+
+
+def hertz(value: float) -> str:
+    """A frequency as a person writes it: "80 Hz", "1.2 kHz"."""
+    value = float(value)
+    if value < 1000:
+        return f"{value:.0f} Hz"
+    return f"{value / 1000:.1f} kHz"

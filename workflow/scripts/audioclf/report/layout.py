@@ -13,6 +13,7 @@ FIGURE_NAMES = (
     "per_class_f1",
     "training_curves",
     "filterbank",
+    "learned_filters",
     "contrasts",
     "data_curves",
     "pretraining",

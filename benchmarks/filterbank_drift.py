@@ -17,11 +17,9 @@ import json
 import tempfile
 from pathlib import Path
 
-import torch
-
 from audioclf.evaluate.scoring import evaluate
 from audioclf.learn.checkpoint import load_checkpoint
-from audioclf.learn.features import filterbank_centres
+from audioclf.learn.features import centre_drift, filterbank_centres
 from audioclf.learn.train import train
 
 # raw_filterbank as config/config.yaml has it (`--settings default`), and with
@@ -45,21 +43,6 @@ DEFAULT = {
 DEMO = {"type": "raw_filterbank", "init": "mel", "epochs": 20, "lr": 0.003, "batch_size": 32,
         "weight_decay": 0.01, "n_fft": 1024, "hop_length": 400, "n_mels": 64, "channels": 13,
         "blocks": 4, "dropout": 0.2, "freq_masks": 0, "time_masks": 0}  # fmt: skip
-
-
-def drift(initial: torch.Tensor, trained: torch.Tensor) -> dict:
-    """Median |move| in initial neighbour spacings, and the share of neighbours swapped."""
-    spacing = torch.empty_like(initial)
-    spacing[1:-1] = (initial[2:] - initial[:-2]) / 2
-    spacing[0], spacing[-1] = initial[1] - initial[0], initial[-1] - initial[-2]
-    moved = (trained - initial).abs() / spacing
-    swapped = (trained[1:] < trained[:-1]).float().mean()
-    return {
-        "median_move_spacings": float(moved.median()),
-        "moved_over_one_spacing": float((moved > 1).float().mean()),
-        "swapped_share": float(swapped),
-        "max_move_hz": float((trained - initial).abs().max()),
-    }
 
 
 def main() -> None:
@@ -89,8 +72,9 @@ def main() -> None:
             metrics = evaluate(args.cache, args.split, out / "model.pt", out / "p.csv",
                                out / "m.json", device="cpu", threads=args.threads)  # fmt: skip
             checkpoint = load_checkpoint(out / "model.pt")
-            initial, trained = filterbank_centres(checkpoint["state_dict"])
-            rows.append({"front_end_lr_mult": mult, **drift(initial, trained),
+            drift = centre_drift(*filterbank_centres(checkpoint["state_dict"]))
+            drift["swapped_share"] = drift["swapped"] / drift["pairs"]
+            rows.append({"front_end_lr_mult": mult, **drift,
                          "test_accuracy": metrics["accuracy"]})  # fmt: skip
             print(json.dumps(rows[-1]), flush=True)
     print("| front_end_lr_mult | median move (spacings) | moved > 1 spacing | swapped | "

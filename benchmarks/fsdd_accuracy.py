@@ -2,10 +2,11 @@
 
 Runs the workflow on ../shared/data/fsdd/recordings as a `folder` dataset with the default
 models of config/config.yaml plus the documented extras (`crnn`, `raw_filterbank` with
-`init: random`), except what the flags change (ImageNet weights cannot be fetched offline,
-so `pretrained` is false). By default the split is speaker-independent: a metadata CSV
-gives each recording its speaker as fold and `split.test_folds` runs one speaker as the
-test set, so no test speaker is heard in training or validation (a random split puts
+`init: linear`), except what the flags change (ImageNet weights cannot be fetched offline,
+so `pretrained` is false). By default the split is leave-one-speaker-out: a metadata CSV
+gives each recording its speaker as fold and as group, `split.test_folds` runs each of
+`--test-speakers` as the test set in turn, and validation is drawn by whole speakers from
+the others, so no test or validation speaker is heard in training (a random split puts
 every speaker in train and test). Prints one row per model: parameters, test accuracy
 (mean over seeds), macro F1, s/epoch and train seconds, then the paired comparisons.
 """
@@ -32,15 +33,15 @@ FSDD = REPO.parent / "shared" / "data" / "fsdd" / "recordings"
 EXTRA_MODELS = {
     "crnn": {"type": "crnn", "epochs": 30, "lr": 0.003, "batch_size": 64,
              "freq_masks": 0, "time_masks": 0},
-    "raw_filterbank_random": {"type": "raw_filterbank", "init": "random", "epochs": 30,
+    "raw_filterbank_linear": {"type": "raw_filterbank", "init": "linear", "epochs": 30,
                               "lr": 0.003, "batch_size": 64, "freq_masks": 0, "time_masks": 0},
 }  # fmt: skip
 # the questions the extras answer, beside config.yaml's default contrasts
 EXTRA_CONTRASTS = [
     {"name": "whole clip", "question": "do fixed-length crops throw information away?",
      "factor": "whole_clip", "a": "crnn", "b": "spectrogram_small"},
-    {"name": "mel clue", "question": "does starting the filters on the mel scale help?",
-     "factor": "init", "a": "raw_filterbank", "b": "raw_filterbank_random"},
+    {"name": "linear filters", "question": "mel-spaced or evenly spaced filters?",
+     "factor": "init", "a": "raw_filterbank", "b": "raw_filterbank_linear"},
 ]  # fmt: skip
 
 
@@ -69,14 +70,18 @@ def recompare(workdir: Path, config: dict) -> dict:
     )
 
 
-def speaker_metadata(recordings: Path, out_csv: Path) -> list[str]:
-    """fname,label,fold for `{digit}_{speaker}_{index}.wav` files, the speaker as fold."""
+def speaker_metadata(recordings: Path, out_csv: Path, per_speaker: int | None = None) -> list[str]:
+    """fname,label,fold,speaker for `{digit}_{speaker}_{index}.wav` files, the speaker as
+    fold and as group; with `per_speaker`, each speaker's first per_speaker / 10 recordings
+    of each digit (by index) only."""
     rows = []
-    for path in sorted(recordings.glob("*.wav")):
-        digit, speaker, _ = path.stem.split("_")
-        rows.append({"fname": path.name, "label": digit, "fold": speaker})
+    for path in sorted(recordings.glob("*.wav"), key=lambda p: (p.stem.split("_")[1:], p.stem)):
+        digit, speaker, index = path.stem.split("_")
+        if per_speaker is not None and int(index) >= per_speaker // 10:
+            continue
+        rows.append({"fname": path.name, "label": digit, "fold": speaker, "speaker": speaker})
     with open(out_csv, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["fname", "label", "fold"])
+        writer = csv.DictWriter(handle, fieldnames=["fname", "label", "fold", "speaker"])
         writer.writeheader()
         writer.writerows(rows)
     return sorted({r["fold"] for r in rows})
@@ -91,7 +96,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="all models (default: config's)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--split", choices=("speakers", "stratified"), default="speakers")
-    parser.add_argument("--test-speaker", default="jackson", help="with --split speakers")
+    parser.add_argument(
+        "--test-speakers", nargs="+", default=["jackson"],
+        help="with --split speakers: one run per test speaker and seed (leave-one-speaker-out)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--per-speaker", type=int, default=None,
+        help="with --split speakers: this many recordings per speaker (a tenth per digit)",
+    )  # fmt: skip
     parser.add_argument("--no-extras", action="store_true", help="default models only")
     parser.add_argument("--models", nargs="+", help="only these models (default: all)")
     parser.add_argument(
@@ -145,12 +157,16 @@ def main() -> None:
     }  # fmt: skip
     if args.split == "speakers":
         metadata = workdir / "speakers.csv"
-        speakers = speaker_metadata(args.recordings, metadata)
-        if args.test_speaker not in speakers:
-            sys.exit(f"--test-speaker {args.test_speaker} is not one of {speakers}")
+        speakers = speaker_metadata(args.recordings, metadata, args.per_speaker)
+        unknown = sorted(set(args.test_speakers) - set(speakers))
+        if unknown:
+            sys.exit(f"--test-speakers {unknown} are not among {speakers}")
+        # the speaker is the fold (the test part) and the group (validation comes from
+        # whole speakers outside the test one): leave-one-speaker-out, speaker-disjoint
         config["dataset"] = {"kind": "folder", "path": str(args.recordings),
-                             "metadata": str(metadata)}  # fmt: skip
-        config["split"] = {"method": "folds", "test_folds": [args.test_speaker]}
+                             "metadata": str(metadata),
+                             "columns": {"group": "speaker"}}  # fmt: skip
+        config["split"] = {"method": "folds", "test_folds": list(args.test_speakers)}
     if args.clip_seconds:
         config["clip_seconds"] = args.clip_seconds
     if args.recompare:
@@ -176,7 +192,8 @@ def report(workdir: Path, args, config: dict, wall: float | None) -> None:
     """Print the per-model table and the contrasts of a finished run."""
     models = config["models"]
     split = (
-        f"speaker-independent (test speaker {args.test_speaker})"
+        f"leave-one-speaker-out, speaker-disjoint validation (test speakers "
+        f"{', '.join(args.test_speakers)}; {args.per_speaker or 'all'} clips per speaker)"
         if args.split == "speakers"
         else "stratified 64/16/20"
     )

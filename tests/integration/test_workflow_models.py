@@ -79,7 +79,12 @@ TINY = {
         },
         **{
             name: {**SMALL_IMAGE, "epochs": 2}
-            for name in ("raw_filterbank", "spectrogram_small", "spectrogram_scratch")
+            for name in (
+                "raw_filterbank",
+                "raw_filterbank_random",
+                "spectrogram_small",
+                "spectrogram_scratch",
+            )
         },
         # whole clips: demo clips run up to 3 s, so some are cut at max_seconds
         "crnn": {"type": "crnn", **SMALL_IMAGE, "epochs": 2, "lr": 0.003, "max_seconds": 2.0},
@@ -157,7 +162,7 @@ def test_contrasts_say_what_else_differs_and_what_they_cannot_measure(tiny_run):
     # the default contrasts whose models keep the shared recipe here (the tiny sizes set
     # alike on both sides) differ in their factor alone, end to end, as the demo's do
     # (tests/unit/test_procedure.py checks the demo's and config.yaml's on built models)
-    for name in ("capacity on the spectrogram", "learned front end"):
+    for name in ("capacity on the spectrogram", "learned front end", "mel clue"):
         assert contrasts[name]["measured"] and contrasts[name]["also_differs"] == [], name
     html = (tiny_run / "results/report.html").read_text()
     assert 'data-unmeasured="pretraining"' in html and "Also differs in: lr_groups" in html

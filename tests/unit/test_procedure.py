@@ -236,10 +236,10 @@ def test_a_mismatched_contrast_warns_at_config_time_naming_the_keys():
     config = merged("config.yaml")
     config["models"]["raw"] = {**config["models"]["raw"], "lr": 0.001, "batch_size": 16}
     config["contrasts"].append({"name": "unnamed", "a": "raw_deep", "b": "raw_filterbank"})
-    # config/README.md's mel-clue recipe leaves the type defaults out: no false warning
-    config["models"]["raw_filterbank_random"] = {
+    # config/README.md's linear-filters recipe leaves the type defaults out: no false warning
+    config["models"]["raw_filterbank_linear"] = {
         "type": "raw_filterbank",
-        "init": "random",
+        "init": "linear",
         "epochs": 30,
         "lr": 0.003,
         "batch_size": 64,
@@ -247,15 +247,15 @@ def test_a_mismatched_contrast_warns_at_config_time_naming_the_keys():
         "time_masks": 0,
     }
     config["contrasts"].append(
-        {"name": "mel clue", "factor": "init", "a": "raw_filterbank", "b": "raw_filterbank_random"}
+        {"name": "linear", "factor": "init", "a": "raw_filterbank", "b": "raw_filterbank_linear"}
     )
     warnings = config_warnings(config)
     lr = [w for w in warnings if "M5 vs the seed's net" in w]
     assert len(lr) == 1 and "lr 0.003 vs 0.001" in lr[0] and "batch_size 64 vs 16" in lr[0]
     assert [w for w in warnings if "autoencoder pretraining" in w]  # raw_ae vs raw too
-    assert any("contrasts.6 (unnamed: raw_deep vs raw_filterbank) names no factor" in w
+    assert any("contrasts.7 (unnamed: raw_deep vs raw_filterbank) names no factor" in w
                for w in warnings)  # fmt: skip
-    assert not [w for w in warnings if "mel clue" in w]
+    assert not [w for w in warnings if "mel clue" in w or "linear" in w]
     config["evaluation"] = {"bootstrap_draws": 500}
     assert any("evaluation.bootstrap_draws is no longer used" in w
                for w in config_warnings(config))  # fmt: skip

@@ -240,3 +240,10 @@ def test_at_mel_init_the_filterbank_is_on_the_log_mels_scale(hop, n_mels):
     assert float((bank <= 10 * math.log10(AMIN) + 1e-6).double().mean()) < 0.01
     # without the gain, the filterbank would sit some 54 dB below
     assert abs(float((bank - mel).mean())) < 1.0
+
+
+def test_in_the_whole_model_only_the_front_ends_centres_are_named_so():
+    state = make_model("raw_filterbank", 3, {"n_mels": 16}).state_dict()
+    named = sorted(k for k in state if "centre" in k or "center" in k)
+    assert named == ["front_end.centres", "front_end.initial_centres"]
+    assert state["front_end.centres"].shape == (16,)

@@ -22,7 +22,7 @@ from audioclf.contracts import (
 )
 from audioclf.evaluate.compare import summarize_model
 from audioclf.evaluate.stats import p_range
-from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
@@ -587,13 +587,13 @@ def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
     cache = PackedClips.load(inputs["cache_path"])
     subset = SUBSET.read(inputs["subset_csv"])
     split = SPLIT.read(inputs["split_csv"])
-    checkpoints = {name: load_checkpoint(p["model"]) for name, p in inputs["models"].items()}
+    models = {name: load_trained(p["model"]) for name, p in inputs["models"].items()}
     fname = pick_example(split, cache, None)
     torch.manual_seed(123)
     state = torch.random.get_rng_state()
-    first = example_clip(fname, cache, subset, split, checkpoints)
+    first = example_clip(fname, cache, subset, split, models)
     assert torch.equal(torch.random.get_rng_state(), state)
-    second = example_clip(fname, cache, subset, split, checkpoints)
+    second = example_clip(fname, cache, subset, split, models)
     assert np.array_equal(first.mel_masked, second.mel_masked)
     assert not np.array_equal(first.mel, first.mel_masked), "training masks should show"
     assert first.mel.shape[0] == inputs["config"]["models"]["spectrogram"]["n_mels"]

@@ -420,6 +420,27 @@ def make_demo_dataset(
     max_n = max(min_n, int(np.floor(max_seconds * sample_rate)))
 
     bouts = {label: bout_maker(label) for label in [*labels, *distractors]}
+    train_rows, test_rows, seconds = _write_clips(
+        root, plan, fnames, bouts, min_n, max_n, sample_rate, seed
+    )
+    test_rows += _padding_rows(fnames[len(plan) :], seed)
+    train, test = _write_meta(root, train_rows, test_rows)
+    return {
+        "root": str(root),
+        "labels": labels,
+        "distractor_labels": distractors,
+        "train_clips": len(train),
+        "test_clips": int((test["usage"] != "Ignored").sum()),
+        "ignored_test_clips": ignored_test_clips,
+        "audio_seconds": seconds,
+        "sample_rate": sample_rate,
+        "seed": seed,
+    }
+
+
+def _write_clips(root, plan, fnames, bouts, min_n, max_n, sample_rate, seed):
+    """Synthesize and write the WAV of each (split, label, i) of `plan`: (train meta rows,
+    test meta rows, seconds of audio written)."""
     train_rows, test_rows, seconds = [], [], 0.0
     for (split, label, i), fname in zip(plan, fnames[: len(plan)], strict=True):
         rng = np.random.default_rng([seed, stable_hash(label), SPLIT_KEYS[split], i])
@@ -437,9 +458,15 @@ def make_demo_dataset(
         else:
             usage = "Public" if rng.random() < 0.2 else "Private"
             test_rows.append({"fname": fname, "label": label, "usage": usage, **common})
-    for i, fname in enumerate(fnames[len(plan) :]):
+    return train_rows, test_rows, seconds
+
+
+def _padding_rows(fnames, seed) -> list[dict]:
+    """The test CSV's padding rows (label PADDING_LABEL, usage "Ignored", no audio)."""
+    rows = []
+    for i, fname in enumerate(fnames):
         rng = np.random.default_rng([seed, stable_hash(PADDING_LABEL), SPLIT_KEYS["padding"], i])
-        test_rows.append(
+        rows.append(
             {
                 "fname": fname,
                 "label": PADDING_LABEL,
@@ -448,24 +475,18 @@ def make_demo_dataset(
                 "license": _license(rng),
             }
         )
+    return rows
 
+
+def _write_meta(root, train_rows, test_rows) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write the train and test meta CSVs, sorted by fname; return them."""
     train_columns = ["fname", "label", "manually_verified", "freesound_id", "license"]
     test_columns = ["fname", "label", "usage", "freesound_id", "license"]
     train = pd.DataFrame(train_rows, columns=train_columns).sort_values("fname")
     test = pd.DataFrame(test_rows, columns=test_columns).sort_values("fname")
     write_csv(root / META_DIR / TRAIN_CSV, train)
     write_csv(root / META_DIR / TEST_CSV, test)
-    return {
-        "root": str(root),
-        "labels": labels,
-        "distractor_labels": distractors,
-        "train_clips": len(train),
-        "test_clips": int((test["usage"] != "Ignored").sum()),
-        "ignored_test_clips": ignored_test_clips,
-        "audio_seconds": seconds,
-        "sample_rate": sample_rate,
-        "seed": seed,
-    }
+    return train, test
 
 
 def _license(rng: np.random.Generator) -> str:

@@ -16,21 +16,9 @@ import pandas as pd
 import torch
 
 from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
-from audioclf.devices import resolve_device
-from audioclf.evaluate.scoring import (
-    EVAL_WINDOWS,
-    clip_probabilities,
-    prediction_table,
-    whole_clip_reading,
-)
+from audioclf.evaluate.scoring import EVAL_WINDOWS, prediction_table, trained_probabilities
 from audioclf.io import log, write_csv
-from audioclf.learn.checkpoint import (
-    CheckpointError,
-    eval_autocast,
-    load_checkpoint,
-    rebuild_model,
-)
-from audioclf.learn.data import clip_samples
+from audioclf.learn.checkpoint import CheckpointError, load_trained
 from audioclf.preprocess.cache import PackedClips
 from audioclf.preprocess.clips import ClipSettings, process_clip
 
@@ -124,51 +112,21 @@ def predict_files(
     """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
-    checkpoint = load_checkpoint(model_path)
-    classes = list(checkpoint["classes"])
-    settings = preprocess_settings(checkpoint, sample_rate, top_db, pad_ms, mode)
+    trained = load_trained(model_path, device)
+    settings = preprocess_settings(trained.checkpoint, sample_rate, top_db, pad_ms, mode)
     files, skipped = audio_files(paths)
     for path, reason in skipped.items():
         log(f"{path}: {reason}; no prediction")
-
-    usable, samples, errors = [], [], [None] * len(files)
-    for i, path in enumerate(files):
-        wave, reason = _preprocess(path, settings)
-        if reason is None:
-            usable.append(i)
-            samples.append(wave)
-        else:
-            errors[i] = reason
-            log(f"{path}: {reason}; no prediction")
-
-    prob_columns = [f"prob_{c}" for c in classes]
-    table = pd.DataFrame(
-        {
-            "file": files,
-            "predicted": pd.Series([None] * len(files), dtype=object),
-            "confidence": np.nan,
-            **{column: np.nan for column in prob_columns},
-            "error": pd.Series(errors, dtype=object),
-        }
-    )
+    usable, samples, errors = preprocess_files(files, settings)
+    table = empty_table(files, errors, trained.classes)
     if usable:
         cache = _packed(samples, settings)
-        torch_device = resolve_device(device)
-        probs, _ = clip_probabilities(
-            rebuild_model(checkpoint),
-            cache,
-            list(range(len(cache))),
-            clip_samples(checkpoint["clip_seconds"], settings.sample_rate),
-            len(classes),
-            eval_windows,
-            torch_device,
-            batch_size,
-            whole_clip_reading(checkpoint),
-            eval_autocast(checkpoint, torch_device),
+        probs, _ = trained_probabilities(
+            trained, cache, list(range(len(cache))), eval_windows, batch_size
         )
-        scored = prediction_table(probs, classes)
+        scored = prediction_table(probs, trained.classes)
         table.loc[usable, "predicted"] = scored["predicted"].to_numpy(dtype=object)
-        for column in ["confidence", *prob_columns]:
+        for column in ["confidence", *(f"prob_{c}" for c in trained.classes)]:
             table.loc[usable, column] = scored[column].to_numpy()
     if skipped:  # every input it cannot use is a row too, after the files it scored
         rows = pd.DataFrame({"file": list(skipped), "error": list(skipped.values())})
@@ -181,6 +139,36 @@ def predict_files(
         + (f"; {unscored} without one (see `error`)" if unscored else "")
     )
     return table
+
+
+def preprocess_files(
+    files: list[str], settings: ClipSettings
+) -> tuple[list[int], list[np.ndarray], list[str | None]]:
+    """(positions of the files that can be scored, their int16 samples, each file's reason
+    it cannot be, or None)."""
+    usable, samples, errors = [], [], [None] * len(files)
+    for i, path in enumerate(files):
+        wave, reason = _preprocess(path, settings)
+        if reason is None:
+            usable.append(i)
+            samples.append(wave)
+        else:
+            errors[i] = reason
+            log(f"{path}: {reason}; no prediction")
+    return usable, samples, errors
+
+
+def empty_table(files: list[str], errors: list[str | None], classes: Sequence[str]):
+    """The prediction table of `files` before any is scored: their errors, no predictions."""
+    return pd.DataFrame(
+        {
+            "file": files,
+            "predicted": pd.Series([None] * len(files), dtype=object),
+            "confidence": np.nan,
+            **{f"prob_{c}": np.nan for c in classes},
+            "error": pd.Series(errors, dtype=object),
+        }
+    )
 
 
 def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:

@@ -28,15 +28,9 @@ from audioclf.devices import (
     synchronize,
 )
 from audioclf.io import log
-from audioclf.learn.checkpoint import eval_autocast, load_checkpoint, rebuild_model
+from audioclf.learn.checkpoint import TrainedModel, load_trained
 from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
-from audioclf.learn.data import (
-    WholeClips,
-    clip_samples,
-    split_rows,
-    to_device,
-    whole_clip_batches,
-)
+from audioclf.learn.data import WholeClips, split_rows, to_device, whole_clip_batches
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import model_type
 from audioclf.preprocess.cache import PackedClips
@@ -44,13 +38,6 @@ from audioclf.procedure import run_record
 
 EVAL_WINDOWS = ("sliding", "centre")
 WHOLE = "whole"  # eval_windows recorded for a whole-clip model: one pass over each clip
-
-
-def whole_clip_reading(checkpoint: dict) -> WholeClips | None:
-    """How the model in model.pt `checkpoint` reads whole clips; None for a crop model."""
-    if not model_type(checkpoint["type"]).whole_clip:
-        return None
-    return WholeClips.of(checkpoint["settings"], int(checkpoint["sample_rate"]))
 
 
 def starts_for(n: int, length: int, eval_windows: str) -> list[int]:
@@ -273,81 +260,131 @@ def evaluate(
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}; fix config")
     set_threads(threads)
-    torch_device = resolve_device(device)
-    checkpoint = load_checkpoint(model_path)
-    classes = list(checkpoint["classes"])
-    model = rebuild_model(checkpoint)
-    precision = eval_autocast(checkpoint, torch_device)
-
+    trained = load_trained(model_path, resolve_device(device))
     cache = PackedClips.load(cache_path)
-    if cache.sample_rate != checkpoint["sample_rate"]:
-        raise ValueError(
-            f"{cache_path}: sample rate {cache.sample_rate} Hz, but {model_path} was trained at "
-            f"{checkpoint['sample_rate']} Hz; retrain the model on this cache"
-        )
     split = SPLIT.read(split_csv)
-    fnames, labels = split_rows(split, "test", str(split_csv))
-    unknown = sorted(set(labels) - set(classes))
-    if unknown:
-        raise ValueError(
-            f"{split_csv}: test labels {unknown} are not among the classes of {model_path}; "
-            "retrain the model on this split"
-        )
+    fnames, labels = checked_test_clips(trained, cache, split, cache_path, split_csv, model_path)
     rows = cache.index(fnames)
-    length = clip_samples(checkpoint["clip_seconds"], cache.sample_rate)
-    reading = whole_clip_reading(checkpoint)
-    if reading is not None:
+    if trained.reading is not None:
         eval_windows = WHOLE
-
-    # One untimed batch first, so one-off start-up costs (kernels, allocator) stay out of speed.
-    clip_probabilities(
-        model, cache, rows[:1], length, len(classes), "centre", torch_device, 1, reading,
-        precision,
-    )  # fmt: skip
-    started = time.perf_counter()
-    probs, window_counts = clip_probabilities(
-        model, cache, rows, length, len(classes), eval_windows, torch_device, batch_size,
-        reading, precision,
-    )  # fmt: skip
-    synchronize(torch_device)
-    seconds = time.perf_counter() - started
-
-    scored = prediction_table(probs, classes)
+    probs, window_counts, seconds = timed_probabilities(
+        trained, cache, rows, eval_windows, batch_size
+    )
+    scored = prediction_table(probs, trained.classes)
     predictions = pd.concat([pd.DataFrame({"fname": fnames, "label": labels}), scored], axis=1)
     PREDICTIONS.write(out_predictions, predictions)
 
-    valid_fnames, valid_labels = split_rows(split, "valid", str(split_csv))
-    valid_probs, _ = clip_probabilities(
-        model, cache, cache.index(valid_fnames), length, len(classes), eval_windows,
-        torch_device, batch_size, reading, precision,
-    )  # fmt: skip
-    valid_predicted = prediction_table(valid_probs, classes)["predicted"]
-    valid_accuracy = float((valid_predicted.to_numpy() == np.asarray(valid_labels)).mean())
-
     metrics = run_metrics(
-        checkpoint,
+        trained.checkpoint,
         predictions,
-        model,
-        valid_accuracy=valid_accuracy,
+        trained.network,
+        valid_accuracy=scored_valid_accuracy(
+            trained, cache, split, split_csv, eval_windows, batch_size
+        ),
         n_windows=int(window_counts.sum()),
         clips_per_second=len(fnames) / max(seconds, 1e-9),
-        eval_device=str(torch_device),
+        eval_device=str(trained.device),
         fold=fold,
         eval_windows=eval_windows,
-        eval_precision=precision_name(precision),
+        eval_precision=precision_name(trained.precision),
     )
-    metrics["valid_accuracy_in_training"] = last_valid_accuracy(history_csv)
-    if "manually_verified" in split.columns:
-        metrics["label_checks"] = label_check_scores(predictions, split)
-    if reading is not None:
-        # not a declared key: only whole-clip runs have it (the report states it)
-        stored = cache.lengths
-        metrics["n_cut"] = reading.cut([int(stored[r]) for r in rows])
+    metrics.update(run_extras(trained, cache, rows, split, predictions, history_csv))
     METRICS.write(out_metrics, metrics)
     log(
         f"{Path(model_path)}: test accuracy {metrics['accuracy']:.4f}, balanced "
         f"{metrics['balanced_accuracy']:.4f}, macro F1 {metrics['macro_f1']:.4f} on "
         f"{len(fnames)} clips ({metrics['n_windows']} windows, {eval_windows}); "
-        f"{metrics['inference_clips_per_second']:.1f} clips/s on {torch_device}"
+        f"{metrics['inference_clips_per_second']:.1f} clips/s on {trained.device}"
     )
     return metrics
+
+
+def checked_test_clips(
+    trained: TrainedModel,
+    cache: PackedClips,
+    split: pd.DataFrame,
+    cache_path: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    model_path: str | os.PathLike,
+) -> tuple[list, list]:
+    """(fnames, labels) of the split's test clips, once the cache and the labels are
+    checked to be ones the model knows."""
+    if cache.sample_rate != trained.sample_rate:
+        raise ValueError(
+            f"{cache_path}: sample rate {cache.sample_rate} Hz, but {model_path} was trained at "
+            f"{trained.sample_rate} Hz; retrain the model on this cache"
+        )
+    fnames, labels = split_rows(split, "test", str(split_csv))
+    unknown = sorted(set(labels) - set(trained.classes))
+    if unknown:
+        raise ValueError(
+            f"{split_csv}: test labels {unknown} are not among the classes of {model_path}; "
+            "retrain the model on this split"
+        )
+    return fnames, labels
+
+
+def trained_probabilities(
+    trained: TrainedModel,
+    cache: PackedClips,
+    rows: Sequence[int],
+    eval_windows: str = "sliding",
+    batch_size: int = 64,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """clip_probabilities of a loaded model, by its own crop length, reading of whole
+    clips, device and precision."""
+    return clip_probabilities(
+        trained.network, cache, rows, trained.clip_samples, len(trained.classes),
+        eval_windows, trained.device, batch_size, trained.reading, trained.precision,
+    )  # fmt: skip
+
+
+def timed_probabilities(
+    trained: TrainedModel,
+    cache: PackedClips,
+    rows: Sequence[int],
+    eval_windows: str,
+    batch_size: int,
+) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """trained_probabilities of `rows`, and the seconds they took."""
+    # One untimed batch first, so one-off start-up costs (kernels, allocator) stay out of speed.
+    trained_probabilities(trained, cache, rows[:1], "centre", 1)
+    started = time.perf_counter()
+    probs, window_counts = trained_probabilities(trained, cache, rows, eval_windows, batch_size)
+    synchronize(trained.device)
+    return probs, window_counts, time.perf_counter() - started
+
+
+def scored_valid_accuracy(
+    trained: TrainedModel,
+    cache: PackedClips,
+    split: pd.DataFrame,
+    split_csv: str | os.PathLike,
+    eval_windows: str,
+    batch_size: int,
+) -> float:
+    """Accuracy on the split's valid clips, scored as the test clips are."""
+    fnames, labels = split_rows(split, "valid", str(split_csv))
+    probs, _ = trained_probabilities(trained, cache, cache.index(fnames), eval_windows, batch_size)
+    predicted = prediction_table(probs, trained.classes)["predicted"]
+    return float((predicted.to_numpy() == np.asarray(labels)).mean())
+
+
+def run_extras(
+    trained: TrainedModel,
+    cache: PackedClips,
+    rows: Sequence[int],
+    split: pd.DataFrame,
+    predictions: pd.DataFrame,
+    history_csv: str | os.PathLike | None,
+) -> dict:
+    """What metrics.json adds to run_metrics: training's own last valid accuracy, the
+    scores on verified labels (a split that marks them), the test clips cut (whole-clip)."""
+    extras = {"valid_accuracy_in_training": last_valid_accuracy(history_csv)}
+    if "manually_verified" in split.columns:
+        extras["label_checks"] = label_check_scores(predictions, split)
+    if trained.reading is not None:
+        # not a declared key: only whole-clip runs have it (the report states it)
+        stored = cache.lengths
+        extras["n_cut"] = trained.reading.cut([int(stored[r]) for r in rows])
+    return extras

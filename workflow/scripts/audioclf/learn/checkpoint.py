@@ -1,16 +1,18 @@
-"""model.pt: a trained network's weights with everything needed to rebuild and use it."""
+"""model.pt: a trained network's weights with everything needed to rebuild and use it;
+load_trained reads one back, ready to run."""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from audioclf.devices import autocast_dtype
+from audioclf.devices import autocast_dtype, resolve_device
 from audioclf.io import TorchFileError, atomic_path, load_torch_file, tensor_bytes
-from audioclf.learn.data import clip_samples
-from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
+from audioclf.learn.data import WholeClips, clip_samples
+from audioclf.learn.registry import MODEL_TYPES, ModelType, build_model, model_type
 
 MODEL_FORMAT = "audioclf-model/1"
 # What train_model records; `settings` are the resolved ones (registry.resolve_settings).
@@ -104,3 +106,55 @@ def eval_autocast(checkpoint: dict, device: torch.device) -> torch.dtype | None:
     if "train_precision" not in checkpoint:
         setting = setting is True and device.type == "cuda"
     return autocast_dtype(setting, device, model_type(checkpoint["type"]).cpu_autocast)
+
+
+def whole_clip_reading(checkpoint: dict) -> WholeClips | None:
+    """How the model in model.pt `checkpoint` reads whole clips; None for a crop model."""
+    if not model_type(checkpoint["type"]).whole_clip:
+        return None
+    return WholeClips.of(checkpoint["settings"], int(checkpoint["sample_rate"]))
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A model.pt, ready to run: what evaluate, predict and the report need of it."""
+
+    network: nn.Module = field(repr=False)  # in eval mode, on `device`
+    entry: ModelType  # its type's registry entry
+    classes: tuple[str, ...]  # output k is classes[k]
+    sample_rate: int  # Hz; it only understands audio at this rate
+    clip_samples: int  # the crop it was trained on, in samples
+    reading: WholeClips | None  # how it reads whole clips; None: it scores crops
+    precision: torch.dtype | None  # autocast dtype on `device`; None: float32
+    device: torch.device
+    checkpoint: dict = field(repr=False)  # the model.pt dict, for its recorded facts
+
+    @property
+    def name(self) -> str:
+        return self.checkpoint["model"]
+
+    @property
+    def settings(self) -> dict:
+        """The resolved settings it was trained with."""
+        return self.checkpoint["settings"]
+
+
+def load_trained(path: str | os.PathLike, device: torch.device | str = "cpu") -> TrainedModel:
+    """The model in model.pt `path`, rebuilt in eval mode on `device` (a torch.device, or a
+    config value: "auto", "cpu", "cuda"), with its crop length, its reading of whole clips
+    and the precision it is scored in there."""
+    checkpoint = load_checkpoint(path)
+    if isinstance(device, str):
+        device = resolve_device(device)
+    rate = int(checkpoint["sample_rate"])
+    return TrainedModel(
+        network=rebuild_model(checkpoint).to(device),
+        entry=model_type(checkpoint["type"]),
+        classes=tuple(checkpoint["classes"]),
+        sample_rate=rate,
+        clip_samples=clip_samples(checkpoint["clip_seconds"], rate),
+        reading=whole_clip_reading(checkpoint),
+        precision=eval_autocast(checkpoint, device),
+        device=device,
+        checkpoint=checkpoint,
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from fastai.data.core import DataLoaders
 from fastai.learner import AvgSmoothLoss, Learner
 from fastai.metrics import accuracy
 from torch import nn
+from torch.utils.data import DataLoader
 
 from audioclf.contracts import HISTORY, SPLIT
 from audioclf.devices import (
@@ -32,7 +34,7 @@ from audioclf.io import log
 from audioclf.learn.checkpoint import save_checkpoint
 from audioclf.learn.data import WholeClips, class_names, clip_samples, training_loaders
 from audioclf.learn.models import count_parameters, parameter_groups
-from audioclf.learn.registry import build_model, model_type, resolve_settings
+from audioclf.learn.registry import ModelType, build_model, model_type, resolve_settings
 from audioclf.learn.weights import autoencoder_name, load_encoder, load_pretrained
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import FINE_TUNE_LR_MULT, group_hypers, schedule_plan
@@ -174,6 +176,26 @@ def build_learner(
     return learn
 
 
+@dataclass(frozen=True)
+class TrainingRun:
+    """One training run as settled before its network is built: what it reads (the cache,
+    the split's classes and loaders) and how it computes (device, precision, determinism)."""
+
+    name: str
+    settings: dict  # resolved (registry.resolve_settings)
+    entry: ModelType
+    device: torch.device
+    precision: torch.dtype | None  # autocast dtype; None: float32
+    deterministic: bool
+    seed: int
+    cache: PackedClips
+    classes: list[str]
+    clip_seconds: float
+    reading: WholeClips | None  # a whole-clip model's reading; None: crops
+    train_dl: DataLoader
+    valid_dl: DataLoader
+
+
 def train(
     cache_path: str | os.PathLike,
     split_csv: str | os.PathLike,
@@ -188,22 +210,67 @@ def train(
     threads: int | None = None,
     encoder_path: str | os.PathLike | None = None,
     deterministic: bool | str = "auto",
+    model: nn.Module | None = None,
 ) -> dict:
     """Train `model_name` on the train split, validate on valid (test is never read).
     `encoder_path`: the encoder.pt that `pretrained: autoencoder:<name>` loads.
-    `deterministic`: see audioclf.devices.seed_everything."""
+    `deterministic`: see audioclf.devices.seed_everything. `model`: the network to train, of
+    the type and settings `model_settings` names (None: the registry builds it from them).
+    Steps: settle the run, build the network, load its initial weights, choose the
+    schedule, fit, and record model.pt and history.csv."""
+    run = prepare_run(
+        cache_path, split_csv, model_name, model_settings, clip_seconds, device, seed, threads,
+        deterministic,
+    )  # fmt: skip
+    if model is None:
+        model = build_network(run)
+    weight_source, frozen = initial_weights(model, run, encoder_path)
+    plan, epochs = schedule(run, model, weight_source)
+    history, train_seconds = fit(model, run, plan, epochs, frozen)
+    HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
+    save_checkpoint(out_model, checkpoint_of(model, run, history, train_seconds, weight_source))
+    last = history.rows[-1] if history.rows else {}
+    log(
+        f"{model_name}: trained in {train_seconds:.1f} s; last valid_accuracy "
+        f"{last.get('valid_accuracy', float('nan')):.4f}"
+    )
+    return {
+        "model": model_name,
+        "n_params": count_parameters(model),
+        "train_seconds": train_seconds,
+        "valid_accuracy": last.get("valid_accuracy"),
+        "history": history.rows,
+        "device": str(run.device),
+        "pretrained": weight_source is not None,
+        "weight_source": weight_source,
+        "train_fnames": list(run.train_dl.dataset.fnames),
+        "valid_fnames": list(run.valid_dl.dataset.fnames),
+    }
+
+
+def prepare_run(
+    cache_path: str | os.PathLike,
+    split_csv: str | os.PathLike,
+    model_name: str,
+    model_settings: Mapping,
+    clip_seconds: float,
+    device: str,
+    seed: int,
+    threads: int | None,
+    deterministic: bool | str,
+) -> TrainingRun:
+    """Resolve the settings and the device, seed every generator, read the cache and the
+    split, and make the train and valid loaders."""
     set_threads(threads)
     settings = resolve_settings(model_settings)
-    model_type_name = settings["type"]
+    entry = model_type(settings["type"])
     torch_device = resolve_device(device)
     enable_fast_math(torch_device)
-    fixed_shapes = not model_type(model_type_name).whole_clip
-    is_deterministic = seed_everything(seed, deterministic, torch_device, fixed_shapes)
+    is_deterministic = seed_everything(seed, deterministic, torch_device, not entry.whole_clip)
 
     cache = PackedClips.load(cache_path)
     split = SPLIT.read(split_csv)
     classes = class_names(split)
-    entry = model_type(model_type_name)
     precision = autocast_dtype(settings["mixed_precision"], torch_device, entry.cpu_autocast)
     reading = WholeClips.of(settings, cache.sample_rate) if entry.whole_clip else None
     train_dl, valid_dl = training_loaders(
@@ -217,112 +284,129 @@ def train(
         source=str(split_csv),
         reading=reading,
     )
+    return TrainingRun(
+        model_name, settings, entry, torch_device, precision, is_deterministic, seed, cache,
+        classes, clip_seconds, reading, train_dl, valid_dl,
+    )  # fmt: skip
 
-    model = build_model(
-        settings, len(classes), clip_samples(clip_seconds, cache.sample_rate), cache.sample_rate
-    )
+
+def build_network(run: TrainingRun) -> nn.Module:
+    """The network the registry builds for the run's settings, classes and crop length."""
+    rate = run.cache.sample_rate
+    return build_model(run.settings, len(run.classes), clip_samples(run.clip_seconds, rate), rate)
+
+
+def initial_weights(
+    model: nn.Module, run: TrainingRun, encoder_path: str | os.PathLike | None
+) -> tuple[str | None, nn.Module | None]:
+    """Load the weights `pretrained` names into `model`: (where they came from, None for
+    random ones; the pretrained encoder that freezing holds still, if any)."""
+    settings, type_name = run.settings, run.settings["type"]
     autoencoder = autoencoder_name(settings["pretrained"])
-    frozen = None
     if autoencoder is not None:
-        if entry.encoder is None or encoder_path is None:
+        if run.entry.encoder is None or encoder_path is None:
             raise ValueError(
-                f"{model_name}: pretrained: {settings['pretrained']!r}, but "
+                f"{run.name}: pretrained: {settings['pretrained']!r}, but "
                 + (
-                    f"type {model_type_name!r} has no encoder to pretrain"
-                    if entry.encoder is None
+                    f"type {type_name!r} has no encoder to pretrain"
+                    if run.entry.encoder is None
                     else "no encoder.pt was given"
                 )  # fmt: skip
             )
-        load_encoder(model, model_type_name, encoder_path, settings)
-        frozen = entry.encoder(model)
-        weight_source = f"autoencoder {autoencoder} ({encoder_path})"
-    elif settings["pretrained"] not in (None, False) and not entry.pretrained_body:
+        load_encoder(model, type_name, encoder_path, settings)
+        return f"autoencoder {autoencoder} ({encoder_path})", run.entry.encoder(model)
+    if settings["pretrained"] not in (None, False) and not run.entry.pretrained_body:
         raise ValueError(
-            f"{model_name}: pretrained: {settings['pretrained']!r}, but type "
-            f"{model_type_name!r} has no pretrained body; set `pretrained: false`"
+            f"{run.name}: pretrained: {settings['pretrained']!r}, but type "
+            f"{type_name!r} has no pretrained body; set `pretrained: false`"
         )
-    else:
-        weight_source = load_pretrained(model, settings["pretrained"])
-    n_params = count_parameters(model)
+    return load_pretrained(model, settings["pretrained"]), None
+
+
+def schedule(run: TrainingRun, model: nn.Module, weight_source: str | None) -> tuple[dict, int]:
+    """(the schedule plan, the epochs to fit), logged with what is trained and how."""
+    settings, train_dl = run.settings, run.train_dl
     plan = schedule_plan(settings, weight_source is not None)
-    freeze_epochs = plan["freeze_epochs"]
     steps_per_epoch = len(train_dl)
     epochs = epochs_for(int(settings["epochs"]), steps_per_epoch, int(settings["min_steps"]))
     log(
-        f"{model_name}: {model_type_name}, {n_params:,} parameters, {len(classes)} classes, "
-        f"{len(train_dl.dataset)} train / {len(valid_dl.dataset)} valid clips, "
-        f"device {torch_device}, weights: {weight_source or 'random init'}, "
+        f"{run.name}: {settings['type']}, {count_parameters(model):,} parameters, "
+        f"{len(run.classes)} classes, "
+        f"{len(train_dl.dataset)} train / {len(run.valid_dl.dataset)} valid clips, "
+        f"device {run.device}, weights: {weight_source or 'random init'}, "
         f"{plan['schedule']} (lr {plan['lr_groups']}), "
-        f"{precision_name(precision)}, {'deterministic' if is_deterministic else 'autotuned'}"
+        f"{precision_name(run.precision)}, "
+        f"{'deterministic' if run.deterministic else 'autotuned'}"
     )
-    if reading is not None:
-        cut = reading.cut(train_dl.dataset.stored_lengths + valid_dl.dataset.stored_lengths)
+    if run.reading is not None:
+        cut = run.reading.cut(train_dl.dataset.stored_lengths + run.valid_dl.dataset.stored_lengths)
         log(
-            f"{model_name}: whole clips, read up to their first {settings['max_seconds']} s "
+            f"{run.name}: whole clips, read up to their first {settings['max_seconds']} s "
             f"({cut} train/valid clip(s) longer), in batches of up to {settings['batch_size']} "
             f"clips and {settings['batch_seconds']} s of audio"
         )
     if epochs != int(settings["epochs"]):
         log(
-            f"{model_name}: {len(train_dl.dataset)} train clips at batch size "
+            f"{run.name}: {len(train_dl.dataset)} train clips at batch size "
             f"{settings['batch_size']} give {steps_per_epoch} optimizer step(s) per epoch; "
             f"{settings['epochs']} epochs raised to {epochs} so that training takes at least "
             f"min_steps = {settings['min_steps']} steps"
         )
+    return plan, epochs
 
-    history = EpochHistory(freeze_epochs + epochs)
+
+def fit(
+    model: nn.Module, run: TrainingRun, plan: dict, epochs: int, frozen: nn.Module | None
+) -> tuple[EpochHistory, float]:
+    """Fit `model` by the plan's schedule: (its epoch history, the seconds it took)."""
+    settings = run.settings
+    history = EpochHistory(plan["freeze_epochs"] + epochs)
     lrs, wds = group_hypers(settings, len(parameter_groups(model, frozen)))
     learn = build_learner(
-        model, train_dl, valid_dl, torch_device, wds, precision, cbs=[history], frozen=frozen
-    )
+        model, run.train_dl, run.valid_dl, run.device, wds, run.precision, cbs=[history],
+        frozen=frozen,
+    )  # fmt: skip
     lr = float(settings["lr"])
     started = time.perf_counter()
     if plan["schedule"] == "fine_tune":
-        learn.fine_tune(epochs, base_lr=lr, freeze_epochs=freeze_epochs, lr_mult=FINE_TUNE_LR_MULT)
+        learn.fine_tune(
+            epochs, base_lr=lr, freeze_epochs=plan["freeze_epochs"], lr_mult=FINE_TUNE_LR_MULT
+        )
     else:
         learn.fit_one_cycle(epochs, np.array(lrs) if len(set(lrs)) > 1 else lr)
-    synchronize(torch_device)
+    synchronize(run.device)
     train_seconds = time.perf_counter() - started
-    log(f"{model_name}: {history.steps} optimizer steps in {len(history.rows)} epochs")
+    log(f"{run.name}: {history.steps} optimizer steps in {len(history.rows)} epochs")
+    return history, train_seconds
 
-    HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
-    checkpoint = {
-        "model": model_name,
-        "type": model_type_name,
-        "settings": settings,
-        "classes": classes,
-        "sample_rate": int(cache.sample_rate),
-        "clip_seconds": float(clip_seconds),
+
+def checkpoint_of(
+    model: nn.Module,
+    run: TrainingRun,
+    history: EpochHistory,
+    train_seconds: float,
+    weight_source: str | None,
+) -> dict:
+    """What model.pt records of the trained network and of how it was trained."""
+    return {
+        "model": run.name,
+        "type": run.settings["type"],
+        "settings": run.settings,
+        "classes": run.classes,
+        "sample_rate": int(run.cache.sample_rate),
+        "clip_seconds": float(run.clip_seconds),
         # how the cache was made from audio files, so predict.py can do the same to new ones
-        "preprocess": dict(cache.settings),
+        "preprocess": dict(run.cache.settings),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "train_seconds": train_seconds,
-        "device": str(torch_device),
-        "train_precision": precision_name(precision),
-        "deterministic": is_deterministic,
-        "seed": int(seed),
+        "device": str(run.device),
+        "train_precision": precision_name(run.precision),
+        "deterministic": run.deterministic,
+        "seed": int(run.seed),
         "pretrained": weight_source is not None,
         "weight_source": weight_source,
-        "n_params": n_params,
-        "n_train": len(train_dl.dataset),
+        "n_params": count_parameters(model),
+        "n_train": len(run.train_dl.dataset),
         "epochs_run": len(history.rows),
         "optimizer_steps": history.steps,
-    }
-    save_checkpoint(out_model, checkpoint)
-    last = history.rows[-1] if history.rows else {}
-    log(
-        f"{model_name}: trained in {train_seconds:.1f} s; last valid_accuracy "
-        f"{last.get('valid_accuracy', float('nan')):.4f}"
-    )
-    return {
-        "model": model_name,
-        "n_params": n_params,
-        "train_seconds": train_seconds,
-        "valid_accuracy": last.get("valid_accuracy"),
-        "history": history.rows,
-        "device": str(torch_device),
-        "pretrained": weight_source is not None,
-        "weight_source": weight_source,
-        "train_fnames": list(train_dl.dataset.fnames),
-        "valid_fnames": list(valid_dl.dataset.fnames),
     }

@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -185,14 +185,62 @@ def preprocess_subset(
     fnames = subset["fname"].tolist()
     labels = subset["label"].tolist()
     paths = subset["path"].tolist()
-    jobs = [(path, settings) for path in paths]
     known = _clip_digests(not_in) if not_in else {}
+    cache_dir = Path(cache_path).parent
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    # Clips go to a spool file as they arrive and come back once, into the packed tensor:
+    # collecting them in memory first would hold every clip twice while packing.
+    with tempfile.TemporaryFile(dir=cache_dir, prefix=".preprocess-spool-") as spool:
+        done = _spool_clips(spool, paths, settings, workers, known, not_in, cache_path, progress)
+        excluded_table = pd.DataFrame(
+            [(fnames[i], labels[i], paths[i], reason) for i, reason in done.excluded],
+            columns=list(EXCLUDED.columns),
+        )
+        EXCLUDED.write(excluded_csv, excluded_table)
+        _check_exclusions(
+            subset_csv, excluded_csv, fnames, labels, done.kept, done.excluded,
+            max_excluded_fraction, require_every_label,
+        )  # fmt: skip
+        try:
+            waveforms = _read_spool(spool, sum(done.lengths))
+        except OSError as err:  # the spool's last buffered bytes, flushed on a full disk
+            raise_output_error(Path(cache_path), err, 4 * sum(done.lengths))
 
-    kept: list[int] = []
-    n_cut = 0
-    lengths: list[int] = []
-    original_seconds: list[float] = []
-    excluded: list[tuple[int, str]] = []
+    cache = _pack(waveforms, done, fnames, labels, settings)
+    cache.save(cache_path)
+    CLIPS.write(clips_csv, _clips_table(cache))
+    summary = _summary(done, cache, len(paths))
+    print(
+        f"{cache_path}: {summary['usable']} of {summary['clips']} clips, "
+        f"{summary['original_seconds'] / 3600:.2f} h of audio, "
+        f"{summary['trimmed_seconds'] / 3600:.2f} h after removing silence; "
+        f"{summary['excluded']} excluded (listed in {excluded_csv})"
+        + (f"; {done.n_cut} cut at max_seconds {settings.max_seconds:g} s" if done.n_cut else ""),
+        file=sys.stderr,
+    )
+    return summary
+
+
+@dataclass
+class _Spooled:
+    """The clips written to the spool (positions in subset.csv, lengths, original
+    durations, how many were cut) and those excluded, with their reasons."""
+
+    kept: list[int] = field(default_factory=list)
+    lengths: list[int] = field(default_factory=list)
+    original_seconds: list[float] = field(default_factory=list)
+    excluded: list[tuple[int, str]] = field(default_factory=list)
+    n_cut: int = 0
+
+
+def _spool_clips(
+    spool, paths, settings: ClipSettings, workers, known, not_in, cache_path, progress
+) -> _Spooled:
+    """Preprocess every file of `paths` (in order, on `workers` processes) and write each
+    usable clip to `spool`; a clip whose samples are `known` (digests of `not_in`'s clips)
+    is excluded, naming the clip it repeats."""
+    jobs = [(path, settings) for path in paths]
+    done = _Spooled()
     bar = tqdm(
         total=len(jobs),
         desc="preprocess",
@@ -201,49 +249,35 @@ def preprocess_subset(
         disable=not progress,
         mininterval=0.5 if sys.stderr.isatty() else 10.0,
     )
-    cache_dir = Path(cache_path).parent
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    # Clips go to a spool file as they arrive and come back once, into the packed tensor:
-    # collecting them in memory first would hold every clip twice while packing.
-    with tempfile.TemporaryFile(dir=cache_dir, prefix=".preprocess-spool-") as spool:
-        with bar:
-            for i, result in enumerate(_results(jobs, workers)):
-                if result.reason is None and known:
-                    same = known.get(_digest(result.samples))
-                    if same is not None:
-                        result.reason = f"same audio as {same} of {not_in}"
-                if result.reason is None:
-                    n_cut += result.cut
-                    kept.append(i)
-                    lengths.append(len(result.samples))
-                    original_seconds.append(result.original_seconds)
-                    _spool(spool, result.samples, cache_path, i + 1, len(jobs), lengths)
-                else:
-                    excluded.append((i, result.reason))
-                bar.update()
+    with bar:
+        for i, result in enumerate(_results(jobs, workers)):
+            if result.reason is None and known:
+                same = known.get(_digest(result.samples))
+                if same is not None:
+                    result.reason = f"same audio as {same} of {not_in}"
+            if result.reason is None:
+                done.n_cut += result.cut
+                done.kept.append(i)
+                done.lengths.append(len(result.samples))
+                done.original_seconds.append(result.original_seconds)
+                _spool(spool, result.samples, cache_path, i + 1, len(jobs), done.lengths)
+            else:
+                done.excluded.append((i, result.reason))
+            bar.update()
+    return done
 
-        excluded_table = pd.DataFrame(
-            [(fnames[i], labels[i], paths[i], reason) for i, reason in excluded],
-            columns=list(EXCLUDED.columns),
-        )
-        EXCLUDED.write(excluded_csv, excluded_table)
-        _check_exclusions(
-            subset_csv, excluded_csv, fnames, labels, kept, excluded, max_excluded_fraction,
-            require_every_label,
-        )  # fmt: skip
-        try:
-            waveforms = _read_spool(spool, sum(lengths))
-        except OSError as err:  # the spool's last buffered bytes, flushed on a full disk
-            raise_output_error(Path(cache_path), err, 4 * sum(lengths))
 
-    offsets = torch.cumsum(torch.tensor([0, *lengths], dtype=torch.int64), 0)
-    cache = PackedClips(
+def _pack(
+    waveforms: torch.Tensor, done: _Spooled, fnames: list, labels: list, settings: ClipSettings
+) -> PackedClips:
+    """The packed cache of the spooled clips, recording the settings that made them."""
+    return PackedClips(
         waveforms=waveforms,
-        offsets=offsets,
-        fnames=[fnames[i] for i in kept],
-        labels=[labels[i] for i in kept],
+        offsets=torch.cumsum(torch.tensor([0, *done.lengths], dtype=torch.int64), 0),
+        fnames=[fnames[i] for i in done.kept],
+        labels=[labels[i] for i in done.kept],
         sample_rate=settings.sample_rate,
-        original_seconds=torch.tensor(original_seconds, dtype=torch.float64),
+        original_seconds=torch.tensor(done.original_seconds, dtype=torch.float64),
         settings={
             "sample_rate": settings.sample_rate,
             "top_db": settings.top_db,
@@ -253,36 +287,32 @@ def preprocess_subset(
             "too_long": settings.too_long,
         },
     )
-    trimmed_seconds = cache.trimmed_seconds
-    clips_table = pd.DataFrame(
+
+
+def _summary(done: _Spooled, cache: PackedClips, n_clips: int) -> dict:
+    """preprocess_subset's counts and the usable clips' seconds before and after trimming."""
+    return {
+        "clips": n_clips,
+        "usable": len(done.kept),
+        "excluded": len(done.excluded),
+        "excluded_reasons": dict(Counter(reason for _, reason in done.excluded)),
+        "cut": done.n_cut,
+        "original_seconds": float(cache.original_seconds.sum()),
+        "trimmed_seconds": float(cache.trimmed_seconds.sum()),
+    }
+
+
+def _clips_table(cache: PackedClips) -> pd.DataFrame:
+    """clips.csv: each usable clip's label and its duration before and after trimming."""
+    return pd.DataFrame(
         {
             "fname": cache.fnames,
             "label": cache.labels,
             "original_seconds": cache.original_seconds.numpy(),
-            "trimmed_seconds": trimmed_seconds.numpy(),
+            "trimmed_seconds": cache.trimmed_seconds.numpy(),
         },
         columns=list(CLIPS.columns),
     )
-    cache.save(cache_path)
-    CLIPS.write(clips_csv, clips_table)
-    summary = {
-        "clips": len(jobs),
-        "usable": len(kept),
-        "excluded": len(excluded),
-        "excluded_reasons": dict(Counter(reason for _, reason in excluded)),
-        "cut": n_cut,
-        "original_seconds": float(cache.original_seconds.sum()),
-        "trimmed_seconds": float(trimmed_seconds.sum()),
-    }
-    print(
-        f"{cache_path}: {summary['usable']} of {summary['clips']} clips, "
-        f"{summary['original_seconds'] / 3600:.2f} h of audio, "
-        f"{summary['trimmed_seconds'] / 3600:.2f} h after removing silence; "
-        f"{summary['excluded']} excluded (listed in {excluded_csv})"
-        + (f"; {n_cut} cut at max_seconds {settings.max_seconds:g} s" if n_cut else ""),
-        file=sys.stderr,
-    )
-    return summary
 
 
 def _spool(spool, samples: np.ndarray, cache_path, done: int, total: int, lengths: list):

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 import torch
+from torch import nn
 from torch.utils.data import DataLoader
 
 from audioclf.contracts import EXCLUDED, HISTORY_PRETRAIN, SPLIT
@@ -126,6 +127,45 @@ def pretrain(
     fnames = pool_fnames(cache, split_csv, s["pool"])
     where = pool_words(s["pool"], split_csv, cache_path)
     crop = clip_samples(float(s["crop_seconds"]), cache.sample_rate)
+    pool_samples = checked_pool(name, s, cache, fnames, crop, where)
+    model = build_model({"type": s["encoder"], **s["settings"]}, 2, crop, cache.sample_rate)
+    encoder = model_type(s["encoder"]).encoder(model)
+    autoencoder = WaveformAutoencoder(encoder).to(torch_device)
+    dataset = ClipDataset(
+        cache, fnames, [0] * len(fnames), crop, torch.Generator().manual_seed(seed + 1)
+    )
+    log(
+        f"pretrain.{name}: {s['encoder']} encoder, {s['loss']} loss, {where}: "
+        f"{len(fnames)} clips ({pool_samples / cache.sample_rate:.0f} s), crops of "
+        f"{s['crop_seconds']} s, {s['epochs']} epochs, device {torch_device}"
+    )
+    history = fit_autoencoder(autoencoder, dataset, s, seed, torch_device)
+    state = model.state_dict()
+    checkpoint = {
+        "format": ENCODER_FORMAT,
+        "name": name,
+        "encoder_type": s["encoder"],
+        "settings": s,
+        "sample_rate": int(cache.sample_rate),
+        "state_dict": {k: state[k].detach().cpu().clone() for k in encoder_keys(model, encoder)},
+        "pool": pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded),
+        "examples": reconstructions(autoencoder, dataset, torch_device),
+        "history": history,
+    }
+    with atomic_path(out_encoder, needed=tensor_bytes(checkpoint)) as tmp:
+        torch.save(checkpoint, tmp)
+    HISTORY_PRETRAIN.write(
+        out_history, pd.DataFrame(history, columns=list(HISTORY_PRETRAIN.columns))
+    )
+    log(f"pretrain.{name}: loss {history[0]['loss']:.4f} -> {history[-1]['loss']:.4f}")
+    return checkpoint
+
+
+def checked_pool(
+    name: str, s: dict, cache: PackedClips, fnames: list[str], crop: int, where: str
+) -> int:
+    """The pool's samples, once the crop is long enough for the loss and the pool holds at
+    least one crop of audio."""
     if s["loss"] == "spectral" and crop <= max(LOSS_FFTS) // 2:
         raise PretrainError(
             f"pretrain.{name}.crop_seconds: {s['crop_seconds']} s is {crop} samples, too short "
@@ -140,31 +180,26 @@ def pretrain(
             f"{pool_samples / cache.sample_rate:.2f} s of audio, less than one crop of "
             f"{s['crop_seconds']} s; add audio or lower crop_seconds"
         )
-    entry = model_type(s["encoder"])
-    model = build_model({"type": s["encoder"], **s["settings"]}, 2, crop, cache.sample_rate)
-    encoder = entry.encoder(model)
-    autoencoder = WaveformAutoencoder(encoder).to(torch_device)
+    return pool_samples
+
+
+def fit_autoencoder(
+    autoencoder: nn.Module, dataset: ClipDataset, s: dict, seed: int, device: torch.device
+) -> list[dict]:
+    """Train `autoencoder` on random crops of `dataset` with AdamW; one history row an epoch."""
     loss_of = LOSSES[s["loss"]]
-    dataset = ClipDataset(
-        cache, fnames, [0] * len(fnames), crop, torch.Generator().manual_seed(seed + 1)
-    )
     batch_size = min(int(s["batch_size"]), len(dataset))
     loader = DataLoader(
         dataset, batch_size=batch_size, shuffle=True, drop_last=len(dataset) > batch_size,
         generator=torch.Generator().manual_seed(seed), collate_fn=batched,
     )  # fmt: skip
     optimizer = torch.optim.AdamW(autoencoder.parameters(), lr=float(s["lr"]))
-    log(
-        f"pretrain.{name}: {s['encoder']} encoder, {s['loss']} loss, {where}: "
-        f"{len(fnames)} clips ({pool_samples / cache.sample_rate:.0f} s), crops of "
-        f"{s['crop_seconds']} s, {s['epochs']} epochs, device {torch_device}"
-    )
     history = []
     for epoch in range(1, int(s["epochs"]) + 1):
         started, total, seen = time.perf_counter(), 0.0, 0
         autoencoder.train()
         for batch in loader:
-            wave, _ = to_device(batch, torch_device)
+            wave, _ = to_device(batch, device)
             loss = loss_of(autoencoder(wave), wave)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -180,29 +215,16 @@ def pretrain(
         )
         log(f"epoch {epoch}/{s['epochs']}  loss {history[-1]['loss']:.4f}  "
             f"{history[-1]['seconds']:.1f} s")  # fmt: skip
+    return history
 
+
+def reconstructions(
+    autoencoder: nn.Module, dataset: ClipDataset, device: torch.device
+) -> dict[str, torch.Tensor]:
+    """The first EXAMPLES crops of the pool and the trained autoencoder's reconstructions."""
     autoencoder.eval()
     with torch.no_grad():
         examples = torch.stack([dataset[i][0] for i in range(min(EXAMPLES, len(dataset)))])
         (inputs,) = to_device((examples,))  # int16 -> float, on the CPU
-        outputs = autoencoder(inputs.to(torch_device)).cpu()
-    state = model.state_dict()
-    keys = encoder_keys(model, encoder)
-    checkpoint = {
-        "format": ENCODER_FORMAT,
-        "name": name,
-        "encoder_type": s["encoder"],
-        "settings": s,
-        "sample_rate": int(cache.sample_rate),
-        "state_dict": {k: state[k].detach().cpu().clone() for k in keys},
-        "pool": pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded),
-        "examples": {"input": inputs[:, 0].clone(), "reconstruction": outputs[:, 0].clone()},
-        "history": history,
-    }
-    with atomic_path(out_encoder, needed=tensor_bytes(checkpoint)) as tmp:
-        torch.save(checkpoint, tmp)
-    HISTORY_PRETRAIN.write(
-        out_history, pd.DataFrame(history, columns=list(HISTORY_PRETRAIN.columns))
-    )
-    log(f"pretrain.{name}: loss {history[0]['loss']:.4f} -> {history[-1]['loss']:.4f}")
-    return checkpoint
+        outputs = autoencoder(inputs.to(device)).cpu()
+    return {"input": inputs[:, 0].clone(), "reconstruction": outputs[:, 0].clone()}

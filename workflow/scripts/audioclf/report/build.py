@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -13,7 +14,7 @@ import yaml
 from audioclf.contracts import CLIPS, CURVES, EXCLUDED, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.evaluate.stats import p_range
 from audioclf.io import load_torch_file, write_text
-from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.features import filterbank_centres
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
@@ -27,8 +28,8 @@ from audioclf.report.comparison import (
     read_comparisons,
     statistics_rows,
 )
-from audioclf.report.example import example_clip, pick_example
-from audioclf.report.filters import learned_view
+from audioclf.report.example import ExampleClip, example_clip, pick_example
+from audioclf.report.filters import FilterView, learned_view
 from audioclf.report.formatting import duration, file_size, integer, number, percent
 from audioclf.report.inputs import ModelRun, read_model_runs
 from audioclf.report.layout import DEFAULT_SETTINGS, figure_files
@@ -100,57 +101,125 @@ def build_report(
     runs = read_model_runs(models)
     comparisons = read_comparisons(comparison_json, runs)
     labels = class_order(runs)
-    subset = SUBSET.read(subset_csv)
-    clips = CLIPS.read(clips_csv)
-    excluded = EXCLUDED.read(excluded_csv)
-    split = SPLIT.read(split_csv)
-    counts = SPLIT_COUNTS.read(split_counts_csv)
-    checkpoints = {run.name: load_checkpoint(run.model_path) for run in runs}
-    curves = CURVES.read(curves_csv) if curves_csv is not None else pd.DataFrame()
+    data = read_run_data(
+        subset_csv, clips_csv, excluded_csv, split_csv, split_counts_csv, curves_csv
+    )
     encoders = {
         name: load_torch_file(path, "an encoder file", "rerun pretrain_frontend")
         for name, path in (encoder_files or {}).items()
     }
+    views = network_views(runs, data, cache_path, settings["example_clip"], encoders)
+    images = draw_figures(figures_dir, settings, runs, labels, data, views, comparisons, encoders)
+    context = {
+        **results_context(runs, comparisons, labels),
+        **data_context(config, runs, labels, data, views.example),
+        **provenance_context(config, runs, benchmark_tsvs, generated_at),
+        "images": images,
+        "filterbank_models": list(views.filterbanks),
+        "learned_filters": views.filter_words,
+        "pretraining": [pretraining_words(name, e, runs) for name, e in encoders.items()],
+        "figure_format": settings["figure_format"],
+    }
+    write_page(out_html, context)
 
+
+@dataclass(frozen=True)
+class RunData:
+    """The run's data tables, as the page reads them."""
+
+    subset: pd.DataFrame
+    clips: pd.DataFrame
+    excluded: pd.DataFrame
+    split: pd.DataFrame
+    counts: pd.DataFrame
+    curves: pd.DataFrame  # empty: no data-size curve
+
+
+def read_run_data(
+    subset_csv, clips_csv, excluded_csv, split_csv, split_counts_csv, curves_csv=None
+) -> RunData:
+    """subset.csv, clips.csv, excluded.csv, split.csv, split_counts.csv and curves.csv."""
+    return RunData(
+        subset=SUBSET.read(subset_csv),
+        clips=CLIPS.read(clips_csv),
+        excluded=EXCLUDED.read(excluded_csv),
+        split=SPLIT.read(split_csv),
+        counts=SPLIT_COUNTS.read(split_counts_csv),
+        curves=CURVES.read(curves_csv) if curves_csv is not None else pd.DataFrame(),
+    )
+
+
+@dataclass(frozen=True)
+class NetworkViews:
+    """What the page shows that needs the trained networks or the packed audio."""
+
+    example: ExampleClip
+    filterbanks: dict[str, tuple]  # learnable filterbanks' (initial, trained) centres
+    filter_views: list[FilterView]
+    filter_words: dict[str, list[str]]
+    sample_rate: int  # the cache's
+
+
+def network_views(
+    runs: list[ModelRun],
+    data: RunData,
+    cache_path: str | os.PathLike,
+    example_fname: str | None,
+    encoders: dict[str, dict],
+) -> NetworkViews:
+    """The example clip, the filterbanks' centres and the learned filters, read from the
+    models' files and the cache (neither is kept: the cache holds the whole run's audio)."""
+    trained = {run.name: load_trained(run.model_path) for run in runs}
     cache = PackedClips.load(cache_path)
     example = example_clip(
-        pick_example(split, cache, settings["example_clip"]), cache, subset, split, checkpoints
+        pick_example(data.split, cache, example_fname), cache, data.subset, data.split, trained
     )
     filterbanks = {}
-    for name, checkpoint in checkpoints.items():
-        centres = filterbank_centres(checkpoint["state_dict"])
+    for name, model in trained.items():
+        centres = filterbank_centres(model.checkpoint["state_dict"])
         if centres is not None:
             filterbanks[name] = tuple(c.numpy() for c in centres)
-    filter_views, filter_words = learned_view(checkpoints, model_encoders(runs, encoders))
-    del checkpoints
-    cache_rate = cache.sample_rate
-    del cache  # the whole run's audio; only the example is needed from here on
+    filter_views, filter_words = learned_view(trained, model_encoders(runs, encoders))
+    return NetworkViews(example, filterbanks, filter_views, filter_words, int(cache.sample_rate))
 
+
+def draw_figures(
+    figures_dir: str | os.PathLike,
+    settings: dict,
+    runs: list[ModelRun],
+    labels: list[str],
+    data: RunData,
+    views: NetworkViews,
+    comparisons: Comparisons,
+    encoders: dict[str, dict],
+) -> dict:
+    """Draw and save every figure of the page; {figure name: what the page embeds}."""
     files = figure_files(figures_dir, settings["figure_format"])
+    clips, rate = data.clips, views.sample_rate
     drawings = {
-        "preprocessing": lambda: fig.preprocessing_figure(example),
-        "spectrogram": lambda: fig.spectrogram_figure(example),
+        "preprocessing": lambda: fig.preprocessing_figure(views.example),
+        "spectrogram": lambda: fig.spectrogram_figure(views.example),
         "durations": lambda: fig.durations_figure(clips, labels_of(clips, labels)),
         "confusion": lambda: fig.confusion_figure(runs, labels),
         "per_class_f1": lambda: fig.per_class_f1_figure(runs, labels),
         "training_curves": lambda: fig.training_curves_figure(runs),
-        "filterbank": lambda: fig.filterbank_figure(filterbanks, int(cache_rate)),
-        "learned_filters": lambda: fig.learned_filters_figure(filter_views, int(cache_rate)),
+        "filterbank": lambda: fig.filterbank_figure(views.filterbanks, rate),
+        "learned_filters": lambda: fig.learned_filters_figure(views.filter_views, rate),
         "contrasts": lambda: fig.contrasts_figure(comparisons.contrasts),
-        "data_curves": lambda: fig.data_curves_figure(curves),
+        "data_curves": lambda: fig.data_curves_figure(data.curves),
         "pretraining": lambda: fig.pretraining_figure(encoders),
     }
-    images = {
+    return {
         name: fig.save_figure(draw(), files[name], settings["figure_format"], settings["dpi"])
         for name, draw in drawings.items()
     }
 
+
+def results_context(runs: list[ModelRun], comparisons: Comparisons, labels: list[str]) -> dict:
+    """The page's results: summary, ranking, models, metrics, statistics and errors."""
     all_wrong, only_one = error_tables(runs)
     run_columns, run_rows = run_table(runs)
-    bench, bench_total = benchmark_table(benchmark_tsvs)
-    when = generated_at or dt.datetime.now().astimezone()
-    context = {
-        "when": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
+    return {
         "summary": summary_sentence(runs),
         "comparison_sentences": lead_sentences(comparisons, ranked(runs)[0].name),
         "lead_from_contrasts": bool(comparisons.contrasts),
@@ -165,10 +234,33 @@ def build_report(
             for r in ranked(runs)
         ],
         "raw_models": raw_models(runs),
+        "models": [model_view(run) for run in runs],
+        "metric_rows": results_rows(runs),
+        "label_checks": label_check_table(runs),
+        "run_columns": run_columns,
+        "run_rows": run_rows,
+        "summed_words": summed_words(runs),
+        "history_words": history_words(runs),
+        "statistics": statistics_view(comparisons, len(runs)),
+        "model_names": [r.name for r in runs],
+        "all_wrong": all_wrong,
+        "only_one": only_one,
+        "only_one_counts": [(r.name, sum(row[0] == r.name for row in only_one.rows)) for r in runs]
+        if only_one is not None
+        else [],
+    }
+
+
+def data_context(
+    config: dict, runs: list[ModelRun], labels: list[str], data: RunData, example: ExampleClip
+) -> dict:
+    """The page's data: labels, clips, split, exclusions, the example clip, references."""
+    clips, excluded, split = data.clips, data.excluded, data.split
+    return {
         "labels": labels_of(clips, labels),
-        "n_subset": len(subset),
+        "n_subset": len(data.subset),
         "n_clips": len(clips),
-        "split_counts": frame_table(counts),
+        "split_counts": frame_table(data.counts),
         "durations": duration_table(clips, labels_of(clips, labels)),
         "total_original": duration(float(clips["original_seconds"].sum())),
         "total_trimmed": duration(float(clips["trimmed_seconds"].sum())),
@@ -183,25 +275,26 @@ def build_report(
             "trimmed": number(example.trimmed.size / example.sample_rate, 2),
             "clip": number(example.clip_samples / example.sample_rate, 2),
         },
-        "models": [model_view(run) for run in runs],
-        "metric_rows": results_rows(runs),
-        "references": reference_view(config, runs, len(labels), len(excluded), len(subset)),
-        "label_checks": label_check_table(runs),
+        "references": reference_view(config, runs, len(labels), len(excluded), len(data.subset)),
         "group_split": group_view(split, group_column(config)),
         "label_check_words": label_check_sentence(
             split, str((config.get("split") or {}).get("test_on", "all"))
         ),
-        "run_columns": run_columns,
-        "run_rows": run_rows,
-        "summed_words": summed_words(runs),
-        "history_words": history_words(runs),
-        "statistics": statistics_view(comparisons, len(runs)),
-        "model_names": [r.name for r in runs],
-        "all_wrong": all_wrong,
-        "only_one": only_one,
-        "only_one_counts": [(r.name, sum(row[0] == r.name for row in only_one.rows)) for r in runs]
-        if only_one is not None
-        else [],
+        "curve_fractions": sorted(set(data.curves["fraction"])) if not data.curves.empty else [],
+    }
+
+
+def provenance_context(
+    config: dict,
+    runs: list[ModelRun],
+    benchmark_tsvs: list[str | os.PathLike],
+    generated_at: dt.datetime | None,
+) -> dict:
+    """How the page came to be: when, the config, versions, devices, commit, timings."""
+    bench, bench_total = benchmark_table(benchmark_tsvs)
+    when = generated_at or dt.datetime.now().astimezone()
+    return {
+        "when": when.strftime("%Y-%m-%d %H:%M %Z").strip(),
         "config_yaml": yaml.safe_dump(config, sort_keys=False, allow_unicode=True),
         "versions": package_versions(),
         "devices": sorted(
@@ -210,13 +303,11 @@ def build_report(
         "commit": git_commit(Path(__file__).parent),
         "benchmarks": bench,
         "bench_total": duration(bench_total) if bench.rows else None,
-        "images": images,
-        "filterbank_models": list(filterbanks),
-        "learned_filters": filter_words,
-        "pretraining": [pretraining_words(name, e, runs) for name, e in encoders.items()],
-        "curve_fractions": sorted(set(curves["fraction"])) if not curves.empty else [],
-        "figure_format": settings["figure_format"],
     }
+
+
+def write_page(out_html: str | os.PathLike, context: dict) -> None:
+    """Render the page, make sure it fetches nothing from outside, and write it."""
     html = defang_urls(render(context))
     problems = external_references(html)
     if problems:

@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from audioclf.learn.checkpoint import TrainedModel
 from audioclf.learn.crop import centre_start, crop_or_repeat
-from audioclf.learn.data import clip_samples as samples_in
 from audioclf.learn.features import LogMelFrontEnd
 from audioclf.learn.limits import FRONT_END_DEFAULTS
-from audioclf.learn.registry import model_type
 from audioclf.preprocess.audio import AudioError, load_audio, to_mono
 from audioclf.preprocess.cache import PackedClips
 
@@ -61,11 +60,11 @@ def pick_example(split: pd.DataFrame, cache: PackedClips, wanted: str | None) ->
     return candidates[0]
 
 
-def mel_settings_from(checkpoints: dict[str, dict]) -> tuple[dict, str]:
+def mel_settings_from(models: dict[str, TrainedModel]) -> tuple[dict, str]:
     """Front-end settings of the first spectrogram model, as its model.pt recorded them."""
-    for name, checkpoint in checkpoints.items():
-        if not model_type(checkpoint["type"]).waveform_input:
-            settings = checkpoint["settings"]
+    for name, model in models.items():
+        if not model.entry.waveform_input:
+            settings = model.settings
             merged = {k: int(settings.get(k, v)) for k, v in FRONT_END_DEFAULTS.items()}
             return merged, f"model {name!r}"
     return dict(FRONT_END_DEFAULTS), "the front end's defaults (no spectrogram model configured)"
@@ -76,21 +75,21 @@ def example_clip(
     cache: PackedClips,
     subset: pd.DataFrame,
     split: pd.DataFrame,
-    checkpoints: dict[str, dict],
+    models: dict[str, TrainedModel],
 ) -> ExampleClip:
     """Run clip `fname` through decoding, (cached) silence removal, crop, log-mel and masking.
 
-    `checkpoints` are the models' model.pt dicts: the crop length and the log-mel settings
-    are the ones the models were trained with.
+    `models` are the run's trained models: the crop length and the log-mel settings are the
+    ones they were trained with.
     """
     index = cache.index([fname])[0]
     rate = cache.sample_rate
     trimmed = cache.clip(index)
-    clip_samples = samples_in(float(next(iter(checkpoints.values()))["clip_seconds"]), rate)
+    clip_samples = next(iter(models.values())).clip_samples
     start = centre_start(trimmed.numel(), clip_samples)
     cropped = crop_or_repeat(trimmed, clip_samples, start=start)
 
-    mel_settings, source = mel_settings_from(checkpoints)
+    mel_settings, source = mel_settings_from(models)
     front_end = LogMelFrontEnd(sample_rate=rate, **mel_settings)
     batch = cropped.reshape(1, 1, -1)
     with torch.no_grad():

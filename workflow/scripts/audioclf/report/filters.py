@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from audioclf.learn.checkpoint import rebuild_model
+from audioclf.learn.checkpoint import TrainedModel
 from audioclf.learn.features import centre_drift, filterbank_centres, mel_band_edges
 from audioclf.learn.models import waveform_filters
 from audioclf.report.formatting import hertz
@@ -46,19 +46,18 @@ def filter_view(label: str, filters: torch.Tensor, sample_rate: int) -> FilterVi
 
 
 def learned_filters(
-    name: str, checkpoint: dict, encoder_state: dict | None = None
+    name: str, model: TrainedModel, encoder_state: dict | None = None
 ) -> list[FilterView]:
     """The views of one trained model's first layer: none for a model that sees an image;
     with `encoder_state` (its pretrained encoder's weights), the layer after pretraining
     and after fine-tuning."""
-    model = rebuild_model(checkpoint)
-    trained = waveform_filters(model)
+    trained = waveform_filters(model.network)
     if trained is None:
         return []
-    rate = int(checkpoint["sample_rate"])
+    rate = model.sample_rate
     if encoder_state is None:
         return [filter_view(name, trained, rate)]
-    pretrained = copy.deepcopy(model)
+    pretrained = copy.deepcopy(model.network)
     pretrained.load_state_dict(encoder_state, strict=False)
     return [
         filter_view(f"{name} after pretraining", waveform_filters(pretrained), rate),
@@ -113,16 +112,15 @@ def model_sentences(views: list[FilterView], centres: tuple | None, sample_rate:
 
 
 def learned_view(
-    checkpoints: dict[str, dict], encoder_states: dict[str, dict]
+    models: dict[str, TrainedModel], encoder_states: dict[str, dict]
 ) -> tuple[list[FilterView], dict[str, list[str]]]:
     """Every waveform model's views (for the figure) and sentences (for the page), by
     model name; `encoder_states` holds the pretrained encoder of the models that have one."""
     views, sentences = [], {}
-    for name, checkpoint in checkpoints.items():
-        found = learned_filters(name, checkpoint, encoder_states.get(name))
+    for name, model in models.items():
+        found = learned_filters(name, model, encoder_states.get(name))
         if found:
-            centres = filterbank_centres(checkpoint["state_dict"])
-            rate = int(checkpoint["sample_rate"])
+            centres = filterbank_centres(model.checkpoint["state_dict"])
             views += found
-            sentences[name] = model_sentences(found, centres, rate)
+            sentences[name] = model_sentences(found, centres, model.sample_rate)
     return views, sentences

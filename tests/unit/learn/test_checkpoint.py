@@ -61,3 +61,17 @@ def test_a_file_it_cannot_use_keeps_its_one_line_error(tmp_path):
     torch.save({"format": "something/1"}, path)
     with pytest.raises(CheckpointError, match="not a model file this version reads"):
         load_trained(path)
+
+
+def test_only_checkpoint_py_rebuilds_a_network_or_reads_its_window_rule():
+    """Evaluate, predict and the report get all of it from load_trained."""
+    from conftest import REPO
+
+    package = REPO / "workflow" / "scripts" / "audioclf"
+    derived = ("rebuild_model", "whole_clip_reading", "eval_autocast")
+    users = {
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if path.name != "checkpoint.py" and any(name in path.read_text() for name in derived)
+    }
+    assert not users, f"{sorted(users)} re-derive a model.pt; call load_trained instead"

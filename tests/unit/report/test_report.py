@@ -6,7 +6,6 @@ import base64
 import html
 import json
 import re
-import runpy
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -39,6 +38,7 @@ from audioclf.report.summary import (
 )
 from audioclf.report.tables import error_tables, results_rows
 from conftest import REPO
+from entry_points import run_script
 from report_inputs import (
     CONFIG_URL,
     DEEP_SETTINGS,
@@ -522,7 +522,7 @@ def test_benchmark_table_reads_rule_wildcards_and_seconds(tmp_path):
         benchmark_table([path])
 
 
-def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
+def test_make_report_script_writes_png_report(hostile_run, tmp_path):
     _, inputs, _, _ = hostile_run
     names = list(inputs["models"])
     log = tmp_path / "logs" / "make_report.log"
@@ -551,14 +551,12 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
         ),
         log=[str(log)],
     )  # fmt: skip
-    runpy.run_path(
-        str(REPO / "workflow" / "scripts" / "make_report.py"), init_globals={"snakemake": snakemake}
-    )
+    run_script("make_report.py", snakemake)
     page = out.read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(FIGURE_NAMES)
     for path in figure_files(figures_dir, "png").values():
         assert path.read_bytes().startswith(b"\x89PNG"), path
-    assert out.resolve().as_uri() in capsys.readouterr().out
+    assert out.resolve().as_uri() in log.read_text()
     pairs = json.loads(inputs["comparison_json"].read_text())["comparisons"]
     assert len(parsed(RowParser("data-comparison"), page).rows) == len(pairs) == 3
 

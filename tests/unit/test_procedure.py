@@ -22,8 +22,6 @@ from audioclf.procedure import (
 )
 from conftest import REPO
 
-SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
-
 
 def checkpoint(settings: dict, pretrained: bool = False, **extra) -> dict:
     """model.pt's keys that the record reads, for a run trained as `settings` say."""
@@ -155,12 +153,6 @@ def test_a_weights_contrast_without_weights_is_not_measured():
         "front_end.n_fft 1024, front_end.hop_length 200, front_end.n_mels 128, lr_groups all "
         "0.001)"
     )
-
-
-def test_the_schema_lists_every_factor():
-    schema = yaml.safe_load(SCHEMA.read_text())
-    factor = schema["properties"]["contrasts"]["items"]["properties"]["factor"]
-    assert sorted(f for f in factor["enum"] if f) == sorted(FACTORS)
 
 
 def merged(*files: str) -> dict:

@@ -9,7 +9,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
+from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
+from audioclf.pretrain import DEFAULT_POOL  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
     RUN_PATTERN,
@@ -32,12 +34,8 @@ validate_config(
 
 DATASET = config["dataset"]
 KIND = DATASET["kind"]
-DATA_ROOTS = {
-    "demo": "resources/demo",
-    "fsdkaggle2018": "resources/FSDKaggle2018",
-    "esc50": "resources/ESC-50",
-}
-DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
+# the kind's rules, catalog and protocol (audioclf/datasets/kinds.py)
+DATASET_KIND = dataset_kind(KIND)
 MODELS = list(config["models"])
 SPLIT = config["split"]
 # the official split tests on the dataset's own test clips, so the subset must hold them
@@ -72,23 +70,15 @@ wildcard_constraints:
 
 def get_meta_input():
     """What select_subset reads: the dataset's metadata (folder: the user's CSV, if any)."""
-    if KIND == "demo":
-        return DATA_ROOTS["demo"]
-    if KIND == "fsdkaggle2018":
-        return f"{DATA_ROOTS['fsdkaggle2018']}/FSDKaggle2018.meta"
-    if KIND == "esc50":
-        return f"{DATA_ROOTS['esc50']}/data"
+    if DATASET_KIND.meta_rule:
+        return getattr(rules, DATASET_KIND.meta_rule).output[0]
     return [DATASET["metadata"]] if DATASET.get("metadata") else []
 
 
 def get_audio_input():
     """What preprocess_audio waits for besides the subset: the audio being on disk."""
-    if KIND == "demo":
-        return DATA_ROOTS["demo"]
-    if KIND == "fsdkaggle2018":
-        return f"{DATA_ROOTS['fsdkaggle2018']}/clips_manifest.csv"
-    if KIND == "esc50":
-        return f"{DATA_ROOTS['esc50']}/data"
+    if DATASET_KIND.audio_rule:
+        return getattr(rules, DATASET_KIND.audio_rule).output[0]
     return []
 
 
@@ -100,7 +90,7 @@ def get_catalog_settings():
 
 def get_demo_labels():
     labels = config["labels"]
-    return DEMO_LABELS if labels == "all" else labels
+    return list(DEMO_LABELS) if labels == "all" else labels
 
 
 def get_model_settings(wildcards):
@@ -112,7 +102,7 @@ def get_pretrain_settings(wildcards):
 
 
 def pool_of(name):
-    return config["pretrain"][name].get("pool", "train")
+    return config["pretrain"][name].get("pool", DEFAULT_POOL)
 
 
 def encoder_file(name, run):
@@ -186,9 +176,10 @@ def get_pool_audio_input(wildcards):
     """What cache_pool waits for besides the pool table: its audio on disk."""
     if pool_of(wildcards.name) != "other_labels":
         return []
-    if KIND == "fsdkaggle2018":
-        return f"{DATA_ROOTS['fsdkaggle2018']}/pools/{wildcards.name}_manifest.csv"
-    return DATA_ROOTS[KIND]
+    if DATASET_KIND.pool_rule:
+        manifest = getattr(rules, DATASET_KIND.pool_rule).output[0]
+        return manifest.format(name=wildcards.name)
+    return get_audio_input()
 
 
 def get_split_file(wildcards):
@@ -250,15 +241,8 @@ def get_comparison_inputs():
 
 def get_benchmark_inputs():
     """The benchmark files of every rule that ran before the report (wall time per rule)."""
-    data = {
-        "demo": ["make_demo_dataset/demo"],
-        "fsdkaggle2018": [
-            "download_metadata/FSDKaggle2018",
-            "download_audio/FSDKaggle2018",
-        ],
-        "esc50": ["download_esc50/ESC-50"],
-    }.get(KIND, [])
-    data += [
+    downloads = [getattr(rules, r).benchmark for r in DATASET_KIND.download_rules]
+    data = [
         "select_subset/subset",
         "preprocess_audio/preprocess",
     ]
@@ -271,7 +255,7 @@ def get_benchmark_inputs():
     ]
     summaries = [f"summarize_model/{model}" for model in MODELS]
     runs += get_pretrain_benchmarks()
-    return [
+    return downloads + [
         f"results/benchmarks/{name}.tsv"
         for name in data
         + runs
@@ -290,8 +274,8 @@ def get_pretrain_benchmarks():
             names += [f"pretrain_frontend/{name}/{split}" for split in SPLITS]
             continue
         names += [f"select_pool/{name}", f"cache_pool/{name}"]
-        if pool_of(name) == "other_labels" and KIND == "fsdkaggle2018":
-            names.append(f"download_pool_audio/{name}")
+        if pool_of(name) == "other_labels" and DATASET_KIND.pool_rule:
+            names.append(f"{DATASET_KIND.pool_rule}/{name}")
         names.append(f"pretrain_frontend/{name}/pool")
     return names
 

@@ -8,14 +8,13 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 from audioclf.datasets.subset import write_subset  # noqa: E402
 
 p = snakemake.params
-folder = p.kind == "folder"
 write_subset(
     snakemake.output.subset,
     kind=p.kind,
     labels=p.labels,
     include_test_clips=p.include_test_clips,
     manually_verified_only=p.manually_verified_only,
-    meta_dir=None if folder else snakemake.input.meta,
-    folder=p.catalog if folder else None,
-    esc50=p.catalog if p.kind == "esc50" else None,
+    # a folder's catalog reads its CSV from its settings, not from this input
+    meta_dir=snakemake.input.meta,
+    settings=p.catalog,
 )

@@ -61,7 +61,7 @@ def preprocess_settings(
         key: given[key] if given[key] is not None else recorded.get(key, getattr(defaults, key))
         for key in SETTING_KEYS
     }
-    # the duration cap as the cache had it (older model files: the defaults)
+    # the duration cap as the cache had it (a model file without it: the defaults)
     cap = {k: recorded.get(k, getattr(defaults, k)) for k in ("max_seconds", "too_long")}
     return ClipSettings(
         trained_rate, float(chosen["top_db"]), float(chosen["pad_ms"]), str(chosen["mode"]),

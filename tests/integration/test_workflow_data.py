@@ -8,6 +8,8 @@ import pytest
 
 from conftest import jobs_of, make_workdir, snakemake
 
+pytestmark = pytest.mark.slow
+
 TINY_DEMO = {
     "dataset": {
         "kind": "demo",

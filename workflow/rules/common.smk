@@ -9,7 +9,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
+from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
+from audioclf.pretrain import DEFAULT_POOL  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
     RUN_PATTERN,
@@ -32,7 +34,8 @@ validate_config(
 
 DATASET = config["dataset"]
 KIND = DATASET["kind"]
-DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
+# the kind's rules, catalog and protocol (audioclf/datasets/kinds.py)
+DATASET_KIND = dataset_kind(KIND)
 MODELS = list(config["models"])
 SPLIT = config["split"]
 # the official split tests on the dataset's own test clips, so the subset must hold them
@@ -74,23 +77,15 @@ def path_of(pattern, **wildcards):
 
 def get_meta_input():
     """What select_subset reads: the dataset's metadata (folder: the user's CSV, if any)."""
-    if KIND == "demo":
-        return rules.make_demo_dataset.output.root
-    if KIND == "fsdkaggle2018":
-        return rules.download_metadata.output.meta
-    if KIND == "esc50":
-        return rules.download_esc50.output.data
+    if DATASET_KIND.meta_rule:
+        return getattr(rules, DATASET_KIND.meta_rule).output[0]
     return [DATASET["metadata"]] if DATASET.get("metadata") else []
 
 
 def get_audio_input():
     """What preprocess_audio waits for besides the subset: the audio being on disk."""
-    if KIND == "demo":
-        return rules.make_demo_dataset.output.root
-    if KIND == "fsdkaggle2018":
-        return rules.download_audio.output.manifest
-    if KIND == "esc50":
-        return rules.download_esc50.output.data
+    if DATASET_KIND.audio_rule:
+        return getattr(rules, DATASET_KIND.audio_rule).output[0]
     return []
 
 
@@ -102,7 +97,7 @@ def get_catalog_settings():
 
 def get_demo_labels():
     labels = config["labels"]
-    return DEMO_LABELS if labels == "all" else labels
+    return list(DEMO_LABELS) if labels == "all" else labels
 
 
 def get_model_settings(wildcards):
@@ -114,7 +109,7 @@ def get_pretrain_settings(wildcards):
 
 
 def pool_of(name):
-    return config["pretrain"][name].get("pool", "train")
+    return config["pretrain"][name].get("pool", DEFAULT_POOL)
 
 
 def encoder_file(name, run):
@@ -191,8 +186,9 @@ def get_pool_audio_input(wildcards):
     """What cache_pool waits for besides the pool table: its audio on disk."""
     if pool_of(wildcards.name) != "other_labels":
         return []
-    if KIND == "fsdkaggle2018":
-        return path_of(rules.download_pool_audio.output.manifest, name=wildcards.name)
+    if DATASET_KIND.pool_rule:
+        manifest = getattr(rules, DATASET_KIND.pool_rule).output[0]
+        return path_of(manifest, name=wildcards.name)
     return get_audio_input()
 
 

@@ -9,14 +9,13 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 from audioclf.datasets.subset import write_subset  # noqa: E402
 
 sm = snakemake  # noqa: F821
-folder = sm.params.kind == "folder"
 write_subset(
     sm.output.subset,
     kind=sm.params.kind,
     labels=sm.params.labels,
     include_test_clips=sm.params.include_test_clips,
     manually_verified_only=sm.params.manually_verified_only,
-    meta_dir=None if folder else sm.input.meta,
-    folder=sm.params.catalog if folder else None,
-    esc50=sm.params.catalog if sm.params.kind == "esc50" else None,
+    # a folder's catalog reads its CSV from its settings, not from this input
+    meta_dir=sm.input.meta,
+    settings=sm.params.catalog,
 )

@@ -22,6 +22,7 @@ from audioclf.contracts import (
 from audioclf.evaluate.compare import summarize_model
 from audioclf.evaluate.stats import p_range
 from audioclf.learn.checkpoint import load_checkpoint
+from audioclf.learn.data import clip_samples
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
@@ -37,6 +38,7 @@ from audioclf.report.summary import (
     what_was_run,
 )
 from audioclf.report.tables import error_tables, results_rows
+from audioclf.runs import run_ids
 from conftest import REPO
 from entry_points import run_script
 from report_inputs import (
@@ -488,7 +490,7 @@ def test_error_tables_list_all_wrong_and_only_one_wrong_clips(full_run):
 def test_one_run_summary_reads_as_one_run_without_spread(full_run, tmp_path):
     _, inputs, _, _ = full_run
     paths = dict(inputs["models"]["raw"])
-    first = paths["metrics"].parent / f"seed{FULL_SEEDS[0]}"
+    first = paths["metrics"].parent / run_ids(FULL_SEEDS)[0]
     paths["metrics"] = tmp_path / "metrics.json"
     summarize_model(
         [first / "metrics.json"], [first / "predictions.csv"], paths["metrics"],
@@ -595,7 +597,7 @@ def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
     assert np.array_equal(first.mel_masked, second.mel_masked)
     assert not np.array_equal(first.mel, first.mel_masked), "training masks should show"
     assert first.mel.shape[0] == inputs["config"]["models"]["spectrogram"]["n_mels"]
-    assert first.cropped.size == inputs["config"]["clip_seconds"] * cache.sample_rate
+    assert first.cropped.size == clip_samples(inputs["config"]["clip_seconds"], cache.sample_rate)
 
 
 def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):

@@ -42,4 +42,4 @@ localrules:
 rule all:
     default_target: True
     input:
-        "results/report.html",
+        rules.make_report.output.html,

@@ -95,7 +95,7 @@ def main() -> None:
             return
         subset_csv = tmp / "fsdd-subset.csv"
         folder = {"path": str(FSDD), "label_regex": r"^(?P<label>\d)_"}
-        write_subset(subset_csv, "folder", "all", folder=folder)
+        write_subset(subset_csv, "folder", "all", settings=folder)
         for n in workers:
             measure("fsdd (8 kHz)", subset_csv, tmp / "fsdd", n)
 

@@ -118,9 +118,10 @@ def make_model(
     sample_rate: int = 16000,
 ):
     """registry.build_model for a type and its settings, with clip length in seconds."""
+    from audioclf.learn.data import clip_samples
     from audioclf.learn.registry import build_model
 
-    samples = int(round(clip_seconds * sample_rate))
+    samples = clip_samples(clip_seconds, sample_rate)
     return build_model({"type": model_type, **(settings or {})}, n_classes, samples, sample_rate)
 
 
@@ -182,26 +183,38 @@ class TinyData:
         return self.folder / "split.csv"
 
 
+def train_tiny(
+    folder: Path, out: Path, settings: dict, name: str | None = None, **options
+) -> TinyModel:
+    """The real train() on `folder`'s cache.pt and split.csv, writing `out`/model.pt and
+    history.csv: on the CPU, one thread (the CI machine has two cores, shared), seed 0 and
+    TINY_CLIP_SECONDS unless `options` (train's keywords) say otherwise."""
+    from audioclf.learn.train import train
+
+    options = {"clip_seconds": TINY_CLIP_SECONDS, "device": "cpu", "seed": 0, "threads": 1,
+               **options}  # fmt: skip
+    result = train(
+        folder / "cache.pt", folder / "split.csv", out / "model.pt", out / "history.csv",
+        model_name=name or settings["type"], model_settings=settings, **options,
+    )  # fmt: skip
+    return TinyModel(settings["type"], out, settings, result)
+
+
 @pytest.fixture(scope="session")
 def tiny(tmp_path_factory) -> TinyData:
     """One model per registered type, trained by the real train() on the same tiny set."""
     from audioclf.contracts import SPLIT
     from audioclf.learn.registry import MODEL_TYPES
-    from audioclf.learn.train import train
     from synthetic import synthetic_clips, synthetic_split
 
     folder = tmp_path_factory.mktemp("tiny")
     cache = synthetic_clips(n_classes=3, clips_per_class=16, seed=1)
     cache.save(folder / "cache.pt")
     SPLIT.write(folder / "split.csv", synthetic_split(cache))
-    models = {}
-    for model_type in MODEL_TYPES:
-        settings = {"type": model_type, **TINY_SETTINGS[model_type]}
-        out = folder / model_type
-        result = train(
-            folder / "cache.pt", folder / "split.csv", out / "model.pt", out / "history.csv",
-            model_name=model_type, model_settings=settings, clip_seconds=TINY_CLIP_SECONDS,
-            device="cpu", seed=0, threads=1,
-        )  # fmt: skip
-        models[model_type] = TinyModel(model_type, out, settings, result)
+    models = {
+        model_type: train_tiny(
+            folder, folder / model_type, {"type": model_type, **TINY_SETTINGS[model_type]}
+        )
+        for model_type in MODEL_TYPES
+    }
     return TinyData(folder, models)

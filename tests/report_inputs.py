@@ -26,11 +26,13 @@ from audioclf.evaluate.compare import compare_models, summarize_model
 from audioclf.evaluate.curves import collect_curves
 from audioclf.evaluate.scoring import run_metrics
 from audioclf.learn.checkpoint import save_checkpoint
+from audioclf.learn.data import clip_samples
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import MODEL_TYPES, build_model, resolve_settings
 from audioclf.learn.weights import load_pretrained
 from audioclf.preprocess.cache import PackedClips
 from audioclf.report.build import build_report
+from audioclf.runs import run_ids
 from audioclf.split.stratified import count_table
 
 RATE = 16000
@@ -248,7 +250,7 @@ def fake_checkpoint(root: Path, name: str, settings: dict, n_classes: int, label
     written here), so the report's "pretrained" wording rests on loaded weights.
     """
     resolved = resolve_settings(settings)
-    net = build_model(resolved, n_classes, int(CLIP_SECONDS * RATE), RATE)
+    net = build_model(resolved, n_classes, clip_samples(CLIP_SECONDS, RATE), RATE)
     source = None
     if MODEL_TYPES[resolved["type"]].pretrained_body:
         weights = root / "weights" / f"{name}.pth"
@@ -291,7 +293,7 @@ def fake_model(root: Path, name: str, spec: dict, test_of_fold: dict, seeds, lab
     runs = {"runs": [], "predictions": []}
     for seed in seeds:
         for fold, test in test_of_fold.items():
-            run = evaluation / (f"fold{fold}-seed{seed}" if fold is not None else f"seed{seed}")
+            run = evaluation / run_ids([seed], None if fold is None else [fold])[0]
             predictions = fake_predictions(test, spec["accuracy"], labels, rng)
             PREDICTIONS.write(run / "predictions.csv", predictions)
             seeded = {**checkpoint, "seed": seed, "train_seconds": float(rng.uniform(50, 500)),

@@ -1,11 +1,14 @@
 """End to end: the data stages of the workflow on a tiny demo dataset, and their rerun scope."""
 
 import json
+import re
 
 import pandas as pd
 import pytest
 
 from conftest import jobs_of, make_workdir, snakemake
+
+pytestmark = pytest.mark.slow
 
 TINY_DEMO = {
     "dataset": {
@@ -164,3 +167,29 @@ def test_users_folder_dataset_on_top_of_the_default_config(tmp_path, fsdd_record
     counts = split.groupby(["label", "split"]).size().unstack()
     assert (counts["test"] >= 59).all() and (counts["test"] <= 61).all()
     assert not (workdir / "resources").exists(), "a folder dataset downloads nothing"
+
+
+def test_the_report_reads_the_benchmark_of_every_job_before_it(tmp_path):
+    """The report's benchmark inputs are found from the files each job makes: with a pool
+    of its own, a train-pool encoder and a split per seed, a dry run lists each job's
+    benchmark among make_report's inputs, and no other benchmark file."""
+    own_pool = {"type": "raw1d", "epochs": 1, "lr": 0.001, "batch_size": 8,
+                "pretrained": "autoencoder:other"}  # fmt: skip
+    overrides = {
+        **TINY_DEMO,
+        "seeds": [0, 1],
+        "split": {"vary_with_seed": True},
+        "models": {"raw_other": own_pool},
+        "pretrain": {"other": {"encoder": "raw1d", "pool": "other_labels", "max_clips": 10}},
+    }
+    workdir = make_workdir(tmp_path, overrides)
+    out = snakemake(workdir, "-n", "--forceall", "--configfile", "config/test.yaml").stdout
+    jobs = [
+        (lines[0].rstrip(":"), dict(line.strip().partition(": ")[::2] for line in lines[1:]))
+        for lines in (block.splitlines() for block in re.split(r"\n(?:local)?rule ", out)[1:])
+    ]
+    report = next(fields for rule, fields in jobs if rule == "make_report")
+    others = {f.get("benchmark") for rule, f in jobs if rule not in ("make_report", "all")}
+    assert {"select_pool", "cache_pool", "pretrain_frontend"} <= {rule for rule, _ in jobs}
+    inputs = report["input"].split(", ")
+    assert {f for f in inputs if f.startswith("results/benchmarks/")} == others

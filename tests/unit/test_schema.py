@@ -2,6 +2,9 @@
 description and a default, config/README.md naming every key, the catalog's usage matching
 the README, CITATION.cff and LICENSE."""
 
+import importlib
+
+import pytest
 import yaml
 
 from conftest import REPO
@@ -10,6 +13,41 @@ SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 # A model's settings default per model type (audioclf/learn/registry.py), and a pretraining
 # config's per entry; the schema cannot give one value for every type.
 PER_ENTRY = ("definitions.model.", "pretrain.*.")
+
+
+def encoder_types() -> list[str]:
+    """The model types whose first layer(s) an autoencoder can pretrain."""
+    from audioclf.learn.registry import MODEL_TYPES
+
+    return [name for name, entry in MODEL_TYPES.items() if entry.encoder is not None]
+
+
+# Every Python constant that lists a key's allowed values, and the key in the schema whose
+# enum lists them too ("*": any name of a mapping, "[]": an item of a list). The package
+# cannot read the schema (it has no path to it) nor the schema import Python, so this table
+# keeps the two equal: a value in one and not the other fails here. A dict's keys are its
+# values; a function computes them.
+ALLOWED_VALUES = [
+    ("audioclf.datasets.kinds:KINDS", "dataset.kind"),
+    ("audioclf.datasets.benchmarks:BENCHMARKS", "dataset.benchmark"),
+    ("audioclf.datasets.download.remote_zip:METHODS", "dataset.download.method"),
+    ("audioclf.preprocess.audio:SILENCE_MODES", "preprocess.mode"),
+    ("audioclf.preprocess.audio:TOO_LONG", "preprocess.too_long"),
+    ("audioclf.split.write:METHODS", "split.method"),
+    ("audioclf.split.write:TEST_ON", "split.test_on"),
+    ("audioclf.devices:DEVICE_CHOICES", "device"),
+    ("audioclf.devices:SWITCH_CHOICES", "deterministic"),
+    ("audioclf.devices:SWITCH_CHOICES", "definitions.model.mixed_precision"),
+    ("audioclf.learn.registry:MODEL_TYPES", "definitions.model.type"),
+    ("audioclf.learn.models:ARCHES", "definitions.model.arch"),
+    ("audioclf.learn.limits:FILTERBANK_INITS", "definitions.model.init"),
+    ("audioclf.pretrain:POOLS", "pretrain.*.pool"),
+    ("audioclf.pretrain.autoencoder:LOSSES", "pretrain.*.loss"),
+    (encoder_types, "pretrain.*.encoder"),
+    ("audioclf.procedure:FACTORS", "contrasts.[].factor"),
+    ("audioclf.evaluate.scoring:EVAL_WINDOWS", "evaluation.eval_windows"),
+    ("audioclf.report.layout:FIGURE_FORMATS", "report.figure_format"),
+]
 
 
 def keys(node: dict, where: str = "", required=()):
@@ -58,3 +96,49 @@ def test_catalog_usage_matches_the_readme_and_the_citation_names_the_license():
     citation = yaml.safe_load((REPO / "CITATION.cff").read_text())
     assert citation["cff-version"] == "1.2.0" and citation["license"] == "MIT"
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
+
+
+def python_values(where) -> list:
+    if callable(where):
+        return list(where())
+    module, name = where.split(":")
+    return list(getattr(importlib.import_module(module), name))
+
+
+def schema_enum(schema: dict, key: str) -> list:
+    """The enum of dotted `key`, null left out (null means "not set", never a choice)."""
+    node, parts = schema, key.split(".")
+    if parts[0] == "definitions":
+        node, parts = schema["definitions"][parts[1]], parts[2:]
+    for part in parts:
+        if part == "*":
+            node = node["additionalProperties"]
+        elif part == "[]":
+            node = node["items"]
+        else:
+            node = node["properties"][part]
+    return [value for value in node["enum"] if value is not None]
+
+
+@pytest.mark.parametrize("where, key", ALLOWED_VALUES, ids=[key for _, key in ALLOWED_VALUES])
+def test_every_python_list_of_allowed_values_is_the_schemas_enum(where, key):
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert sorted(python_values(where), key=repr) == sorted(schema_enum(schema, key), key=repr)
+
+
+def enum_keys(node: dict, where: str = ""):
+    """The dotted key of every enum below `node`, in ALLOWED_VALUES's notation."""
+    if "enum" in node:
+        yield where.rstrip(".")
+    for name, sub in node.get("properties", {}).items():
+        yield from enum_keys(sub, f"{where}{name}.")
+    for part, field in (("*", "additionalProperties"), ("[]", "items")):
+        if isinstance(node.get(field), dict):
+            yield from enum_keys(node[field], f"{where}{part}.")
+    for name, sub in node.get("definitions", {}).items():
+        yield from enum_keys(sub, f"definitions.{name}.")
+
+
+def test_every_enum_of_the_schema_has_its_python_constant_in_the_table():
+    schema = yaml.safe_load(SCHEMA.read_text())
+    assert sorted(enum_keys(schema)) == sorted({key for _, key in ALLOWED_VALUES})

@@ -9,7 +9,9 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
 
 from audioclf.config import validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
+from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
+from audioclf.pretrain import DEFAULT_POOL  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
     RUN_PATTERN,
@@ -32,12 +34,8 @@ validate_config(
 
 DATASET = config["dataset"]
 KIND = DATASET["kind"]
-DATA_ROOTS = {
-    "demo": "resources/demo",
-    "fsdkaggle2018": "resources/FSDKaggle2018",
-    "esc50": "resources/ESC-50",
-}
-DEMO_LABELS = ["Bark", "Cough", "Knock", "Laughter", "Trumpet"]
+# the kind's rules, catalog and protocol (audioclf/datasets/kinds.py)
+DATASET_KIND = dataset_kind(KIND)
 MODELS = list(config["models"])
 SPLIT = config["split"]
 # the official split tests on the dataset's own test clips, so the subset must hold them
@@ -70,25 +68,24 @@ wildcard_constraints:
     scope=f"{SPLIT_PATTERN}|pool",
 
 
+def path_of(pattern, **wildcards):
+    """One file of a rule's output or benchmark `pattern` (`rules.<name>.output.<key>`),
+    the given wildcards filled in and any other left as a wildcard."""
+    (path,) = expand(pattern, **wildcards, allow_missing=True)
+    return path
+
+
 def get_meta_input():
     """What select_subset reads: the dataset's metadata (folder: the user's CSV, if any)."""
-    if KIND == "demo":
-        return DATA_ROOTS["demo"]
-    if KIND == "fsdkaggle2018":
-        return f"{DATA_ROOTS['fsdkaggle2018']}/FSDKaggle2018.meta"
-    if KIND == "esc50":
-        return f"{DATA_ROOTS['esc50']}/data"
+    if DATASET_KIND.meta_rule:
+        return getattr(rules, DATASET_KIND.meta_rule).output[0]
     return [DATASET["metadata"]] if DATASET.get("metadata") else []
 
 
 def get_audio_input():
     """What preprocess_audio waits for besides the subset: the audio being on disk."""
-    if KIND == "demo":
-        return DATA_ROOTS["demo"]
-    if KIND == "fsdkaggle2018":
-        return f"{DATA_ROOTS['fsdkaggle2018']}/clips_manifest.csv"
-    if KIND == "esc50":
-        return f"{DATA_ROOTS['esc50']}/data"
+    if DATASET_KIND.audio_rule:
+        return getattr(rules, DATASET_KIND.audio_rule).output[0]
     return []
 
 
@@ -100,7 +97,7 @@ def get_catalog_settings():
 
 def get_demo_labels():
     labels = config["labels"]
-    return DEMO_LABELS if labels == "all" else labels
+    return list(DEMO_LABELS) if labels == "all" else labels
 
 
 def get_model_settings(wildcards):
@@ -112,7 +109,7 @@ def get_pretrain_settings(wildcards):
 
 
 def pool_of(name):
-    return config["pretrain"][name].get("pool", "train")
+    return config["pretrain"][name].get("pool", DEFAULT_POOL)
 
 
 def encoder_file(name, run):
@@ -122,7 +119,7 @@ def encoder_file(name, run):
         scope = split_id(run, SPLIT["vary_with_seed"], SPLIT["seed"])
     else:
         scope = "pool"
-    return f"results/pretrain/{name}/{scope}/encoder.pt"
+    return path_of(rules.pretrain_frontend.output.encoder, name=name, scope=scope)
 
 
 def autoencoder_name(settings):
@@ -150,11 +147,14 @@ def get_pretrain_input(wildcards):
     the table of the files it excluded."""
     if pool_of(wildcards.name) == "train":
         return {
-            "cache": "results/data/cache.pt",
-            "split": f"results/data/splits/{wildcards.scope}/split.csv",
+            "cache": rules.preprocess_audio.output.cache,
+            "split": path_of(rules.split_dataset.output.split, split=wildcards.scope),
         }
-    pool = f"results/pretrain/{wildcards.name}/pool"
-    return {"cache": f"{pool}/cache.pt", "excluded": f"{pool}/excluded.csv"}
+    pool = rules.cache_pool.output
+    return {
+        "cache": path_of(pool.cache, name=wildcards.name),
+        "excluded": path_of(pool.excluded, name=wildcards.name),
+    }
 
 
 def get_pool_meta_input(wildcards):
@@ -186,21 +186,23 @@ def get_pool_audio_input(wildcards):
     """What cache_pool waits for besides the pool table: its audio on disk."""
     if pool_of(wildcards.name) != "other_labels":
         return []
-    if KIND == "fsdkaggle2018":
-        return f"{DATA_ROOTS['fsdkaggle2018']}/pools/{wildcards.name}_manifest.csv"
-    return DATA_ROOTS[KIND]
+    if DATASET_KIND.pool_rule:
+        manifest = getattr(rules, DATASET_KIND.pool_rule).output[0]
+        return path_of(manifest, name=wildcards.name)
+    return get_audio_input()
 
 
 def get_split_file(wildcards):
     """The split a run trains and tests on: fixed, one per seed, or one per fold."""
     split = split_id(wildcards.run, SPLIT["vary_with_seed"], SPLIT["seed"])
-    return f"results/data/splits/{split}/split.csv"
+    return path_of(rules.split_dataset.output.split, split=split)
 
 
-def get_first_split(name):
-    """split.csv or split_counts.csv of the first run (the one the report shows in detail)."""
-    split = get_split_file(SimpleNamespace(run=RUNS[0]))
-    return str(Path(split).with_name(name))
+def get_first_split(key):
+    """split_dataset's output `key` (split, counts) for the first run (the one the report
+    shows in detail)."""
+    split = split_id(RUNS[0], SPLIT["vary_with_seed"], SPLIT["seed"])
+    return path_of(rules.split_dataset.output[key], split=split)
 
 
 def get_fold_valid_seed(wildcards):
@@ -217,12 +219,14 @@ def get_run_fold(wildcards):
     return parse_run(wildcards.run)[0]
 
 
-def get_run_files(name, model=None):
-    """A file of every run of one model (or of the {model} wildcard's), in run order."""
+def get_run_files(key, model=None):
+    """evaluate_model's output `key` of every run of one model (or of the {model}
+    wildcard's), in run order."""
 
     def files(wildcards):
         which = model or wildcards.model
-        return [f"results/eval/{which}/{run}/{name}" for run in RUNS]
+        pattern = rules.evaluate_model.output[key]
+        return [path_of(pattern, model=which, run=run) for run in RUNS]
 
     return files
 
@@ -232,68 +236,89 @@ def get_curve_runs():
     return [(model, run) for model in MODELS for run in RUNS + CURVE_RUNS]
 
 
-def get_eval_outputs(name):
-    return expand(f"results/eval/{{model}}/{name}", model=MODELS)
+def get_curve_files():
+    """The metrics.json of every run the data-size curve reads, in get_curve_runs' order."""
+    pattern = rules.evaluate_model.output.metrics
+    return [path_of(pattern, model=model, run=run) for model, run in get_curve_runs()]
 
 
-def get_first_run_outputs(name):
-    return expand(f"results/models/{{model}}/{RUNS[0]}/{name}", model=MODELS)
+def get_eval_outputs(key):
+    return expand(rules.summarize_model.output[key], model=MODELS)
+
+
+def get_first_run_outputs(key):
+    return expand(rules.train_model.output[key], model=MODELS, run=RUNS[0])
+
+
+def get_first_run_model():
+    """The {model} wildcard's model.pt of the first run: the one predict_audio uses."""
+    return path_of(rules.train_model.output.model, run=RUNS[0])
 
 
 def get_comparison_inputs():
     return {
-        f"{kind}_{model}": get_run_files(name, model)(None)
+        f"{kind}_{model}": get_run_files(key, model)(None)
         for model in MODELS
-        for kind, name in (("runs", "metrics.json"), ("predictions", "predictions.csv"))
+        for kind, key in (("runs", "metrics"), ("predictions", "predictions"))
     }
 
 
 def get_benchmark_inputs():
-    """The benchmark files of every rule that ran before the report (wall time per rule)."""
-    data = {
-        "demo": ["make_demo_dataset/demo"],
-        "fsdkaggle2018": [
-            "download_metadata/FSDKaggle2018",
-            "download_audio/FSDKaggle2018",
-        ],
-        "esc50": ["download_esc50/ESC-50"],
-    }.get(KIND, [])
-    data += [
-        "select_subset/subset",
-        "preprocess_audio/preprocess",
-    ]
-    data += [f"split_dataset/{split}" for split in SPLITS]
-    runs = [
-        f"{rule}/{model}/{run}"
-        for rule in ("train_model", "evaluate_model")
+    """The benchmark files of every rule that ran before the report (wall time per rule),
+    found from the files each job makes, in the order the jobs run."""
+    made = [get_meta_input(), get_audio_input()]  # the dataset's download, if any
+    made += [rules.select_subset.output.subset, rules.preprocess_audio.output.cache]
+    made += [path_of(rules.split_dataset.output.split, split=split) for split in SPLITS]
+    run_outputs = (rules.train_model.output.model, rules.evaluate_model.output.metrics)
+    made += [
+        path_of(output, model=model, run=run)
+        for output in run_outputs
         for model in MODELS
         for run in RUNS + CURVE_RUNS
     ]
-    summaries = [f"summarize_model/{model}" for model in MODELS]
-    runs += get_pretrain_benchmarks()
-    return [
-        f"results/benchmarks/{name}.tsv"
-        for name in data
-        + runs
-        + summaries
-        + ["compare_models/comparison", "collect_curves/curves"]
-    ]
+    made += get_pretrain_outputs()
+    made += get_eval_outputs("metrics")
+    made += [rules.compare_models.output.comparison, rules.collect_curves.output.curves]
+    return benchmarks_of(made)
 
 
-def get_pretrain_benchmarks():
-    """The benchmark names of the pretraining jobs the models need."""
-    names = []
+def get_pretrain_outputs():
+    """A file of every pretraining job the models need: an encoder per split for the
+    train pool; for a pool of its own: its table, cache, download (if any), encoder."""
+    made = []
     for name in dict.fromkeys(autoencoder_name(s) for s in config["models"].values()):
         if name is None:
             continue
         if pool_of(name) == "train":
-            names += [f"pretrain_frontend/{name}/{split}" for split in SPLITS]
+            encoder = rules.pretrain_frontend.output.encoder
+            made += [path_of(encoder, name=name, scope=split) for split in SPLITS]
             continue
-        names += [f"select_pool/{name}", f"cache_pool/{name}"]
-        if pool_of(name) == "other_labels" and KIND == "fsdkaggle2018":
-            names.append(f"download_pool_audio/{name}")
-        names.append(f"pretrain_frontend/{name}/pool")
-    return names
+        made += [path_of(rules.select_pool.output.subset, name=name)]
+        made += [path_of(rules.cache_pool.output.cache, name=name)]
+        made += [get_pool_audio_input(SimpleNamespace(name=name))]
+        made += [encoder_file(name, RUNS[0])]
+    return made
+
+
+def benchmarks_of(made):
+    """The benchmark file of each job that makes one of `made` (paths, or lists of them),
+    each job once: its rule's own `benchmark:` with the job's wildcards. A path that no
+    rule makes (the user's metadata) has none."""
+    found = []
+    for path in flatten(made):
+        maker = next((r for r in workflow.rules if r.is_producer(path)), None)
+        if maker is not None:
+            benchmark = getattr(rules, maker.name).benchmark
+            found.append(path_of(benchmark, **maker.get_wildcards(path)))
+    return list(dict.fromkeys(found))
+
+
+def flatten(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from flatten(item)
+        else:
+            yield item
 
 
 def get_report_figures():

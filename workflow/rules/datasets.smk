@@ -99,7 +99,7 @@ rule select_subset:
 
 rule download_audio:
     input:
-        subset="results/data/subset.csv",
+        subset=rules.select_subset.output.subset,
     output:
         manifest="resources/FSDKaggle2018/clips_manifest.csv",
     log:

@@ -5,10 +5,10 @@
 
 rule evaluate_model:
     input:
-        cache="results/data/cache.pt",
+        cache=rules.preprocess_audio.output.cache,
         split=get_split_file,
-        model="results/models/{model}/{run}/model.pt",
-        history="results/models/{model}/{run}/history.csv",
+        model=rules.train_model.output.model,
+        history=rules.train_model.output.history,
     output:
         predictions="results/eval/{model}/{run}/predictions.csv",
         metrics="results/eval/{model}/{run}/metrics.json",
@@ -34,8 +34,8 @@ rule evaluate_model:
 
 rule summarize_model:
     input:
-        metrics=get_run_files("metrics.json"),
-        predictions=get_run_files("predictions.csv"),
+        metrics=get_run_files("metrics"),
+        predictions=get_run_files("predictions"),
     output:
         metrics="results/eval/{model}/metrics.json",
         predictions="results/eval/{model}/predictions.csv",
@@ -56,7 +56,7 @@ rule summarize_model:
 rule compare_models:
     input:
         **get_comparison_inputs(),
-        summaries=get_eval_outputs("metrics.json"),
+        summaries=get_eval_outputs("metrics"),
     output:
         comparison="results/eval/comparison.json",
     log:
@@ -78,7 +78,7 @@ rule compare_models:
 
 rule collect_curves:
     input:
-        metrics=[f"results/eval/{m}/{r}/metrics.json" for m, r in get_curve_runs()],
+        metrics=get_curve_files(),
     output:
         curves="results/eval/curves.csv",
     log:
@@ -99,7 +99,7 @@ rule collect_curves:
 
 rule predict_audio:
     input:
-        model=f"results/models/{{model}}/{RUNS[0]}/model.pt",
+        model=get_first_run_model(),
     output:
         predictions="results/predict/{model}.csv",
     log:
@@ -122,4 +122,4 @@ rule predict_audio:
 
 rule predict:
     input:
-        expand("results/predict/{model}.csv", model=MODELS),
+        expand(rules.predict_audio.output.predictions, model=MODELS),

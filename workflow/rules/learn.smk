@@ -4,7 +4,7 @@
 rule train_model:
     input:
         unpack(get_encoder_input),
-        cache="results/data/cache.pt",
+        cache=rules.preprocess_audio.output.cache,
         split=get_split_file,
     output:
         model="results/models/{model}/{run}/model.pt",

@@ -3,7 +3,7 @@
 
 rule preprocess_audio:
     input:
-        subset="results/data/subset.csv",
+        subset=rules.select_subset.output.subset,
         audio=get_audio_input(),
     output:
         cache="results/data/cache.pt",

@@ -29,9 +29,9 @@ rule select_pool:
 
 rule download_pool_audio:
     input:
-        subset="results/pretrain/{name}/pool/subset.csv",
+        subset=rules.select_pool.output.subset,
         # after the dataset's own download: one job at a time on the archive and its limits
-        after="resources/FSDKaggle2018/clips_manifest.csv",
+        after=rules.download_audio.output.manifest,
     output:
         manifest="resources/FSDKaggle2018/pools/{name}_manifest.csv",
     log:
@@ -56,9 +56,9 @@ rule download_pool_audio:
 
 rule cache_pool:
     input:
-        subset="results/pretrain/{name}/pool/subset.csv",
+        subset=rules.select_pool.output.subset,
         audio=get_pool_audio_input,
-        dataset="results/data/cache.pt",
+        dataset=rules.preprocess_audio.output.cache,
     output:
         cache="results/pretrain/{name}/pool/cache.pt",
         clips="results/pretrain/{name}/pool/clips.csv",

@@ -3,18 +3,18 @@
 
 rule make_report:
     input:
-        subset="results/data/subset.csv",
-        clips="results/data/clips.csv",
-        excluded="results/data/excluded.csv",
-        split=get_first_split("split.csv"),
-        split_counts=get_first_split("split_counts.csv"),
-        cache="results/data/cache.pt",
-        metrics=get_eval_outputs("metrics.json"),
-        predictions=get_eval_outputs("predictions.csv"),
-        history=get_first_run_outputs("history.csv"),
-        models=get_first_run_outputs("model.pt"),
-        comparison="results/eval/comparison.json",
-        curves="results/eval/curves.csv",
+        subset=rules.select_subset.output.subset,
+        clips=rules.preprocess_audio.output.clips,
+        excluded=rules.preprocess_audio.output.excluded,
+        split=get_first_split("split"),
+        split_counts=get_first_split("counts"),
+        cache=rules.preprocess_audio.output.cache,
+        metrics=get_eval_outputs("metrics"),
+        predictions=get_eval_outputs("predictions"),
+        history=get_first_run_outputs("history"),
+        models=get_first_run_outputs("model"),
+        comparison=rules.compare_models.output.comparison,
+        curves=rules.collect_curves.output.curves,
         encoders=[path for _, path in get_report_encoders()],
         benchmarks=get_benchmark_inputs(),
     output:
@@ -40,6 +40,6 @@ rule make_report:
 
 
 onsuccess:
-    if Path("results/report.html").exists():
-        page = Path("results/report.html").resolve()
+    if Path(rules.make_report.output.html).exists():
+        page = Path(rules.make_report.output.html).resolve()
         print(f"\nThe report: {page}\nOpen it in a browser: {page.as_uri()}")

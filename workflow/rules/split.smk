@@ -3,8 +3,8 @@
 
 rule split_dataset:
     input:
-        subset="results/data/subset.csv",
-        clips="results/data/clips.csv",
+        subset=rules.select_subset.output.subset,
+        clips=rules.preprocess_audio.output.clips,
     output:
         split="results/data/splits/{split}/split.csv",
         counts="results/data/splits/{split}/split_counts.csv",

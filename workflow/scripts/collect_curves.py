@@ -2,13 +2,15 @@
 
 import sys
 
-# Before any other import, so that import errors land in the log too.
+# Snakemake's script: directive runs this file with `snakemake` defined. Its output goes
+# to the job's log, from before any other import so that import errors land there too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from audioclf.evaluate.curves import collect_curves  # noqa: E402
 
+sm = snakemake  # noqa: F821
 collect_curves(
-    snakemake.input.metrics,
-    [tuple(run) for run in snakemake.params.runs],
-    snakemake.output.curves,
+    sm.input.metrics,
+    [tuple(run) for run in sm.params.runs],
+    sm.output.curves,
 )

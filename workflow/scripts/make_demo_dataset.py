@@ -1,13 +1,12 @@
-"""Snakemake script: write the synthetic FSDKaggle2018-shaped demo dataset."""
+"""Snakemake entry: write the synthetic FSDKaggle2018-shaped demo dataset."""
 
 import sys
 
-# Before any other import, so that import errors land in the log too.
+# Snakemake's script: directive runs this file with `snakemake` defined. Its output goes
+# to the job's log, from before any other import so that import errors land there too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from audioclf.datasets.demo import make_demo_dataset  # noqa: E402
 
-# Snakemake's script: directive defines `snakemake` before running this file.
-smk = snakemake  # noqa: F821
-
-make_demo_dataset(smk.output.root, labels=list(smk.params.labels), **dict(smk.params.demo))
+sm = snakemake  # noqa: F821
+make_demo_dataset(sm.output.root, labels=list(sm.params.labels), **dict(sm.params.demo))

@@ -2,7 +2,8 @@
 
 import sys
 
-# Before any other import, so that import errors land in the log too.
+# Snakemake's script: directive runs this file with `snakemake` defined. Its output goes
+# to the job's log, from before any other import so that import errors land there too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from audioclf.pretrain.train import pretrain  # noqa: E402

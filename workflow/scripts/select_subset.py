@@ -2,20 +2,20 @@
 
 import sys
 
-# Before any other import, so that import errors land in the log too.
+# Snakemake's script: directive runs this file with `snakemake` defined. Its output goes
+# to the job's log, from before any other import so that import errors land there too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from audioclf.datasets.subset import write_subset  # noqa: E402
 
-p = snakemake.params
-folder = p.kind == "folder"
+sm = snakemake  # noqa: F821
 write_subset(
-    snakemake.output.subset,
-    kind=p.kind,
-    labels=p.labels,
-    include_test_clips=p.include_test_clips,
-    manually_verified_only=p.manually_verified_only,
-    meta_dir=None if folder else snakemake.input.meta,
-    folder=p.catalog if folder else None,
-    esc50=p.catalog if p.kind == "esc50" else None,
+    sm.output.subset,
+    kind=sm.params.kind,
+    labels=sm.params.labels,
+    include_test_clips=sm.params.include_test_clips,
+    manually_verified_only=sm.params.manually_verified_only,
+    # a folder's catalog reads its CSV from its settings, not from this input
+    meta_dir=sm.input.meta,
+    settings=sm.params.catalog,
 )

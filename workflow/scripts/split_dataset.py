@@ -2,19 +2,21 @@
 
 import sys
 
-# Before any other import, so that import errors land in the log too.
+# Snakemake's script: directive runs this file with `snakemake` defined. Its output goes
+# to the job's log, from before any other import so that import errors land there too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from audioclf.split.write import write_split  # noqa: E402
 
+sm = snakemake  # noqa: F821
 write_split(
-    snakemake.params.split_id,
-    snakemake.input.subset,
-    snakemake.input.clips,
-    snakemake.output.split,
-    snakemake.output.counts,
-    fractions=dict(snakemake.params.fractions),
-    seed=snakemake.params.seed,
-    method=snakemake.params.method,
-    test_on=snakemake.params.test_on,
+    sm.params.split_id,
+    sm.input.subset,
+    sm.input.clips,
+    sm.output.split,
+    sm.output.counts,
+    fractions=dict(sm.params.fractions),
+    seed=sm.params.seed,
+    method=sm.params.method,
+    test_on=sm.params.test_on,
 )

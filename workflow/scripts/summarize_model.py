@@ -2,14 +2,16 @@
 
 import sys
 
-# Before any other import, so that import errors land in the log too.
+# Snakemake's script: directive runs this file with `snakemake` defined. Its output goes
+# to the job's log, from before any other import so that import errors land there too.
 sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from audioclf.evaluate.compare import summarize_model  # noqa: E402
 
+sm = snakemake  # noqa: F821
 summarize_model(
-    snakemake.input.metrics,
-    snakemake.input.predictions,
-    snakemake.output.metrics,
-    snakemake.output.predictions,
+    sm.input.metrics,
+    sm.input.predictions,
+    sm.output.metrics,
+    sm.output.predictions,
 )

@@ -9,10 +9,12 @@ import pytest
 import soundfile as sf
 import torch
 
+from audioclf.datasets.demo import CHARACTERS as SOUNDS
 from audioclf.datasets.demo import bout_maker, make_demo_dataset
+from audioclf.datasets.kinds import DEMO_LABELS
 from audioclf.preprocess.audio import remove_silence
 
-CHARACTERS = ["Knock", "Trumpet", "Bark", "Cough", "Laughter"]
+CHARACTERS = list(DEMO_LABELS)
 ODD_LABEL = "<script>alert(1)</script>"
 SMALL = {
     "train_per_label": 16,
@@ -228,3 +230,8 @@ def test_a_non_empty_folder_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not empty"):
         make_demo_dataset(tmp_path / "d", ["Knock"])
     assert (tmp_path / "d" / "keep.txt").read_text() == "mine"
+
+
+def test_each_demo_label_has_the_sound_named_after_it():
+    names = {label: bout.__name__ for label, bout in SOUNDS.items()}
+    assert names == {label: f"{label.lower()}_bout" for label in DEMO_LABELS}

@@ -146,7 +146,7 @@ def test_a_listed_file_that_is_absent_is_kept_in_the_subset_for_preprocessing_to
     fetched(esc50, tmp_path)
     subset = write_subset(
         tmp_path / "subset.csv", "esc50", "all", meta_dir=tmp_path / "data",
-        esc50={"esc10": False, "folds": ["1", "2", "3", "4", "5"]},
+        settings={"esc10": False, "folds": ["1", "2", "3", "4", "5"]},
     )  # fmt: skip
     # preprocess_audio lists it in excluded.csv as "file missing" (tests/unit/preprocess)
     missing = subset[subset["fname"] == "1-100010-A-0.wav"]["path"].iloc[0]

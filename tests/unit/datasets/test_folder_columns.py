@@ -46,7 +46,7 @@ def settings(root, **extra):
 def test_urbansound8k_by_column_mapping_gives_its_clips_labels_and_folds(urbansound, tmp_path):
     root, meta = urbansound
     subset = write_subset(
-        tmp_path / "subset.csv", "folder", ["dog_bark", "siren"], folder=settings(root)
+        tmp_path / "subset.csv", "folder", ["dog_bark", "siren"], settings=settings(root)
     )
     wanted = meta[meta["class"].isin(["dog_bark", "siren"])]
     assert subset["fname"].tolist() == wanted["slice_file_name"].tolist()
@@ -151,7 +151,7 @@ def test_select_subsets_params_keep_their_shape_for_configs_without_new_keys():
 def test_a_mapped_group_column_reaches_subset_csv_as_group(urbansound, tmp_path):
     root, meta = urbansound
     folder = settings(root, columns={**MAPPING, "group": "fsID"})
-    subset = write_subset(tmp_path / "subset.csv", "folder", "all", folder=folder)
+    subset = write_subset(tmp_path / "subset.csv", "folder", "all", settings=folder)
     written = pd.read_csv(tmp_path / "subset.csv", dtype=str)
     assert written["group"].tolist() == meta["fsID"].astype(str).tolist()
     assert subset["group"].tolist() == written["group"].tolist()

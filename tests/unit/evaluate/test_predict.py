@@ -131,6 +131,7 @@ def test_predictions_reproduce_evaluate_and_bad_files_get_error_rows(workflow, t
     assert list(table.columns) == ["file", "predicted", "confidence", *prob_columns, "error"]
     assert table["file"].tolist() == files
     good = table[table["error"].isna()].set_index("file").loc[test_paths]
+    assert set(good["predicted"]) <= set(CLASSES)
     assert good["predicted"].tolist() == expected["predicted"].tolist()
     assert np.allclose(good[prob_columns], expected[prob_columns], atol=1e-6)
     assert np.allclose(good["confidence"], expected["confidence"], atol=1e-6)
@@ -165,6 +166,7 @@ def test_main_returns_1_when_nothing_was_predicted(workflow, tmp_path, capsys):
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith("file,predicted,confidence,prob_class0")
     assert printed[-1].startswith(test_paths[0])
+    assert printed[-1].split(",")[1] in CLASSES
 
 
 class _Payload:

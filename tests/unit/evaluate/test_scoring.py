@@ -11,6 +11,7 @@ from torch import nn
 from audioclf.contracts import METRICS
 from audioclf.evaluate.scoring import clip_probabilities, evaluate
 from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
+from audioclf.learn.data import clip_samples
 from audioclf.learn.models import count_parameters
 from audioclf.preprocess.cache import PackedClips
 from conftest import make_model
@@ -50,7 +51,7 @@ def run(trained, eval_windows):
 
 
 def expected_windows(cache, fnames, eval_windows):
-    length = int(CLIP_SECONDS * cache.sample_rate)
+    length = clip_samples(CLIP_SECONDS, cache.sample_rate)
     lengths = [int(cache.lengths[i]) for i in cache.index(fnames)]
     if eval_windows == "centre":
         return len(lengths)
@@ -106,7 +107,7 @@ def test_sliding_and_centre_differ_only_on_long_clips(trained):
     _, cache, _ = trained
     _, sliding, _ = run(trained, "sliding")
     _, centre, _ = run(trained, "centre")
-    length = int(CLIP_SECONDS * cache.sample_rate)
+    length = clip_samples(CLIP_SECONDS, cache.sample_rate)
     long = np.array([int(cache.lengths[i]) > length for i in cache.index(sliding.fname.tolist())])
     assert long.any() and (~long).any()  # the fixture has both kinds
     prob_columns = [c for c in sliding.columns if c.startswith("prob_")]

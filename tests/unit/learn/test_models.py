@@ -1,4 +1,5 @@
-"""The two networks (shapes, parameter counts, masking) and pretrained weight loading."""
+"""The networks (shapes, parameter counts, masking, the module's docstring naming each) and
+pretrained weight loading."""
 
 import time
 
@@ -190,3 +191,11 @@ def test_missing_or_incompatible_weight_files_are_errors(tmp_path):
 def test_raw1d_has_no_pretrained_weights():
     with pytest.raises(ValueError, match="pretrained: false"):
         weights.load_pretrained(make_model("raw1d", 3, {}, 1.0, 16000), True)
+
+
+def test_the_module_docstring_names_every_registered_type():
+    from audioclf.learn import models
+    from audioclf.learn.registry import MODEL_TYPES
+
+    words = set(models.__doc__.replace(",", " ").replace("(", " ").split())
+    assert sorted(set(MODEL_TYPES) - words) == []

@@ -12,12 +12,12 @@ from torch import nn
 from audioclf.devices import autocast_dtype, cpu_has_bf16, precision_name, seed_everything
 from audioclf.evaluate.scoring import clip_probabilities, evaluate
 from audioclf.learn.checkpoint import eval_autocast, load_checkpoint, rebuild_model
-from audioclf.learn.data import class_names, training_loaders
+from audioclf.learn.data import class_names, clip_samples, training_loaders
 from audioclf.learn.models import conv_block
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type, resolve_settings
-from audioclf.learn.train import Autocast, EpochHistory, build_learner, train
+from audioclf.learn.train import Autocast, EpochHistory, build_learner
 from audioclf.preprocess.cache import PackedClips
-from conftest import TINY_CLIP_SECONDS, TINY_SETTINGS
+from conftest import TINY_CLIP_SECONDS, TINY_SETTINGS, train_tiny
 from synthetic import synthetic_clips, synthetic_split
 
 CPU = torch.device("cpu")
@@ -109,14 +109,6 @@ def tiny_set(tmp_path_factory):
     return folder
 
 
-def train_tiny(folder, out, settings, deterministic="auto", seed=0):
-    return train(
-        folder / "cache.pt", folder / "split.csv", out / "model.pt", out / "history.csv",
-        model_name="m", model_settings=settings, clip_seconds=TINY_CLIP_SECONDS,
-        device="cpu", seed=seed, threads=1, deterministic=deterministic,
-    )  # fmt: skip
-
-
 def test_deterministic_cpu_runs_give_bit_identical_models_and_predictions(tiny_set, tmp_path):
     settings = {"type": "raw1d_deep", **TINY_SETTINGS["raw1d_deep"], "epochs": 2}
     outputs = []
@@ -146,7 +138,7 @@ def test_bf16_training_runs_on_cpu_and_scores_like_float32(tiny_set, tmp_path):
     probabilities within 0.02 (bf16 keeps 8 bits of mantissa: about 0.4% per value)."""
     settings = {"type": "spectrogram_small", **TINY_SETTINGS["spectrogram_small"]}
     settings["mixed_precision"] = True
-    result = train_tiny(tiny_set, tmp_path / "bf16", settings)
+    result = train_tiny(tiny_set, tmp_path / "bf16", settings).result
     checkpoint = load_checkpoint(tmp_path / "bf16" / "model.pt")
     assert checkpoint["train_precision"] == "bfloat16 autocast"
     assert result["valid_accuracy"] >= 0.9  # it learned the separable classes
@@ -154,7 +146,7 @@ def test_bf16_training_runs_on_cpu_and_scores_like_float32(tiny_set, tmp_path):
     cache = PackedClips.load(tiny_set / "cache.pt")
     split = pd.read_csv(tiny_set / "split.csv")
     rows = cache.index(split.fname[split.split != "train"].tolist())
-    length = int(TINY_CLIP_SECONDS * cache.sample_rate)
+    length = clip_samples(TINY_CLIP_SECONDS, cache.sample_rate)
     fp32, _ = clip_probabilities(model, cache, rows, length, 3, "sliding", CPU, 8)
     bf16, _ = clip_probabilities(model, cache, rows, length, 3, "sliding", CPU, 8, None,
                                  torch.bfloat16)  # fmt: skip

@@ -14,8 +14,7 @@ from audioclf.learn.models import (
     count_parameters,
     parameter_groups,
 )
-from audioclf.learn.train import train
-from conftest import make_model
+from conftest import make_model, train_tiny
 
 CLIP_SECONDS = 1.0
 NO_AUGMENT = {"gain_db": 0, "shift_fraction": 0, "noise_snr_db": None}
@@ -131,22 +130,6 @@ def data(tiny):
     return tiny.folder
 
 
-def run(folder, out, settings, seed=0):
-    result = train(
-        folder / "cache.pt",
-        folder / "split.csv",
-        out / "model.pt",
-        out / "history.csv",
-        model_name="deep",
-        model_settings=settings,
-        clip_seconds=CLIP_SECONDS,
-        device="cpu",
-        seed=seed,
-        threads=1,
-    )
-    return result, pd.read_csv(out / "history.csv")
-
-
 def test_trains_on_the_synthetic_set_and_beats_chance(tiny, tmp_path):
     deep = tiny.models["raw1d_deep"]
     result, history = deep.result, pd.read_csv(deep.history)
@@ -178,9 +161,9 @@ def test_trains_on_the_synthetic_set_and_beats_chance(tiny, tmp_path):
 
 def test_augmented_training_is_repeatable(data, tmp_path):
     settings = {**DEEP, "epochs": 2, "channels": 16}
-    _, first = run(data, tmp_path / "a", settings)
-    _, second = run(data, tmp_path / "b", settings)
+    first = pd.read_csv(train_tiny(data, tmp_path / "a", settings).history)
+    second = pd.read_csv(train_tiny(data, tmp_path / "b", settings).history)
     columns = ["train_loss", "valid_loss", "valid_accuracy"]
     pd.testing.assert_frame_equal(first[columns], second[columns])
-    _, plain = run(data, tmp_path / "c", {**settings, **NO_AUGMENT})
+    plain = pd.read_csv(train_tiny(data, tmp_path / "c", {**settings, **NO_AUGMENT}).history)
     assert not first["train_loss"].equals(plain["train_loss"])

@@ -21,7 +21,7 @@ from audioclf.learn.train import build_learner, epochs_for, train
 from audioclf.learn.weights import load_pretrained
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import group_hypers
-from conftest import REPO, make_model
+from conftest import REPO, make_model, train_tiny
 from synthetic import synthetic_clips, synthetic_split
 
 CLIP_SECONDS = 1.0
@@ -60,23 +60,6 @@ def data(tmp_path_factory):
     return folder, split
 
 
-def run(data, tmp_path, settings, name="m", seed=0):
-    folder, _ = data
-    result = train(
-        folder / "cache.pt",
-        folder / "split.csv",
-        tmp_path / name / "model.pt",
-        tmp_path / name / "history.csv",
-        model_name=name,
-        model_settings=settings,
-        clip_seconds=CLIP_SECONDS,
-        device="cpu",
-        seed=seed,
-        threads=1,  # the CI machine has two cores, shared
-    )
-    return result, pd.read_csv(tmp_path / name / "history.csv")
-
-
 def assert_learned(history, n_classes=3):
     assert list(history.columns) == list(HISTORY.columns)
     assert history["epoch"].tolist() == list(range(1, len(history) + 1))
@@ -111,20 +94,21 @@ def test_spectrogram_learns(tiny):
 
 def test_same_config_gives_the_same_model_twice(data, tmp_path):
     settings = {**RAW, "epochs": 3}
-    _, first = run(data, tmp_path, settings, name="a")
-    _, second = run(data, tmp_path, settings, name="b")
+    folder, _ = data
+    first = pd.read_csv(train_tiny(folder, tmp_path / "a", settings, name="a").history)
+    second = pd.read_csv(train_tiny(folder, tmp_path / "b", settings, name="b").history)
     columns = ["train_loss", "valid_loss", "valid_accuracy"]
     pd.testing.assert_frame_equal(first[columns], second[columns])
     a = torch.load(tmp_path / "a" / "model.pt", weights_only=True)["state_dict"]
     b = torch.load(tmp_path / "b" / "model.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
-    _, other_seed = run(data, tmp_path, settings, name="c", seed=1)
+    other_seed = pd.read_csv(train_tiny(folder, tmp_path / "c", settings, seed=1).history)
     assert not first[columns].equals(other_seed[columns])
 
 
 def test_test_split_never_reaches_the_loaders(data, tmp_path):
-    _, split = data
-    result, _ = run(data, tmp_path, {**RAW, "epochs": 1}, name="leak")
+    folder, split = data
+    result = train_tiny(folder, tmp_path / "leak", {**RAW, "epochs": 1}).result
     by_split = {s: set(split.fname[split.split == s]) for s in ("train", "valid", "test")}
     assert set(result["train_fnames"]) == by_split["train"]
     assert set(result["valid_fnames"]) == by_split["valid"]
@@ -153,7 +137,8 @@ def test_fine_tune_with_local_weights_freezes_then_trains_the_body(data, tmp_pat
     weights_file = tmp_path / "resnet18.pth"
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), weights_file)
     settings = {**SPECTROGRAM, "pretrained": str(weights_file), "epochs": 1, "freeze_epochs": 1}
-    result, history = run(data, tmp_path, settings, name="ft")
+    trained = train_tiny(data[0], tmp_path / "ft", settings)
+    result, history = trained.result, pd.read_csv(trained.history)
     assert len(history) == 2  # one frozen epoch, then one unfrozen
     assert result["pretrained"] is True and result["weight_source"] == str(weights_file)
     checkpoint = torch.load(tmp_path / "ft" / "model.pt", weights_only=True)
@@ -213,7 +198,7 @@ def test_importing_the_trainer_prints_no_fastai_jit_deprecation():
 def test_small_train_splits_still_get_min_steps(data, tmp_path):
     """24 train clips at batch 64 give one step an epoch: 2 epochs would be 2 steps."""
     settings = {**RAW, "epochs": 2, "batch_size": 64, "min_steps": 5}
-    result, history = run(data, tmp_path, settings, name="small")
+    history = pd.read_csv(train_tiny(data[0], tmp_path / "small", settings).history)
     assert epochs_for(2, 1, 5) == 5 and epochs_for(30, 13, 100) == 30
     assert len(history) == 5
     checkpoint = torch.load(tmp_path / "small" / "model.pt", weights_only=True)
@@ -239,7 +224,7 @@ def test_threads_never_exceed_the_usable_cores():
 def test_pretrained_weights_for_a_type_without_a_pretrained_body_are_refused(data, tmp_path):
     settings = {**RAW, "epochs": 1, "pretrained": True}
     with pytest.raises(ValueError, match="type 'raw1d' has no pretrained body"):
-        run(data, tmp_path, settings, name="refused")
+        train_tiny(data[0], tmp_path / "refused", settings)
 
 
 class Hypers(Callback):

@@ -1,8 +1,6 @@
 """Tests for audioclf.preprocess.clips and the preprocess_audio / make_demo_dataset scripts."""
 
 import re
-import runpy
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,9 +14,7 @@ from audioclf.contracts import EXCLUDED, SUBSET, ContractError
 from audioclf.preprocess.audio import load_audio, remove_silence, resample, to_mono
 from audioclf.preprocess.cache import PackedClips, to_int16
 from audioclf.preprocess.clips import PreprocessError, preprocess_subset
-from conftest import REPO
-
-SCRIPTS = REPO / "workflow" / "scripts"
+from entry_points import run_script
 
 
 def burst_clip(seconds: float, sr: int, seed: int, channels: int = 1) -> np.ndarray:
@@ -214,17 +210,6 @@ def test_duplicated_fnames_are_rejected(tmp_path):
     subset = make_clips(tmp_path / "audio")
     with pytest.raises(PreprocessError, match="more than once"):
         run(tmp_path, pd.concat([subset, subset.iloc[:1]]))
-
-
-def run_script(name: str, smk: SimpleNamespace) -> None:
-    """Run a Snakemake script: file as Snakemake does, with `snakemake` predefined."""
-    saved = sys.stderr
-    try:
-        runpy.run_path(str(SCRIPTS / name), init_globals={"snakemake": smk}, run_name="__main__")
-    finally:
-        if sys.stderr is not saved:
-            sys.stderr.close()
-        sys.stderr = saved
 
 
 def test_scripts_make_a_demo_dataset_and_preprocess_it(tmp_path):

@@ -6,7 +6,6 @@ import base64
 import html
 import json
 import re
-import runpy
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +22,7 @@ from audioclf.contracts import (
 from audioclf.evaluate.compare import summarize_model
 from audioclf.evaluate.stats import p_range
 from audioclf.learn.checkpoint import load_trained
+from audioclf.learn.data import clip_samples
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
@@ -38,7 +38,9 @@ from audioclf.report.summary import (
     what_was_run,
 )
 from audioclf.report.tables import error_tables, results_rows
+from audioclf.runs import run_ids
 from conftest import REPO
+from entry_points import run_script
 from report_inputs import (
     CONFIG_URL,
     DEEP_SETTINGS,
@@ -488,7 +490,7 @@ def test_error_tables_list_all_wrong_and_only_one_wrong_clips(full_run):
 def test_one_run_summary_reads_as_one_run_without_spread(full_run, tmp_path):
     _, inputs, _, _ = full_run
     paths = dict(inputs["models"]["raw"])
-    first = paths["metrics"].parent / f"seed{FULL_SEEDS[0]}"
+    first = paths["metrics"].parent / run_ids(FULL_SEEDS)[0]
     paths["metrics"] = tmp_path / "metrics.json"
     summarize_model(
         [first / "metrics.json"], [first / "predictions.csv"], paths["metrics"],
@@ -522,7 +524,7 @@ def test_benchmark_table_reads_rule_wildcards_and_seconds(tmp_path):
         benchmark_table([path])
 
 
-def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
+def test_make_report_script_writes_png_report(hostile_run, tmp_path):
     _, inputs, _, _ = hostile_run
     names = list(inputs["models"])
     log = tmp_path / "logs" / "make_report.log"
@@ -551,14 +553,12 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path, capsys):
         ),
         log=[str(log)],
     )  # fmt: skip
-    runpy.run_path(
-        str(REPO / "workflow" / "scripts" / "make_report.py"), init_globals={"snakemake": snakemake}
-    )
+    run_script("make_report.py", snakemake)
     page = out.read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == len(FIGURE_NAMES)
     for path in figure_files(figures_dir, "png").values():
         assert path.read_bytes().startswith(b"\x89PNG"), path
-    assert out.resolve().as_uri() in capsys.readouterr().out
+    assert out.resolve().as_uri() in log.read_text()
     pairs = json.loads(inputs["comparison_json"].read_text())["comparisons"]
     assert len(parsed(RowParser("data-comparison"), page).rows) == len(pairs) == 3
 
@@ -597,7 +597,7 @@ def test_example_masks_are_repeatable_and_leave_global_rng_alone(hostile_run):
     assert np.array_equal(first.mel_masked, second.mel_masked)
     assert not np.array_equal(first.mel, first.mel_masked), "training masks should show"
     assert first.mel.shape[0] == inputs["config"]["models"]["spectrogram"]["n_mels"]
-    assert first.cropped.size == inputs["config"]["clip_seconds"] * cache.sample_rate
+    assert first.cropped.size == clip_samples(inputs["config"]["clip_seconds"], cache.sample_rate)
 
 
 def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):

@@ -10,7 +10,9 @@ import jsonschema
 import yaml
 
 from audioclf.datasets.benchmarks import benchmark_name
+from audioclf.datasets.kinds import OFFICIAL_SPLIT_KINDS
 from audioclf.learn.limits import check_settings
+from audioclf.pretrain import DEFAULT_POOL
 from audioclf.procedure import (
     config_differences,
     config_record,
@@ -18,6 +20,7 @@ from audioclf.procedure import (
     factor_differs,
     unmeasured_reason,
 )
+from audioclf.runs import train_percent
 
 
 class ConfigError(ValueError):
@@ -115,7 +118,7 @@ def check_pretraining(config: dict) -> None:
     kind = config.get("dataset", {}).get("kind")
     wrong = []
     for name, p in pretrain.items():
-        pool = p.get("pool", "train")
+        pool = p.get("pool", DEFAULT_POOL)
         if pool == "folder" and not p.get("folders"):
             wrong.append(f"  pretrain.{name}.folders: pool folder needs one or more folders of "
                          "unlabeled audio; list them, or use pool: train")  # fmt: skip
@@ -126,9 +129,9 @@ def check_pretraining(config: dict) -> None:
         if pool != "folder" and p.get("folders"):
             wrong.append(f"  pretrain.{name}.folders: set, but pool is {pool}; set pool: "
                          "folder or remove folders")  # fmt: skip
-        if pool == "other_labels" and kind not in OFFICIAL_KINDS:
+        if pool == "other_labels" and kind not in OFFICIAL_SPLIT_KINDS:
             wrong.append(f"  pretrain.{name}.pool: other_labels needs dataset.kind "
-                         f"{' or '.join(OFFICIAL_KINDS)} (labels to leave out), not {kind}; "
+                         f"{' or '.join(OFFICIAL_SPLIT_KINDS)} (labels to leave out), not {kind}; "
                          "use train or folder")  # fmt: skip
         try:
             check_settings(p.get("settings") or {}, _sample_rate(config))
@@ -158,14 +161,6 @@ def _sample_rate(config: dict) -> int:
     return int(config.get("preprocess", {}).get("sample_rate", 16000))
 
 
-# datasets with their own test set and a manually_verified flag per clip
-OFFICIAL_KINDS = ("fsdkaggle2018", "demo")
-
-
-# the datasets whose own protocol is cross-validation over their official folds
-FOLD_KINDS = ("esc50",)
-
-
 def resolve_split_method(config: dict) -> None:
     """split.method null is the dataset's own protocol: folds for a benchmark with official
     folds (esc50, or a folder that sets dataset.benchmark), else stratified. Resolved here,
@@ -173,7 +168,7 @@ def resolve_split_method(config: dict) -> None:
     split = config.setdefault("split", {})
     if split.get("method") is None:
         dataset = config.get("dataset", {})
-        has_folds = dataset.get("kind") in FOLD_KINDS or benchmark_name(dataset) is not None
+        has_folds = benchmark_name(dataset) is not None
         split["method"] = "folds" if has_folds else "stratified"
 
 
@@ -184,19 +179,22 @@ def check_split(config: dict) -> None:
     kind = config.get("dataset", {}).get("kind")
     split = config.get("split", {})
     wrong = []
-    if split.get("method") == "official" and kind not in OFFICIAL_KINDS:
-        wrong.append(f"  split.method: official needs dataset.kind {' or '.join(OFFICIAL_KINDS)}"
+    official = " or ".join(OFFICIAL_SPLIT_KINDS)
+    if split.get("method") == "official" and kind not in OFFICIAL_SPLIT_KINDS:
+        wrong.append(f"  split.method: official needs dataset.kind {official}"
                      f" (its own test set), not {kind}; use stratified or folds")  # fmt: skip
-    if split.get("test_on") == "verified" and kind not in OFFICIAL_KINDS:
+    if split.get("test_on") == "verified" and kind not in OFFICIAL_SPLIT_KINDS:
         wrong.append(f"  split.test_on: verified needs a dataset with label checks "
-                     f"({' or '.join(OFFICIAL_KINDS)}), not {kind}; use all")  # fmt: skip
+                     f"({official}), not {kind}; use all")  # fmt: skip
     fractions = [float(f) for f in config.get("train_fractions", [1.0])]
     if 1.0 not in fractions:
         wrong.append(f"  train_fractions: {fractions} must include 1.0, the whole train split, "
                      "which every model's scores and comparisons use")  # fmt: skip
     for f in fractions:
-        if f < 1 and abs(100 * f - round(100 * f)) > 1e-9:
-            wrong.append(f"  train_fractions: {f} must be a whole percent (0.25, not 0.255)")
+        try:
+            train_percent(f)
+        except ValueError as err:
+            wrong.append(f"  {err}")
     if wrong:
         raise ConfigError(
             "the configuration is invalid (see config/README.md for every key):\n"

@@ -212,8 +212,8 @@ METRICS = Record(
         "eval_windows",
         "settings",
         # also `procedure`, audioclf.procedure's record of how the run was trained and
-        # scored: not declared, as runs scored before issue 24 lack it
-        # (audioclf.procedure.metrics_record rebuilds theirs)
+        # scored: not declared, so that a metrics.json without it still reads
+        # (audioclf.procedure.metrics_record rebuilds its record)
     ),
     made_by="evaluate_model",
 )

@@ -114,7 +114,8 @@ def group_hypers(settings: Mapping, n_groups: int) -> tuple[list[float], list[fl
     """(peak lr, weight decay) of each of `n_groups` parameter groups for one-cycle: `lr`
     and `weight_decay` for all, but a learnable front end's group (the first, when the
     type has `front_end_lr_mult`) learns at lr x front_end_lr_mult without weight decay,
-    so the filterbank keeps the layout it starts from (issue 25). The weight decays hold
+    so the filterbank keeps the layout it starts from (benchmarks/filterbank_drift.py
+    measures how far its centres move). The weight decays hold
     for fine_tune too, whose lrs are fastai's."""
     lr, wd = float(settings["lr"]), float(settings["weight_decay"])
     lrs, wds = [lr] * n_groups, [wd] * n_groups
@@ -248,9 +249,9 @@ def run_record(
 
 
 def metrics_record(metrics: Mapping) -> dict:
-    """A run's record from its metrics.json: the one evaluate_model wrote, or, for a run
-    scored before records existed, one rebuilt from what its metrics.json holds (its crop
-    length was not kept there: null; every key its settings hold counts as the type's)."""
+    """A run's record from its metrics.json: the one evaluate_model wrote, or, for a
+    metrics.json without one, one rebuilt from what it holds (its crop length is not kept
+    there: null; every key its settings hold counts as the type's)."""
     if "procedure" in metrics:
         return dict(metrics["procedure"])
     settings = dict(metrics.get("settings") or {})

@@ -62,7 +62,8 @@ def train_percent(fraction) -> int | None:
     percent = round(100 * value)
     if not 1 <= percent <= 99 or abs(100 * value - percent) > 1e-9:
         raise ValueError(
-            f"train_fractions: {fraction} must be 1.0 or a whole percent between 0.01 and 0.99"
+            f"train_fractions: {fraction} must be a whole percent between 0.01 and 0.99 "
+            "(0.25, not 0.255) or 1.0"
         )
     return percent
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from audioclf.datasets.kinds import KINDS
+
 PICZAK_2015A = (
     "K. J. Piczak, ESC: Dataset for Environmental Sound Classification, "
     "ACM Multimedia 2015, doi:10.1145/2733373.2806390"
@@ -141,12 +143,8 @@ BENCHMARKS = {
 def benchmark_name(dataset: dict) -> str | None:
     """The benchmark a configured dataset is: esc50 (or esc10 with `esc50.esc10`), or what
     a folder dataset declares in `dataset.benchmark`; None for any other dataset."""
-    kind = dataset.get("kind")
-    if kind == "esc50":
-        return "esc10" if (dataset.get("esc50") or {}).get("esc10") else "esc50"
-    if kind == "folder":
-        return dataset.get("benchmark")
-    return None
+    kind = KINDS.get(dataset.get("kind"))
+    return None if kind is None else kind.benchmark(dataset)
 
 
 def official_folds(dataset: dict) -> list[str] | None:

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from audioclf.datasets.fsdkaggle import AUDIO_DIRS, META_DIR, TEST_CSVS, TRAIN_CSV
+from audioclf.datasets.kinds import DEMO_LABELS
 from audioclf.io import write_csv
 
 TRAIN_DIR, TEST_DIR = AUDIO_DIRS["train"], AUDIO_DIRS["test"]
@@ -284,13 +285,10 @@ def generic_bout_maker(label: str) -> Bout:
     return bout
 
 
-CHARACTERS: dict[str, Bout] = {
-    "Knock": knock_bout,
-    "Trumpet": trumpet_bout,
-    "Bark": bark_bout,
-    "Cough": cough_bout,
-    "Laughter": laughter_bout,
-}
+# each of DEMO_LABELS (the demo's labels for `labels: all`) with its own sound, in that order
+CHARACTERS: dict[str, Bout] = dict(
+    zip(DEMO_LABELS, (bark_bout, cough_bout, knock_bout, laughter_bout, trumpet_bout), strict=True)
+)
 
 
 def bout_maker(label: str) -> Bout:

@@ -8,9 +8,7 @@ import pandas as pd
 
 from audioclf.contracts import SUBSET
 from audioclf.datasets.catalog import CatalogError
-from audioclf.datasets.esc50 import esc50_catalog
-from audioclf.datasets.folder import folder_catalog
-from audioclf.datasets.fsdkaggle import fsdkaggle_catalog
+from audioclf.datasets.kinds import dataset_kind
 
 
 def select_subset(
@@ -50,21 +48,15 @@ def select_subset(
     return subset
 
 
-def build_catalog(
-    kind: str, meta_dir=None, audio_root=None, folder=None, esc50=None
-) -> pd.DataFrame:
-    """The catalog of a configured dataset kind (demo and fsdkaggle2018 share one shape).
+def build_catalog(kind: str, meta_dir=None, audio_root=None, settings=None) -> pd.DataFrame:
+    """The catalog of a configured dataset kind (its entry in datasets/kinds.py builds it).
 
-    `folder` and `esc50` are the keyword settings of folder_catalog and esc50_catalog."""
-    if kind in ("demo", "fsdkaggle2018"):
-        return fsdkaggle_catalog(meta_dir, audio_root)
-    if kind == "esc50":
-        return esc50_catalog(meta_dir, **(esc50 or {}))
-    if kind == "folder":
-        return folder_catalog(**(folder or {}))
-    raise CatalogError(
-        f"dataset.kind {kind!r} is unknown; use demo, fsdkaggle2018, esc50 or folder"
-    )
+    `settings` are its catalog function's keywords (datasets/settings.py: catalog_settings)."""
+    try:
+        entry = dataset_kind(kind)
+    except ValueError as err:
+        raise CatalogError(str(err)) from None
+    return entry.catalog(meta_dir, audio_root, settings)
 
 
 def write_subset(
@@ -75,13 +67,10 @@ def write_subset(
     manually_verified_only: bool = False,
     meta_dir=None,
     audio_root=None,
-    folder: dict | None = None,
-    esc50: dict | None = None,
+    settings: dict | None = None,
 ) -> pd.DataFrame:
     """Build the catalog, select the subset, write it; returns it."""
-    catalog = build_catalog(
-        kind, meta_dir=meta_dir, audio_root=audio_root, folder=folder, esc50=esc50
-    )
+    catalog = build_catalog(kind, meta_dir=meta_dir, audio_root=audio_root, settings=settings)
     subset = select_subset(catalog, labels, include_test_clips, manually_verified_only)
     SUBSET.write(out_csv, subset)
     counts = subset.groupby("label").size()

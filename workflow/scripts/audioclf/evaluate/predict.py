@@ -16,9 +16,11 @@ import pandas as pd
 import torch
 
 from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
+from audioclf.devices import DEVICE_CHOICES
 from audioclf.evaluate.scoring import EVAL_WINDOWS, prediction_table, trained_probabilities
 from audioclf.io import log, write_csv
 from audioclf.learn.checkpoint import CheckpointError, load_trained
+from audioclf.preprocess.audio import SILENCE_MODES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.preprocess.clips import ClipSettings, process_clip
 
@@ -48,7 +50,7 @@ def preprocess_settings(
         key: given[key] if given[key] is not None else recorded.get(key, getattr(defaults, key))
         for key in SETTING_KEYS
     }
-    # the duration cap as the cache had it (older model files: the defaults)
+    # the duration cap as the cache had it (a model file without it: the defaults)
     cap = {k: recorded.get(k, getattr(defaults, k)) for k in ("max_seconds", "too_long")}
     return ClipSettings(
         trained_rate, float(chosen["top_db"]), float(chosen["pad_ms"]), str(chosen["mode"]),
@@ -194,11 +196,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("audio", nargs="+", help="audio files or folders")
     parser.add_argument("--out", help="CSV to write (default: print the table)")
     parser.add_argument("--eval-windows", choices=EVAL_WINDOWS, default="sliding")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--top-db", type=float, help="override the model file's silence level")
     parser.add_argument("--pad-ms", type=float, help="override the model file's padding")
-    parser.add_argument("--mode", choices=("all", "trim"), help="override the silence mode")
+    parser.add_argument("--mode", choices=SILENCE_MODES, help="override the silence mode")
     return parser.parse_args(argv)
 
 

@@ -188,7 +188,7 @@ def run_metrics(
         "inference_clips_per_second": clips_per_second,
         "device": checkpoint.get("device"),
         "eval_device": eval_device,
-        # how it computed (not declared keys: runs from before issue 16 lack them)
+        # how it computed (not declared keys: a model file may lack them, then null)
         "train_precision": checkpoint.get("train_precision"),
         "deterministic": checkpoint.get("deterministic"),
         "eval_precision": eval_precision,

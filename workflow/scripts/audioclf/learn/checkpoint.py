@@ -100,8 +100,8 @@ def rebuild_model(checkpoint: dict) -> nn.Module:
 
 def eval_autocast(checkpoint: dict, device: torch.device) -> torch.dtype | None:
     """The dtype the model in model.pt `checkpoint` is scored in on `device`: its own
-    `mixed_precision` setting, resolved for that device. Files from before issue 16 (no
-    `train_precision`) meant bf16 on CUDA only by `true`, and float32 by anything else."""
+    `mixed_precision` setting, resolved for that device. A file without `train_precision`
+    is read by the rule it was trained under: bf16 on CUDA by `true` only, else float32."""
     setting = checkpoint["settings"].get("mixed_precision", False)
     if "train_precision" not in checkpoint:
         setting = setting is True and device.type == "cuda"

@@ -1,4 +1,8 @@
-"""The networks as bare nn.Modules: raw-waveform 1D CNNs (shallow, deep) and a log-mel ResNet."""
+"""The networks as bare nn.Modules, each registered as a model type: raw1d (a 1D CNN on the
+raw waveform), raw1d_deep (a deep M5-style one), spectrogram (a log-mel ResNet),
+spectrogram_small (a compact log-mel 2D CNN), raw_filterbank (a learnable Gabor filterbank
+on the waveform, then the compact 2D CNN) and crnn (the compact 2D CNN, then a GRU over
+each whole clip)."""
 
 from __future__ import annotations
 

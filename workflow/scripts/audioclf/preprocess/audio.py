@@ -183,7 +183,7 @@ def to_mono(wave: torch.Tensor) -> torch.Tensor:
 # torchaudio's resampler builds one sinc kernel of about (new / g) x 12 (orig / g) values
 # (g = gcd of the rates): small for the usual rates (44,100 -> 16,000: 160 x ~5,300), but
 # 1.4 GB for 22,254 Hz and several GB for 44,101 or 48,001. Up to this many phases
-# (orig / g x new / g) it is used as before; past it, scipy's polyphase FIR, whose filter
+# (orig / g x new / g) torchaudio's is used; past it, scipy's polyphase FIR, whose filter
 # holds 20 taps per phase of the larger side (about 8 MB for 48,001 Hz) and runs in time
 # linear in the clip.
 TORCHAUDIO_MAX_PHASES = 1_000_000

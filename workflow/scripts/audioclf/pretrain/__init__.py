@@ -9,3 +9,9 @@ its cache; the last two through the datasets and preprocess stages' own code) an
 pretrain_frontend rule of workflow/rules/pretrain.smk; the train_model rule loads
 encoder.pt for a model with `pretrained: autoencoder:<name>`.
 """
+
+# What a pretraining config's `pool` draws from: train, the split's train clips (the
+# default); folder and other_labels, a pool cache of their own. Here, not in `train`: the
+# Snakefile and config validation read them without torch or pandas.
+POOLS = ("train", "folder", "other_labels")
+DEFAULT_POOL = "train"

@@ -15,6 +15,7 @@ import pandas as pd
 from audioclf.contracts import SUBSET
 from audioclf.datasets.catalog import CatalogError, extensions_words
 from audioclf.datasets.subset import build_catalog
+from audioclf.pretrain import DEFAULT_POOL
 from audioclf.pretrain.listing import audio_files
 
 UNLABELED = "unlabeled"  # the label column of a folder pool: its clips carry none
@@ -78,7 +79,7 @@ def write_pool(
     audio_root=None,
 ) -> pd.DataFrame:
     """Write the subset table of pretraining config `name`'s pool (folder or other_labels)."""
-    pool = settings.get("pool", "train")
+    pool = settings.get("pool", DEFAULT_POOL)
     if pool == "folder":
         table = folder_pool(name, settings.get("folders") or [])
     elif pool == "other_labels":

@@ -18,12 +18,13 @@ from audioclf.io import atomic_path, log, tensor_bytes
 from audioclf.learn.data import ClipDataset, batched, clip_samples, to_device
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
+from audioclf.pretrain import DEFAULT_POOL, POOLS
 from audioclf.pretrain.autoencoder import LOSS_FFTS, LOSSES, WaveformAutoencoder, encoder_keys
 from audioclf.pretrain.pool import MAX_CLIPS
 
 ENCODER_FORMAT = "audioclf-encoder/1"
 PRETRAIN_DEFAULTS = {
-    "pool": "train",
+    "pool": DEFAULT_POOL,
     "epochs": 20,
     "lr": 1e-3,
     "batch_size": 32,
@@ -31,8 +32,6 @@ PRETRAIN_DEFAULTS = {
     "loss": "spectral",
     "settings": {},  # the encoder's shape: its type's encoder_settings, as its models set them
 }
-# train: the split's train clips; folder and other_labels: a pool cache of their own
-POOLS = ("train", "folder", "other_labels")
 EXAMPLES = 2  # clips whose input and reconstruction encoder.pt keeps for the report
 
 

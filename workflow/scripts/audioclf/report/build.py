@@ -342,8 +342,8 @@ def labels_of(clips, model_labels: list[str]) -> list[str]:
 
 
 def on_device(device, precision=None, deterministic=None) -> str:
-    """ "cpu, bf16 autocast, deterministic": where a run computed and how (older runs
-    recorded the device only)."""
+    """ "cpu, bf16 autocast, deterministic": where a run computed and how (a run that
+    recorded only its device: just the device)."""
     words = [str(device)] + [str(precision)] * (precision is not None)
     if deterministic is not None:
         words.append("deterministic" if deterministic else "not deterministic (autotuned)")

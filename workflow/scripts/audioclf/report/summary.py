@@ -194,7 +194,7 @@ def what_was_run(run: ModelRun) -> str:
     folds = f", {'fold' if len(run.folds) == 1 else 'folds'} {listed(run.folds)}"
     frozen = int((m.get("settings") or {}).get("freeze_epochs") or 0) if m.get("pretrained") else 0
     configured = int(m["epochs"])
-    # epochs_run and optimizer_steps are recorded since min_steps; older runs lack them
+    # a metrics.json without epochs_run ran its configured epochs
     ran = m.get("epochs_run")
     unfrozen = configured if ran is None else int(ran) - frozen
     epochs = plural(unfrozen, "epoch")

@@ -90,8 +90,9 @@ def get_audio_input():
 
 
 def get_catalog_settings():
-    """select_subset's keywords for the kind's catalog: the same values as before a new
-    setting existed, so that finished runs are not redone."""
+    """select_subset's keywords for the kind's catalog: only the settings that kind reads,
+    an optional one left out while it is unset, so a setting a kind ignores never reruns
+    select_subset."""
     return catalog_settings(DATASET)
 
 

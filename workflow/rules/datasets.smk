@@ -90,8 +90,8 @@ rule select_subset:
         labels=config["labels"],
         include_test_clips=INCLUDE_TEST_CLIPS,
         manually_verified_only=config["manually_verified_only"],
-        # snakemake compares params by value only: a folder's as before ESC-50 existed,
-        # None for demo and fsdkaggle2018, so that no finished run is redone
+        # snakemake compares params by value: only what the kind reads (None for demo and
+        # fsdkaggle2018), so a setting it ignores does not redo finished runs
         catalog=get_catalog_settings(),
     script:
         "../scripts/select_subset.py"

@@ -147,7 +147,8 @@ def make_fake_run(
     source = ["test" if s == "test" else "train" for *_, s in rows]
     subset = pd.DataFrame(
         {"fname": fnames, "label": [r[1] for r in rows], "source": source,
-         "manually_verified": 1, "path": [str(audio / f) for f in fnames]}
+         "manually_verified": 1, "path": [str(audio / f) for f in fnames],
+         "license": "Creative Commons 0", "freesound_id": [str(1000 + i) for i in range(len(rows))]}
     )  # fmt: skip
     excluded = pd.DataFrame(
         {"fname": ["bad1.wav", "bad2.wav", "bad3.wav"], "label": [labels[0]] * 3,

@@ -131,11 +131,14 @@ def _columns(spec: str) -> dict[str, str]:
 
 SPLIT_NAMES = ("train", "valid", "test")
 
+# where a clip comes from and under which terms, as the dataset's metadata says (FSDKaggle2018
+# and the demo have them); the report names them beside each clip it plays
+CLIP_SOURCE_COLUMNS = ("license", "freesound_id")
 SUBSET = Table(
     "subset.csv (the selected clips)",
     _columns("fname label path"),
     made_by="select_subset",
-    optional=_columns("source manually_verified fold group"),
+    optional=_columns("source manually_verified fold group " + " ".join(CLIP_SOURCE_COLUMNS)),
 )
 MANIFEST = Table(
     "clips_manifest.csv (the fetched clips)",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioclf.contracts import MANIFEST, SUBSET
+from audioclf.contracts import CLIP_SOURCE_COLUMNS, MANIFEST, SUBSET
 from audioclf.datasets.catalog import CATALOG_COLUMNS, CatalogError, read_metadata
 from audioclf.datasets.download.archive import extract_members, member_target
 from audioclf.datasets.download.http import (
@@ -73,7 +73,8 @@ def fsdkaggle_catalog(
         str(audio_root / AUDIO_DIRS[src] / name)
         for src, name in zip(catalog["source"], catalog["fname"], strict=True)
     ]
-    return catalog[CATALOG_COLUMNS]
+    kept = [c for c in CLIP_SOURCE_COLUMNS if c in catalog.columns]
+    return catalog[CATALOG_COLUMNS + kept].fillna("")
 
 
 def archive_url(base_url: str, url_template: str, name: str) -> str:

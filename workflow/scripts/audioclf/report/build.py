@@ -19,6 +19,7 @@ from audioclf.learn.features import filterbank_centres
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
 from audioclf.report import figures as fig
+from audioclf.report.audio import Player, clip_player, clip_predictions, error_players
 from audioclf.report.comparison import (
     NUMERIC_FIELDS,
     STATISTICS_FIELDS,
@@ -62,6 +63,7 @@ from audioclf.report.tables import (
     group_view,
     label_check_sentence,
     label_check_table,
+    prediction_matrix,
     results_rows,
     run_table,
 )
@@ -108,11 +110,14 @@ def build_report(
         name: load_torch_file(path, "an encoder file", "rerun pretrain_frontend")
         for name, path in (encoder_files or {}).items()
     }
-    views = network_views(runs, data, cache_path, settings["example_clip"], encoders)
+    views = network_views(runs, data, cache_path, settings, encoders)
     images = draw_figures(figures_dir, settings, runs, labels, data, views, comparisons, encoders)
     context = {
         **results_context(runs, comparisons, labels),
         **data_context(config, runs, labels, data, views.example),
+        "example_player": views.example_player,
+        "error_players": views.error_players,
+        "clips_per_model": settings["audio_clips_per_model"],
         **provenance_context(config, runs, benchmark_tsvs, generated_at),
         "images": images,
         "filterbank_models": list(views.filterbanks),
@@ -158,29 +163,40 @@ class NetworkViews:
     filter_views: list[FilterView]
     filter_words: dict[str, list[str]]
     sample_rate: int  # the cache's
+    example_player: Player
+    error_players: list[Player]  # the misclassified test clips the Errors section plays
 
 
 def network_views(
     runs: list[ModelRun],
     data: RunData,
     cache_path: str | os.PathLike,
-    example_fname: str | None,
+    settings: dict,
     encoders: dict[str, dict],
 ) -> NetworkViews:
-    """The example clip, the filterbanks' centres and the learned filters, read from the
-    models' files and the cache (neither is kept: the cache holds the whole run's audio)."""
+    """The example clip, the audio players, the filterbanks' centres and the learned
+    filters, read from the models' files and the cache (neither is kept: the cache holds
+    the whole run's audio)."""
     trained = {run.name: load_trained(run.model_path) for run in runs}
     cache = PackedClips.load(cache_path)
-    example = example_clip(
-        pick_example(data.split, cache, example_fname), cache, data.subset, data.split, trained
+    fname = pick_example(data.split, cache, settings["example_clip"])
+    example = example_clip(fname, cache, data.subset, data.split, trained)
+    merged, max_seconds = prediction_matrix(runs), float(settings["audio_max_seconds"])
+    example_player = clip_player(
+        fname, cache, data.subset, max_seconds, clip_predictions(merged, runs, fname)
     )
+    per_model = int(settings["audio_clips_per_model"])
+    players = error_players(merged, runs, cache, data.subset, per_model, max_seconds)
     filterbanks = {}
     for name, model in trained.items():
         centres = filterbank_centres(model.checkpoint["state_dict"])
         if centres is not None:
             filterbanks[name] = tuple(c.numpy() for c in centres)
     filter_views, filter_words = learned_view(trained, model_encoders(runs, encoders))
-    return NetworkViews(example, filterbanks, filter_views, filter_words, int(cache.sample_rate))
+    return NetworkViews(
+        example, filterbanks, filter_views, filter_words, int(cache.sample_rate),
+        example_player, players,
+    )  # fmt: skip
 
 
 def draw_figures(

@@ -19,7 +19,13 @@ FIGURE_NAMES = (
     "pretraining",
 )
 FIGURE_FORMATS = ("svg", "png")
-DEFAULT_SETTINGS = {"figure_format": "svg", "dpi": 110, "example_clip": None}
+DEFAULT_SETTINGS = {
+    "figure_format": "svg",
+    "dpi": 110,
+    "example_clip": None,
+    "audio_clips_per_model": 10,
+    "audio_max_seconds": 10.0,
+}
 
 
 def figure_files(figures_dir: str | os.PathLike, figure_format: str = "svg") -> dict[str, Path]:

@@ -285,13 +285,13 @@ def fake_model(root: Path, name: str, spec: dict, test_of_fold: dict, seeds, lab
 
     Each run's predictions.csv and metrics.json are written by the real contract and
     audioclf.evaluate.scoring.run_metrics; summarize_model then writes the model's
-    metrics.json (all runs) and predictions.csv (the first seed's); history and model.pt are
-    the first run's.
+    metrics.json (all runs) and predictions.csv (the first seed's); every run has a history.csv,
+    model.pt is the first run's.
     """
     net, checkpoint = fake_checkpoint(root, name, config["models"][name], len(labels), labels)
     evaluation = root / "results" / "eval" / name
     out = root / "results" / "models" / name / "first"
-    runs = {"runs": [], "predictions": []}
+    runs = {"runs": [], "predictions": [], "history": []}
     for seed in seeds:
         for fold, test in test_of_fold.items():
             run = evaluation / run_ids([seed], None if fold is None else [fold])[0]
@@ -310,25 +310,31 @@ def fake_model(root: Path, name: str, spec: dict, test_of_fold: dict, seeds, lab
             runs["predictions"].append(run / "predictions.csv")
             if not (out / "model.pt").exists():
                 save_checkpoint(out / "model.pt", seeded)
-                first_valid = metrics["valid_accuracy"]
+            history = out.parent / run.name / "history.csv"
+            HISTORY.write(history, fake_history(spec["accuracy"], metrics["valid_accuracy"], rng))
+            runs["history"].append(history)
     summarize_model(
         runs["runs"], runs["predictions"], evaluation / "metrics.json",
         evaluation / "predictions.csv",
     )  # fmt: skip
-    epochs = np.arange(1, 5)
-    history = pd.DataFrame(
-        {"epoch": epochs, "train_loss": (2.2 - 1.5 * spec["accuracy"]) / epochs,
-         "valid_loss": (2.4 - 1.5 * spec["accuracy"]) / epochs + 0.1,
-         "valid_accuracy": np.linspace(0.3, first_valid, 4), "seconds": 10.0}
-    )  # fmt: skip
-    HISTORY.write(out / "history.csv", history)
     paths = {
         "metrics": evaluation / "metrics.json",
         "predictions": evaluation / "predictions.csv",
-        "history": out / "history.csv",
+        "history": runs.pop("history"),
         "model": out / "model.pt",
     }
     return paths, {**runs, "summary": evaluation / "metrics.json"}
+
+
+def fake_history(accuracy: float, valid_accuracy: float, rng) -> pd.DataFrame:
+    """history.csv of one run: losses falling by epoch, a little apart from run to run."""
+    epochs = np.arange(1, 5)
+    jitter = float(rng.uniform(0.9, 1.1))
+    return pd.DataFrame(
+        {"epoch": epochs, "train_loss": jitter * (2.2 - 1.5 * accuracy) / epochs,
+         "valid_loss": jitter * (2.4 - 1.5 * accuracy) / epochs + 0.1,
+         "valid_accuracy": np.linspace(0.3, valid_accuracy, 4), "seconds": 10.0}
+    )  # fmt: skip
 
 
 def build(root: Path, inputs: dict, **overrides) -> tuple[str, Path]:

@@ -251,6 +251,13 @@ def get_first_run_outputs(key):
     return expand(rules.train_model.output[key], model=MODELS, run=RUNS[0])
 
 
+def get_every_run_outputs(key):
+    """train_model's output `key` of every run of every model: each model's runs in run
+    order, one model after another in MODELS order."""
+    pattern = rules.train_model.output[key]
+    return [path_of(pattern, model=model, run=run) for model in MODELS for run in RUNS]
+
+
 def get_first_run_model():
     """The {model} wildcard's model.pt of the first run: the one predict_audio uses."""
     return path_of(rules.train_model.output.model, run=RUNS[0])

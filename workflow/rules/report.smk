@@ -11,7 +11,7 @@ rule make_report:
         cache=rules.preprocess_audio.output.cache,
         metrics=get_eval_outputs("metrics"),
         predictions=get_eval_outputs("predictions"),
-        history=get_first_run_outputs("history"),
+        history=get_every_run_outputs("history"),
         models=get_first_run_outputs("model"),
         comparison=rules.compare_models.output.comparison,
         curves=rules.collect_curves.output.curves,

@@ -8,7 +8,12 @@ sys.stderr = sys.stdout = open(snakemake.log[0], "w", buffering=1)  # noqa: F821
 
 from pathlib import Path  # noqa: E402
 
-from audioclf.report.build import build_report, figures_dir_of, model_paths  # noqa: E402
+from audioclf.report.build import (  # noqa: E402
+    build_report,
+    figures_dir_of,
+    model_paths,
+    per_model,
+)
 
 sm = snakemake  # noqa: F821
 build_report(
@@ -25,7 +30,7 @@ build_report(
         sm.params.model_names,
         metrics=sm.input.metrics,
         predictions=sm.input.predictions,
-        history=sm.input.history,
+        history=per_model(sm.input.history, len(sm.params.model_names)),
         model=sm.input.models,
     ),
     benchmark_tsvs=list(sm.input.benchmarks),

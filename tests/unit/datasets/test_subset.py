@@ -102,5 +102,17 @@ def test_write_subset_round_trips(tmp_path, fsdk_meta):
     out = tmp_path / "subset.csv"
     write_subset(out, "fsdkaggle2018", SEED_LABELS, meta_dir=fsdk_meta, audio_root="r")
     back = pd.read_csv(out)
-    assert list(back.columns) == ["fname", "label", "source", "manually_verified", "path"]
+    assert list(back.columns) == [
+        "fname", "label", "source", "manually_verified", "path", "license", "freesound_id",
+    ]  # fmt: skip
     assert len(back) == 1361
+
+
+def test_each_clip_keeps_its_licence_and_freesound_id(catalog, fsdk_meta):
+    train_csv, _ = find_meta_csvs(fsdk_meta)
+    metadata = pd.read_csv(train_csv, dtype=str).set_index("fname")
+    subset = select_subset(catalog, SEED_LABELS, include_test_clips=True)
+    assert (subset["license"] != "").all() and (subset["freesound_id"] != "").all()
+    train = subset[subset["source"] == "train"].set_index("fname")
+    assert train["license"].equals(metadata.loc[train.index, "license"])
+    assert train["freesound_id"].equals(metadata.loc[train.index, "freesound_id"])

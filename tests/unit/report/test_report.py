@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 import torch
 
 from audioclf.contracts import (
+    CURVES,
     SPLIT,
     SUBSET,
 )
@@ -26,9 +30,13 @@ from audioclf.learn.data import clip_samples
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
-from audioclf.report import FIGURE_NAMES, figure_files
+from audioclf.report import DEFAULT_SETTINGS, FIGURE_NAMES, figure_files
+from audioclf.report import figures as report_figures
+from audioclf.report.audio import missed_fnames, ogg_data_uri
+from audioclf.report.build import per_model
 from audioclf.report.comparison import Comparisons, ci_scope
 from audioclf.report.example import example_clip, pick_example
+from audioclf.report.formatting import percent
 from audioclf.report.inputs import ReportInputError, read_model_runs
 from audioclf.report.provenance import benchmark_table
 from audioclf.report.summary import (
@@ -37,7 +45,7 @@ from audioclf.report.summary import (
     summary_sentence,
     what_was_run,
 )
-from audioclf.report.tables import error_tables, results_rows
+from audioclf.report.tables import class_order, error_tables, prediction_matrix, results_rows
 from audioclf.runs import run_ids
 from conftest import REPO
 from entry_points import run_script
@@ -261,13 +269,14 @@ def test_summary_states_seeds_and_which_seed_errors_and_curves_show(full_run, ho
     _, _, page, _ = full_run
     seeds = ", ".join(map(str, FULL_SEEDS))
     assert f"Every model was trained and tested with 3 seeds ({seeds}): 3 runs." in page
-    assert f"Errors and training curves: seed {FULL_SEEDS[0]}, the first seed" in page
+    assert f"Errors: seed {FULL_SEEDS[0]}, the first seed" in page
+    assert "the training curves show every run" in page
     assert "summed over the 3 runs of each model" in page
     _, _, page, _ = hostile_run
     assert "with 2 seeds (5, 6) on each of 2 cross-validation folds (1, 2): 4 runs." in page
-    assert f"Errors and training curves: seed {HOSTILE_SEEDS[0]}" in page
-    curves = f"each model's first run (seed {HOSTILE_SEEDS[0]}, fold {HOSTILE_FOLDS[0]})"
-    assert curves in html.unescape(page)
+    errors = f"Errors: seed {HOSTILE_SEEDS[0]}, the first seed (that seed's test predictions"
+    assert errors in html.unescape(page)
+    assert "every run of each model, one line per run" in html.unescape(page)
     assert "summed over the 4 runs of each model" in page
 
 
@@ -492,6 +501,7 @@ def test_one_run_summary_reads_as_one_run_without_spread(full_run, tmp_path):
     paths = dict(inputs["models"]["raw"])
     first = paths["metrics"].parent / run_ids(FULL_SEEDS)[0]
     paths["metrics"] = tmp_path / "metrics.json"
+    paths["history"] = paths["history"][:1]
     summarize_model(
         [first / "metrics.json"], [first / "predictions.csv"], paths["metrics"],
         tmp_path / "predictions.csv",
@@ -538,7 +548,7 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path):
             split_counts=str(inputs["split_counts_csv"]), cache=str(inputs["cache_path"]),
             metrics=[str(inputs["models"][n]["metrics"]) for n in names],
             predictions=[str(inputs["models"][n]["predictions"]) for n in names],
-            history=[str(inputs["models"][n]["history"]) for n in names],
+            history=[str(path) for n in names for path in inputs["models"][n]["history"]],
             models=[str(inputs["models"][n]["model"]) for n in names],
             benchmarks=[str(p) for p in inputs["benchmark_tsvs"]],
             comparison=str(inputs["comparison_json"]),
@@ -721,3 +731,186 @@ def test_pretraining_is_stated_with_its_pool_loss_and_users(full_run, tmp_path):
     ) in section
     assert "2 epochs" in section and "Used by no model." in section
     assert (figures / "pretraining.svg").stat().st_size > 0
+
+
+class PlayerParser(HTMLParser):
+    """Every <figure class="player">: its data attributes, its <audio src> and its caption's
+    text, and the section it is in."""
+
+    def __init__(self):
+        super().__init__()
+        self.players: list[dict] = []
+        self._section = None
+        self._caption = False
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "section":
+            self._section = attrs.get("id")
+        elif tag == "figure" and attrs.get("class") == "player":
+            self.players.append({**attrs, "section": self._section, "caption": ""})
+        elif tag == "audio" and self.players and "src" not in self.players[-1]:
+            assert "controls" in attrs
+            self.players[-1]["src"] = attrs["src"]
+        elif tag == "figcaption" and self.players:
+            self._caption = True
+
+    def handle_endtag(self, tag):
+        if tag == "figcaption":
+            self._caption = False
+
+    def handle_data(self, data):
+        if self._caption:
+            self.players[-1]["caption"] += data
+
+
+def players_of(page: str, section: str) -> list[dict]:
+    return [p for p in parsed(PlayerParser(), page).players if p["section"] == section]
+
+
+def decoded(src: str) -> tuple[np.ndarray, int, sf._SoundFileInfo]:
+    prefix = "data:audio/ogg;base64,"
+    assert src.startswith(prefix)
+    data = io.BytesIO(base64.b64decode(src[len(prefix) :]))
+    info = sf.info(data)
+    data.seek(0)
+    samples, rate = sf.read(data, dtype="float32")
+    return samples, rate, info
+
+
+# Vorbis is lossy: at libsndfile's default quality the fixture's clips (a tone with noise
+# 20 dB below it) come back about 20 dB above their coding error, sample by sample aligned.
+MIN_SNR_DB = 15.0
+
+
+@pytest.mark.parametrize("fixture", ["full_run", "hostile_run"])
+def test_each_player_decodes_to_the_cached_clip(fixture, request):
+    _, inputs, page, _ = request.getfixturevalue(fixture)
+    cache = PackedClips.load(inputs["cache_path"])
+    subset = SUBSET.read(inputs["subset_csv"]).set_index("fname")
+    players = players_of(page, "errors") + players_of(page, "preprocessing")
+    assert len(players_of(page, "preprocessing")) == 1 and len(players) > 1
+    for player in players:
+        fname = html.unescape(player["data-fname"])
+        samples, rate, info = decoded(player["src"])
+        assert (info.format, info.subtype) == ("OGG", "VORBIS")
+        cached = cache.clip(cache.index([fname])[0]).numpy()
+        assert rate == cache.sample_rate == 16000
+        assert samples.shape == cached.shape, fname  # shorter than audio_max_seconds
+        error = samples - cached
+        snr = 10 * np.log10(np.mean(cached**2) / np.mean(error**2))
+        assert snr > MIN_SNR_DB, (fname, snr)
+        caption = " ".join(player["caption"].split())
+        assert f"true label {cache.labels[cache.index([fname])[0]]}" in caption
+        source = subset.loc[fname]
+        assert f"licence {source['license']}, Freesound id {source['freesound_id']}" in caption
+
+
+def test_a_clip_several_models_miss_is_played_once_with_every_prediction(hostile_run):
+    _, inputs, page, _ = hostile_run
+    runs = read_model_runs(inputs["models"])
+    merged = prediction_matrix(runs)
+    wrong = merged[[f"wrong:{r.name}" for r in runs]]
+    # 12 test clips: every model's mistakes are within the default 10 per model
+    assert all(wrong[f"wrong:{r.name}"].sum() <= 10 for r in runs)
+    players = players_of(page, "errors")
+    fnames = [html.unescape(p["data-fname"]) for p in players]
+    assert len(fnames) == len(set(fnames))
+    assert set(fnames) == set(merged.loc[wrong.any(axis=1), "fname"])
+    several = merged[wrong.sum(axis=1) >= 2]
+    assert len(several) > 0
+    for _, row in several.iterrows():
+        (player,) = [p for p in players if html.unescape(p["data-fname"]) == row["fname"]]
+        missed = [r.name for r in runs if row[f"wrong:{r.name}"]]
+        assert player["data-missed-by"].split() == missed
+        caption = " ".join(player["caption"].split())
+        for run in runs:
+            mark = "✗" if row[f"wrong:{run.name}"] else "✓"
+            confidence = percent(float(row[f"confidence:{run.name}"]), 0)
+            shown = f"{run.name}: {mark} {row[f'predicted:{run.name}']} ({confidence})"
+            assert shown in caption
+
+
+def test_the_players_per_model_are_capped_at_the_most_confident_mistakes(full_run):
+    _, inputs, page, _ = full_run
+    runs = read_model_runs(inputs["models"])
+    merged = prediction_matrix(runs)
+    played = {html.unescape(p["data-fname"]) for p in players_of(page, "errors")}
+    assert 10 < len(played) <= 10 * len(runs)
+    for cap in (0, 1, 3, 10):
+        chosen = missed_fnames(merged, runs, cap)
+        assert len(chosen) == len(set(chosen)) <= cap * len(runs)
+        for run in runs:
+            wrong = merged[merged[f"wrong:{run.name}"]]
+            top = wrong.nlargest(cap, f"confidence:{run.name}")["fname"]
+            assert set(top) <= set(chosen)
+            assert sum(merged.set_index("fname").loc[chosen, f"wrong:{run.name}"]) >= min(
+                cap, len(wrong)
+            )
+    assert set(missed_fnames(merged, runs, 10)) == played
+
+
+def test_the_demo_report_with_its_longest_players_stays_under_5_mb(full_run):
+    """The full run's page plus, for the demo (20 test clips), 21 players of white noise
+    as long as audio_max_seconds: the hardest sound for Vorbis, the longest a player plays."""
+    root, inputs, page, _ = full_run
+    audio = sum(len(p["src"]) for p in parsed(PlayerParser(), page).players)
+    assert 0 < audio < 0.2 * len(page), "the fixture's players are short tones"
+    noise = np.random.default_rng(0).standard_normal(16000 * 10).astype(np.float32) * 0.3
+    longest = len(ogg_data_uri(noise, 16000))
+    assert DEFAULT_SETTINGS["audio_max_seconds"] == 10
+    worst = len(page.encode("utf-8")) - audio + 21 * longest
+    assert worst < 5_000_000, f"{worst / 1e6:.1f} MB"
+
+
+def test_confusion_matrices_are_one_per_row_with_readable_counts(hostile_run):
+    _, inputs, _, _ = hostile_run
+    runs = read_model_runs(inputs["models"])
+    labels = class_order(runs)
+    figure = report_figures.confusion_figure(runs, labels)
+    figure.canvas.draw()
+    matrices = [ax for ax in figure.axes if ax.get_ylabel() == "true label"]
+    assert len(matrices) == len(runs) == 3
+    boxes = [ax.get_window_extent() for ax in matrices]
+    assert all(b.y0 >= later.y1 for b, later in zip(boxes, boxes[1:], strict=False))
+    for ax, box in zip(matrices, boxes, strict=True):
+        cell = min(box.width, box.height) / figure.dpi / len(labels)
+        assert cell >= 0.5, f"{cell:.2f} in per cell"
+        counts = [t for t in ax.texts if t.get_text().isdigit()]
+        assert len(counts) == len(labels) ** 2
+        assert min(t.get_fontsize() for t in counts) >= 10
+    plt.close(figure)
+
+
+def test_training_curves_draw_every_run(hostile_run):
+    _, inputs, page, _ = hostile_run
+    runs = read_model_runs(inputs["models"])
+    assert [len(r.histories) for r in runs] == [len(HOSTILE_SEEDS) * len(HOSTILE_FOLDS)] * 3
+    assert not runs[0].histories[0].equals(runs[0].histories[1])
+    figure = report_figures.training_curves_figure(runs)
+    for ax in figure.axes:
+        drawn = [line.get_ydata() for line in ax.lines]
+        assert len(drawn) == sum(len(r.histories) for r in runs)
+    expected = [h["valid_accuracy"].to_numpy() for r in runs for h in r.histories]
+    drawn = [line.get_ydata() for line in figure.axes[2].lines]
+    assert all(np.allclose(a, b) for a, b in zip(drawn, expected, strict=True))
+    legend = [t.get_text() for t in figure.axes[2].get_legend().get_texts()]
+    assert legend == [f"{r.name} (4 runs)" for r in runs]
+    plt.close(figure)
+    paths = {**inputs["models"]["raw"], "history": inputs["models"]["raw"]["history"][:1]}
+    with pytest.raises(ReportInputError, match="1 history.csv file.*4 runs"):
+        read_model_runs({"raw": paths})
+    assert per_model(["a1", "a2", "b1", "b2"], 2) == [["a1", "a2"], ["b1", "b2"]]
+    with pytest.raises(ValueError, match="3 per-run file"):
+        per_model(["a1", "a2", "b1"], 2)
+
+
+def test_one_train_fraction_is_one_sentence_and_no_figure(hostile_run, tmp_path):
+    _, inputs, _, _ = hostile_run
+    curves = CURVES.read(inputs["curves_csv"])
+    CURVES.write(tmp_path / "curves.csv", curves[curves["fraction"] == 1.0])
+    page, figures_dir = build(tmp_path, inputs, curves_csv=tmp_path / "curves.csv")
+    assert 'id="data-size-sentence"' in page and "set <code>train_fractions</code>" in page
+    assert 'id="fig-data_curves"' not in page
+    assert (figures_dir / "data_curves.svg").stat().st_size > 0  # the rule's declared file
+    assert page.index('id="data-size"') < page.index('id="data-size-sentence"')

@@ -94,7 +94,7 @@ def build_report(
 
     `models` maps each model name to {"metrics", "predictions", "history", "model"} paths:
     metrics.json summarises the model's runs (seeds, folds); predictions are the first seed's,
-    history and model the first run's. `comparison_json` holds the paired statistics
+    history every run's history.csv (a list, in the runs' order), model the first run's. `comparison_json` holds the paired statistics
     between the models; `curves_csv` (curves.csv) each run's accuracy against its train
     clips, for the data-size curve (None: no curve). `encoder_files` maps each pretraining
     config a model uses to its encoder.pt on the first run's split.
@@ -256,7 +256,6 @@ def results_context(runs: list[ModelRun], comparisons: Comparisons, labels: list
         "run_columns": run_columns,
         "run_rows": run_rows,
         "summed_words": summed_words(runs),
-        "history_words": history_words(runs),
         "statistics": statistics_view(comparisons, len(runs)),
         "model_names": [r.name for r in runs],
         "all_wrong": all_wrong,
@@ -552,6 +551,19 @@ def model_paths(names: list[str], **files: list[str]) -> dict[str, dict]:
                 "the report rule must list one per model, in params.model_names order"
             )
     return {name: {kind: paths[i] for kind, paths in files.items()} for i, name in enumerate(names)}
+
+
+def per_model(paths: list[str], n_models: int) -> list[list[str]]:
+    """Snakemake's flat list of every run's file (each model's runs together, models in
+    order) as one list per model."""
+    paths = list(paths)
+    if n_models < 1 or len(paths) % n_models:
+        raise ValueError(
+            f"{len(paths)} per-run file(s) for {n_models} model(s); the report rule must list "
+            "every run of every model, each model's runs together"
+        )
+    size = len(paths) // n_models
+    return [paths[i * size : (i + 1) * size] for i in range(n_models)]
 
 
 def figures_dir_of(figures: str | os.PathLike | list) -> Path:

@@ -25,6 +25,9 @@ from audioclf.report.inputs import ModelRun  # noqa: E402
 MIME = {"svg": "image/svg+xml", "png": "image/png"}
 ENVELOPE_BINS = 1200
 ANNOTATE_MAX_LABELS = 15
+# a confusion matrix's cell and count size, so that every count reads at 100% zoom
+CONFUSION_CELL_INCHES = 0.55
+CONFUSION_COUNT_POINTS = 10
 
 # Same file for the same figure: fixed SVG ids and no creation date.
 matplotlib.rcParams["svg.hashsalt"] = "audioclf-report"
@@ -166,33 +169,36 @@ def durations_figure(clips: pd.DataFrame, labels: list[str]):
 
 
 def confusion_figure(runs: list[ModelRun], labels: list[str]):
-    """One confusion matrix per model (summed over its runs), same class order, one colour scale
-    (share of the true label)."""
-    width = 1.2 + 0.42 * len(labels)
+    """One confusion matrix per model (summed over its runs), one per row so that every count
+    is readable at the page's width: same class order, one colour scale (share of the true
+    label)."""
+    annotated = len(labels) <= ANNOTATE_MAX_LABELS
+    side = max(2.5, (CONFUSION_CELL_INCHES if annotated else 0.25) * len(labels))
     fig, axes = plt.subplots(
-        1, len(runs), figsize=(max(4.5, width) * len(runs) + 1.0, max(4.0, width)),
-        squeeze=False, constrained_layout=True,
+        len(runs), 1, figsize=(side + 3.2, (side + 1.9) * len(runs)), squeeze=False,
+        constrained_layout=True,
     )  # fmt: skip
     ticks = [plain(x) for x in labels]
-    for ax, run in zip(axes[0], runs, strict=True):
+    for ax, run in zip(axes[:, 0], runs, strict=True):
         counts = ordered_confusion(run.metrics["confusion_matrix"], labels)
         totals = counts.sum(axis=1, keepdims=True)
         shares = np.divide(counts, totals, out=np.zeros_like(counts, float), where=totals > 0)
         image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
-        if len(labels) <= ANNOTATE_MAX_LABELS:
+        if annotated:
             for (i, j), n in np.ndenumerate(counts):
                 colour = "white" if shares[i, j] > 0.6 else "black"
-                ax.text(j, i, str(n), ha="center", va="center", color=colour, fontsize=8)
-        ax.set_xticks(range(len(labels)), ticks, rotation=45, ha="right", fontsize=8)
-        ax.set_yticks(range(len(labels)), ticks, fontsize=8)
+                ax.text(j, i, str(n), ha="center", va="center", color=colour,
+                        fontsize=CONFUSION_COUNT_POINTS)  # fmt: skip
+        ax.set_xticks(range(len(labels)), ticks, rotation=45, ha="right", fontsize=9)
+        ax.set_yticks(range(len(labels)), ticks, fontsize=9)
         ax.set_xlabel("predicted label")
         ax.set_ylabel("true label")
-        title = f"{run.name} (accuracy {100 * run.accuracy:.1f}%)"
+        accuracy = f"{100 * run.accuracy:.1f}%"
+        title = f"{run.name} (accuracy {accuracy})"
         if run.n_runs > 1:
-            mean = f"mean accuracy {100 * run.accuracy:.1f}%"
-            title = f"{run.name}: {run.n_runs} runs summed\n({mean})"
-        ax.set_title(plain(title), fontsize=10)
-    fig.colorbar(image, ax=axes[0].tolist(), label="share of the true label's clips", shrink=0.8)
+            title = f"{run.name}: {run.n_runs} runs summed (mean accuracy {accuracy})"
+        ax.set_title(plain(title), fontsize=11, loc="left")
+        fig.colorbar(image, ax=ax, label="share of the true label's clips", shrink=0.8)
     return fig
 
 
@@ -232,8 +238,8 @@ def per_class_f1_figure(runs: list[ModelRun], labels: list[str]):
 
 
 def training_curves_figure(runs: list[ModelRun]):
-    """Train loss, valid loss and valid accuracy per epoch of each model's first run (its
-    history.csv); all models on the same axes."""
+    """Train loss, valid loss and valid accuracy per epoch of every run of each model (its
+    history.csv files), one line per run in the model's colour; all models on the same axes."""
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), sharex=True, constrained_layout=True)
     colours = model_colours([r.name for r in runs])
     panels = (
@@ -243,16 +249,20 @@ def training_curves_figure(runs: list[ModelRun]):
     )
     for ax, (column, title) in zip(axes, panels, strict=True):
         for run in runs:
-            history = run.history
-            ax.plot(
-                history["epoch"], history[column], marker="o", markersize=3,
-                color=colours[run.name], label=plain(run.name),
-            )  # fmt: skip
+            several = len(run.histories) > 1
+            label = f"{run.name} ({len(run.histories)} runs)" if several else run.name
+            for i, history in enumerate(run.histories):
+                ax.plot(
+                    history["epoch"], history[column], marker="" if several else "o",
+                    markersize=3, linewidth=1.0 if several else 1.5, alpha=0.7 if several else 1,
+                    color=colours[run.name], label=plain(label) if i == 0 else None,
+                )  # fmt: skip
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    losses = pd.concat([r.history[["train_loss", "valid_loss"]] for r in runs]).to_numpy(float)
+    every = [h[["train_loss", "valid_loss"]] for r in runs for h in r.histories]
+    losses = pd.concat(every).to_numpy(float)
     losses = losses[np.isfinite(losses)]
     if losses.size and (losses > 0).all():
         # One diverged epoch (a loss of hundreds) would flatten every other curve on a linear axis.

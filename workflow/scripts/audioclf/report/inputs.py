@@ -18,13 +18,18 @@ class ReportInputError(ContractError):
 @dataclass
 class ModelRun:
     """One model, as the report sees it: its metrics summarised over its runs (seeds, folds),
-    the first seed's test predictions, and the first run's history and model file."""
+    the first seed's test predictions, every run's history and the first run's model file."""
 
     name: str
     metrics: dict
     predictions: pd.DataFrame
-    history: pd.DataFrame
+    histories: list[pd.DataFrame]  # one per run, in `runs` order
     model_path: Path
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """The first run's history.csv (the run whose model.pt the report reads)."""
+        return self.histories[0]
 
     @property
     def accuracy(self) -> float:
@@ -81,7 +86,15 @@ def read_model_run(name: str, paths: dict) -> ModelRun:
     """Metrics, predictions and history of model `name`; checks they describe the same test."""
     metrics = read_metrics(paths["metrics"])
     predictions = PREDICTIONS.read(paths["predictions"])
-    history = HISTORY.read(paths["history"])
+    history_paths = paths["history"]
+    if isinstance(history_paths, str | os.PathLike):
+        history_paths = [history_paths]
+    if len(history_paths) != int(metrics["n_runs"]):
+        raise ReportInputError(
+            f"{len(history_paths)} history.csv file(s) for model {name!r}, but "
+            f"{paths['metrics']} has {metrics['n_runs']} runs; give the report every run's "
+            "history.csv, in the order of the runs"
+        )
     if len(predictions) != int(metrics["n_test"]):
         # One seed's predictions (its folds concatenated) cover every distinct test clip once.
         raise ReportInputError(
@@ -93,7 +106,7 @@ def read_model_run(name: str, paths: dict) -> ModelRun:
         name=name,
         metrics=metrics,
         predictions=predictions,
-        history=history,
+        histories=[HISTORY.read(path) for path in history_paths],
         model_path=Path(paths["model"]),
     )
 

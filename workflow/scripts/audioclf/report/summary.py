@@ -106,7 +106,7 @@ def runs_sentence(runs: list[ModelRun]) -> str:
 
 
 def history_words(runs: list[ModelRun]) -> str:
-    """The run each model's history.csv and model.pt come from: 'seed 0, fold 1'."""
+    """The run each model's first history.csv and model.pt come from: 'seed 0, fold 1'."""
 
     def words(run: ModelRun) -> str:
         fold = run.first_run.get("fold")
@@ -119,20 +119,18 @@ def history_words(runs: list[ModelRun]) -> str:
 
 
 def first_run_note(runs: list[ModelRun]) -> str:
-    """Which runs the errors and training curves show: 'Errors and training curves: seed 0'."""
+    """Which runs the errors show: 'Errors: seed 0, the first seed'."""
     seeds = {str(r.first_seed) for r in runs}
     if len(seeds) == 1:
-        text = f"Errors and training curves: seed {runs[0].first_seed}, the first seed"
+        text = f"Errors: seed {runs[0].first_seed}, the first seed"
     else:
-        text = "Errors and training curves: " + "; ".join(
-            f"seed {r.first_seed} for {r.name}" for r in runs
-        )
+        text = "Errors: " + "; ".join(f"seed {r.first_seed} for {r.name}" for r in runs)
     if any(r.folds for r in runs):
-        text += (
-            f" (the errors cover that seed's test predictions over all folds; the training "
-            f"curves its first run, {history_words(runs)})"
-        )
-    return text + ". The other runs count in the scores but are not shown clip by clip."
+        text += " (that seed's test predictions over all folds)"
+    return text + (
+        ". The other runs count in the scores but are not shown clip by clip; the training "
+        "curves show every run."
+    )
 
 
 def chance_sentence(n_labels: int) -> str:

@@ -94,9 +94,10 @@ def build_report(
 
     `models` maps each model name to {"metrics", "predictions", "history", "model"} paths:
     metrics.json summarises the model's runs (seeds, folds); predictions are the first seed's,
-    history every run's history.csv (a list, in the runs' order), model the first run's. `comparison_json` holds the paired statistics
-    between the models; `curves_csv` (curves.csv) each run's accuracy against its train
-    clips, for the data-size curve (None: no curve). `encoder_files` maps each pretraining
+    history every run's history.csv (a list, in the runs' order), model the first run's.
+    `comparison_json` holds the paired statistics between the models; `curves_csv`
+    (curves.csv) each run's accuracy against its train clips, for the data-size curve (None:
+    no curve). `encoder_files` maps each pretraining
     config a model uses to its encoder.pt on the first run's split.
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}

@@ -97,8 +97,8 @@ def build_report(
     history every run's history.csv (a list, in the runs' order), model the first run's.
     `comparison_json` holds the paired statistics between the models; `curves_csv`
     (curves.csv) each run's accuracy against its train clips, for the data-size curve (None:
-    no curve). `encoder_files` maps each pretraining
-    config a model uses to its encoder.pt on the first run's split.
+    no curve). `encoder_files` maps each pretraining config a model uses to its encoder.pt
+    on the first run's split.
     """
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     runs = read_model_runs(models)

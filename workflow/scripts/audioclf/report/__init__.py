@@ -1,10 +1,10 @@
 """The report: one self-contained HTML page comparing the trained models.
 
 Owns reading every stage's outputs for the page (`inputs`, `comparison`), the sentences
-(`summary`), tables, figures and the example clip, provenance, and the check that the page
-fetches nothing (`selfcontained`). Called by the make_report rule of
-workflow/rules/report.smk through `audioclf.report.build.build_report`. Only light names
-live here, so the Snakefile can import them.
+(`summary`), tables, figures, the example clip and the audio players (`audio`), provenance,
+and the check that the page fetches nothing (`selfcontained`). Called by the make_report
+rule of workflow/rules/report.smk through `audioclf.report.build.build_report`. Only light
+names live here, so the Snakefile can import them.
 """
 
 from audioclf.report.layout import DEFAULT_SETTINGS, FIGURE_NAMES, figure_files

@@ -254,8 +254,8 @@ def mean_interval(values: Sequence[float], level: float = 0.95) -> dict:
               "df": None}  # fmt: skip
     if k == 1:
         return result
-    variance = float(scores.var(ddof=1)) / k
-    half = _t_interval(mean, variance, k - 1, level)[0] if variance > 0 else 0.0
+    same = bool((scores == scores[0]).all())  # var() of equal floats can be a rounding error
+    half = 0.0 if same else _t_interval(mean, float(scores.var(ddof=1)) / k, k - 1, level)[0]
     return {**result, "low": mean - half, "high": mean + half, "df": k - 1}
 
 

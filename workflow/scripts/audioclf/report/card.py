@@ -15,8 +15,8 @@ from audioclf.contracts import SPLIT_COUNTS
 from audioclf.datasets.kinds import DataSource
 from audioclf.evaluate.stats import mean_interval
 from audioclf.io import write_text
-from audioclf.learn.checkpoint import load_checkpoint, whole_clip_reading
-from audioclf.learn.data import clip_samples
+from audioclf.learn.checkpoint import load_trained
+from audioclf.learn.data import WholeClips
 from audioclf.preprocess.clips import ClipSettings
 from audioclf.report.build import model_view
 from audioclf.report.formatting import hertz, integer, number, percent
@@ -39,6 +39,8 @@ class CardFacts:
 
     run: ModelRun
     checkpoint: dict  # the first run's model.pt, without its weights
+    crop_samples: int  # the crop it was trained on
+    reading: WholeClips | None  # how it reads whole clips; None: it scores crops
     counts: pd.DataFrame  # the first run's split: clips per label and part
     data: DataSource
     model_files: list[str]  # every run's model.pt, in run order
@@ -66,10 +68,12 @@ def write_model_card(
     """Write `out_md` for model `name` from its report inputs `paths` (metrics,
     predictions, history, model: as make_report reads them), the first split's counts,
     the dataset in words (DataSource's fields) and every run's model.pt path."""
-    checkpoint = {k: v for k, v in load_checkpoint(paths["model"]).items() if k != "state_dict"}
+    trained = load_trained(paths["model"], "cpu")
     facts = CardFacts(
         run=read_model_run(name, paths),
-        checkpoint=checkpoint,
+        checkpoint={k: v for k, v in trained.checkpoint.items() if k != "state_dict"},
+        crop_samples=trained.clip_samples,
+        reading=trained.reading,
         counts=SPLIT_COUNTS.read(split_counts_csv),
         data=DataSource(**data_source),
         model_files=[str(p) for p in model_files],
@@ -152,8 +156,7 @@ def classes_section(facts: CardFacts) -> str:
 
 def reading_words(facts: CardFacts) -> list[str]:
     """How the network reads a preprocessed clip: its crop and the window rule, or whole."""
-    checkpoint, rate = facts.checkpoint, facts.rate
-    whole = whole_clip_reading(checkpoint)
+    checkpoint, rate, whole = facts.checkpoint, facts.rate, facts.reading
     if whole is not None:
         return [
             f"Whole clips: the network reads each clip in one pass, up to its first "
@@ -161,7 +164,7 @@ def reading_words(facts: CardFacts) -> list[str]:
             f"a clip shorter than {integer(whole.min_samples)} samples (one STFT window) is "
             "repeated end to end up to that length. The ONNX file takes one clip at a time."
         ]
-    crop = clip_samples(checkpoint["clip_seconds"], rate)
+    crop = facts.crop_samples
     seconds = number(float(checkpoint["clip_seconds"]), 2)
     words = [
         f"Crop: the network reads windows of exactly {integer(crop)} samples ({seconds} s). "
@@ -360,14 +363,14 @@ def use_section(facts: CardFacts) -> str:
 
 def onnx_windows_code(facts: CardFacts) -> str:
     """Python that cuts a preprocessed float32 clip into the network's input, by its rule."""
-    whole = whole_clip_reading(facts.checkpoint)
+    whole = facts.reading
     if whole is not None:
         return (
             "def network_input(wave):  # one whole clip, [1, samples]\n"
             f"    wave = wave[:{whole.max_samples}]\n"
             f"    return np.resize(wave, max(len(wave), {whole.min_samples}))[None]"
         )
-    crop = clip_samples(facts.checkpoint["clip_seconds"], facts.rate)
+    crop = facts.crop_samples
     if str(facts.run.metrics.get("eval_windows")) == "centre":
         starts = "[max(0, (len(wave) - length) // 2)]"
     else:

@@ -37,9 +37,11 @@ localrules:
     collect_curves,
     compare_models,
     make_report,
+    write_model_card,
 
 
 rule all:
     default_target: True
     input:
         rules.make_report.output.html,
+        rules.cards.input,

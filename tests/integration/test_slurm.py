@@ -57,7 +57,7 @@ GPU_RULES = {"train_model", "evaluate_model"}
 # what runs on the login node, never in the queue (the Snakefile's localrules)
 LOCAL_RULES = {"download_metadata", "download_audio", "download_pool_audio", "make_demo_dataset",
                "select_subset", "select_pool", "split_dataset", "summarize_model",
-               "collect_curves", "compare_models", "make_report"}  # fmt: skip
+               "collect_curves", "compare_models", "make_report", "write_model_card"}  # fmt: skip
 # Equal between two runs of one config; the rest of metrics.json holds timings.
 SAME_METRICS = ("n_test", "accuracy", "balanced_accuracy", "macro_f1", "per_class",
                 "confusion_matrix")  # fmt: skip

@@ -18,6 +18,7 @@ import pandas as pd
 import psutil
 import pytest
 
+from audioclf.report.card import CARD_METRICS, card_metrics
 from conftest import REPO, jobs_of, make_workdir, snakemake
 
 pytestmark = pytest.mark.slow
@@ -134,6 +135,9 @@ def test_every_model_is_trained_evaluated_and_reported(tiny_run):
         assert metrics["accuracy"] == pytest.approx(
             (predictions["label"] == predictions["predicted"]).mean()
         )
+        card = (tiny_run / f"results/models/{model}/MODEL_CARD.md").read_text()
+        assert card_metrics(card) == {key: metrics[key] for key, _ in CARD_METRICS}
+        assert all(f"| {label} |" in card for label in metrics["confusion_matrix"]["labels"])
         history = pd.read_csv(tiny_run / f"results/models/{model}/seed0/history.csv")
         # every model one-cycle, raw_ae's pretrained conv too (freeze_epochs: 0)
         assert len(history) == TINY["models"][model]["epochs"]
@@ -178,7 +182,8 @@ def test_one_models_setting_reruns_only_that_model(tiny_run):
     out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/lr.yaml").stdout
     assert jobs_of(out) == {
         "train_model": 1, "evaluate_model": 1, "summarize_model": 1,
-        "compare_models": 1, "collect_curves": 1, "make_report": 1, "all": 1,
+        "compare_models": 1, "collect_curves": 1, "make_report": 1, "write_model_card": 1,
+        "all": 1,
     }  # fmt: skip
     assert "wildcards: model=raw, run=seed0" in out
     assert "model=spectrogram" not in out and "model=raw_deep" not in out
@@ -190,7 +195,8 @@ def test_a_pretraining_setting_reruns_pretraining_and_its_model_only(tiny_run):
     out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/pretrain.yaml")
     assert jobs_of(out.stdout) == {
         "pretrain_frontend": 1, "train_model": 1, "evaluate_model": 1, "summarize_model": 1,
-        "compare_models": 1, "collect_curves": 1, "make_report": 1, "all": 1,
+        "compare_models": 1, "collect_curves": 1, "make_report": 1, "write_model_card": 1,
+        "all": 1,
     }  # fmt: skip
     assert "wildcards: model=raw_ae, run=seed0" in out.stdout
 
@@ -311,7 +317,8 @@ def test_adding_a_seed_schedules_only_that_seeds_runs(tiny_run):
     out = snakemake(tiny_run, "-n", "--configfile", "config/test.yaml", "config/seeds.yaml").stdout
     assert jobs_of(out) == {
         "train_model": N_MODELS, "evaluate_model": N_MODELS, "summarize_model": N_MODELS,
-        "compare_models": 1, "collect_curves": 1, "make_report": 1, "all": 1,
+        "compare_models": 1, "collect_curves": 1, "make_report": 1,
+        "write_model_card": N_MODELS, "all": 1,
     }  # fmt: skip
     assert "run=seed1" in out and "run=seed0" not in out
 

@@ -1,5 +1,6 @@
 # Config validation and the small get_* helpers the rules call. Nothing else.
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -260,7 +261,22 @@ def get_every_run_outputs(key):
 
 def get_first_run_model():
     """The {model} wildcard's model.pt of the first run: the one predict_audio uses."""
-    return path_of(rules.train_model.output.model, run=RUNS[0])
+    return get_first_run_file("model")
+
+
+def get_first_run_file(key):
+    """The {model} wildcard's train_model output `key` of the first run."""
+    return path_of(rules.train_model.output[key], run=RUNS[0])
+
+
+def get_run_models(wildcards):
+    """Every run's model.pt of the {model} wildcard's model, in run order."""
+    return expand(rules.train_model.output.model, model=wildcards.model, run=RUNS)
+
+
+def get_data_source():
+    """The dataset in words, for the model cards: its name, origin and licence."""
+    return asdict(DATASET_KIND.about(DATASET))
 
 
 def get_comparison_inputs():

@@ -1,4 +1,5 @@
-# The report: one self-contained HTML page comparing every configured model.
+# The report: one self-contained HTML page comparing every configured model, and a model
+# card per model (MODEL_CARD.md beside its runs) from the same files.
 
 
 rule make_report:
@@ -37,6 +38,38 @@ rule make_report:
         settings=config["report"],
     script:
         "../scripts/make_report.py"
+
+
+rule write_model_card:
+    input:
+        metrics=rules.summarize_model.output.metrics,
+        predictions=rules.summarize_model.output.predictions,
+        history=get_first_run_file("history"),
+        model=get_first_run_file("model"),
+        split_counts=get_first_split("counts"),
+    output:
+        card="results/models/{model}/MODEL_CARD.md",
+    log:
+        "logs/write_model_card/{model}.log",
+    benchmark:
+        "results/benchmarks/write_model_card/{model}.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=5,
+    params:
+        data_source=get_data_source(),
+        model_files=get_run_models,
+        split_varies=SPLIT["vary_with_seed"],
+    script:
+        "../scripts/write_model_card.py"
+
+
+rule cards:
+    input:
+        expand(rules.write_model_card.output.card, model=MODELS),
 
 
 onsuccess:

@@ -19,6 +19,7 @@ from audioclf.evaluate.stats import (
     describe_contrast,
     holm,
     mcnemar_exact,
+    mean_interval,
     p_range,
     seed_clip_interval,
     seed_runs,
@@ -307,3 +308,22 @@ def test_each_seed_pairs_on_its_own_test_clips():
     assert not other["shared_test_clips"] and other["n_clips"] == 4
     with pytest.raises(ValueError, match="seed 1: the two models were scored on different"):
         compare_predictions(a, [0, 1], [b[0], b[0]], [0, 1])
+
+
+def test_mean_interval_is_the_t_interval_over_runs():
+    scores = [0.80, 0.86, 0.83, 0.88]
+    result = mean_interval(scores, 0.95)
+    low, high = student_t.interval(
+        0.95, len(scores) - 1, loc=np.mean(scores), scale=np.std(scores, ddof=1) / 2
+    )
+    assert result["mean"] == pytest.approx(np.mean(scores))
+    assert (result["low"], result["high"]) == pytest.approx((low, high))
+    assert result["df"] == 3 and result["n_runs"] == 4
+
+
+def test_mean_interval_of_one_run_is_none_and_of_equal_runs_a_point():
+    assert mean_interval([0.7])["low"] is None and mean_interval([0.7])["high"] is None
+    same = mean_interval([0.7, 0.7, 0.7])
+    assert same["low"] == same["high"] == same["mean"] == pytest.approx(0.7)
+    with pytest.raises(ValueError, match="at least one score"):
+        mean_interval([])

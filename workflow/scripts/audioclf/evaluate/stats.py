@@ -1,5 +1,6 @@
 """Paired statistics on two models' test predictions: a t interval over seeds and clips,
-Holm's correction, exact McNemar per seed, plain words."""
+Holm's correction, exact McNemar per seed, plain words; and one model's score over its
+runs with its t interval (mean_interval)."""
 
 from __future__ import annotations
 
@@ -235,6 +236,27 @@ def _t_interval(estimate: float, variance: float, df: float, level: float) -> tu
     se = float(np.sqrt(variance))
     half = float(student_t.ppf(0.5 + level / 2, df)) * se
     return half, float(min(1.0, 2 * student_t.sf(abs(estimate) / se, df)))
+
+
+def mean_interval(values: Sequence[float], level: float = 0.95) -> dict:
+    """The mean of one score over runs, with the t interval over those runs: mean +- t(k - 1)
+    x sd / sqrt(k) for k runs (sd with ddof=1). It covers only what differs between the
+    runs (the seed; the fold or split, where the runs differ in it), never the sampling of
+    test clips the runs share. `low`/`high` are None for a single run, and equal the mean
+    when every run scored the same."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, got {level}")
+    scores = np.asarray([float(v) for v in values], dtype=np.float64)
+    if scores.size == 0:
+        raise ValueError("no runs to take the mean of: give at least one score")
+    mean, k = float(scores.mean()), int(scores.size)
+    result = {"mean": mean, "n_runs": k, "level": float(level), "low": None, "high": None,
+              "df": None}  # fmt: skip
+    if k == 1:
+        return result
+    same = bool((scores == scores[0]).all())  # var() of equal floats can be a rounding error
+    half = 0.0 if same else _t_interval(mean, float(scores.var(ddof=1)) / k, k - 1, level)[0]
+    return {**result, "low": mean - half, "high": mean + half, "df": k - 1}
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -29,24 +29,12 @@ from audioclf.devices import (
 )
 from audioclf.io import log
 from audioclf.learn.checkpoint import TrainedModel, load_trained
-from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
+from audioclf.learn.crop import EVAL_WINDOWS, WHOLE, crop_or_repeat, starts_for
 from audioclf.learn.data import WholeClips, split_rows, to_device, whole_clip_batches
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import model_type
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import run_record
-
-EVAL_WINDOWS = ("sliding", "centre")
-WHOLE = "whole"  # eval_windows recorded for a whole-clip model: one pass over each clip
-
-
-def starts_for(n: int, length: int, eval_windows: str) -> list[int]:
-    """Window starts scored for an `n`-sample clip: all sliding windows or the centre one."""
-    if eval_windows == "sliding":
-        return window_starts(n, length)
-    if eval_windows == "centre":
-        return [centre_start(n, length)]
-    raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
 
 
 def window_batches(

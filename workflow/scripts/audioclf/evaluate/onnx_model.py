@@ -51,7 +51,8 @@ def metadata_problem(metadata: dict) -> str | None:
     if metadata.get("format") != ONNX_FORMAT:
         return (
             f"not an ONNX file written by audioclf's export_model (format "
-            f"{metadata.get('format')!r}, expected {ONNX_FORMAT!r}); export it with `snakemake export`"
+            f"{metadata.get('format')!r}, expected {ONNX_FORMAT!r}); write it with "
+            "`snakemake export`"
         )
     missing = [k for k in METADATA_KEYS if k not in metadata]
     return f"its metadata lacks {missing}; export it again" if missing else None

@@ -27,6 +27,7 @@ from audioclf.devices import (
     set_threads,
     synchronize,
 )
+from audioclf.evaluate.tables import prediction_table
 from audioclf.io import log
 from audioclf.learn.checkpoint import TrainedModel, load_trained
 from audioclf.learn.crop import EVAL_WINDOWS, WHOLE, crop_or_repeat, starts_for
@@ -101,17 +102,6 @@ def clip_probabilities(
         sums.index_add_(0, owners, probs)
         counts.index_add_(0, owners, torch.ones_like(owners))
     return (sums / counts.unsqueeze(1)).float(), counts
-
-
-def prediction_table(probs: torch.Tensor, classes: Sequence[str]) -> pd.DataFrame:
-    """`predicted,confidence,prob_<class>...` from (n_clips, n_classes) clip probabilities;
-    confidence is the probability of the predicted class."""
-    best = probs.argmax(dim=1)
-    table = pd.DataFrame({"predicted": [classes[k] for k in best.tolist()]})
-    table["confidence"] = probs.max(dim=1).values.numpy().astype(np.float64)
-    for k, c in enumerate(classes):
-        table[f"prob_{c}"] = probs[:, k].numpy().astype(np.float64)
-    return table
 
 
 def classification_metrics(truth: list[str], predicted: list[str], classes: list[str]) -> dict:

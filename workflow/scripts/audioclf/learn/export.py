@@ -188,4 +188,3 @@ def max_difference(trained: TrainedModel, onnx_path: str | os.PathLike) -> float
         ours = session.run(None, {"wave": wave.numpy()})[0]
         worst = max(worst, float(np.abs(ours - graph(wave).numpy()).max()))
     return worst
-

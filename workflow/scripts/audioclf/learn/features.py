@@ -142,7 +142,6 @@ class WholeClipLogMel(LogMelFrontEnd):
                     image = mask(image)
             return image, frames
 
-
     def _unpadded(self, wave: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
         """forward for a batch of clips that all fill it: the same images, no masks."""
         if wave.shape[-1] <= pad:

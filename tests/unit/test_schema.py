@@ -31,11 +31,11 @@ ALLOWED_VALUES = [
     ("audioclf.datasets.kinds:KINDS", "dataset.kind"),
     ("audioclf.datasets.benchmarks:BENCHMARKS", "dataset.benchmark"),
     ("audioclf.datasets.download.remote_zip:METHODS", "dataset.download.method"),
-    ("audioclf.preprocess.audio:SILENCE_MODES", "preprocess.mode"),
-    ("audioclf.preprocess.audio:TOO_LONG", "preprocess.too_long"),
+    ("audioclf.choices:SILENCE_MODES", "preprocess.mode"),
+    ("audioclf.choices:TOO_LONG", "preprocess.too_long"),
     ("audioclf.split.write:METHODS", "split.method"),
     ("audioclf.split.write:TEST_ON", "split.test_on"),
-    ("audioclf.devices:DEVICE_CHOICES", "device"),
+    ("audioclf.choices:DEVICE_CHOICES", "device"),
     ("audioclf.devices:SWITCH_CHOICES", "deterministic"),
     ("audioclf.devices:SWITCH_CHOICES", "definitions.model.mixed_precision"),
     ("audioclf.learn.registry:MODEL_TYPES", "definitions.model.type"),
@@ -45,7 +45,7 @@ ALLOWED_VALUES = [
     ("audioclf.pretrain.autoencoder:LOSSES", "pretrain.*.loss"),
     (encoder_types, "pretrain.*.encoder"),
     ("audioclf.procedure:FACTORS", "contrasts.[].factor"),
-    ("audioclf.evaluate.scoring:EVAL_WINDOWS", "evaluation.eval_windows"),
+    ("audioclf.learn.crop:EVAL_WINDOWS", "evaluation.eval_windows"),
     ("audioclf.report.layout:FIGURE_FORMATS", "report.figure_format"),
 ]
 

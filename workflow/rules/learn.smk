@@ -29,3 +29,27 @@ rule train_model:
         deterministic=config["deterministic"],
     script:
         "../scripts/train_model.py"
+
+
+rule export_model:
+    input:
+        model=rules.train_model.output.model,
+    output:
+        onnx="results/models/{model}/{run}/model.onnx",
+    log:
+        "logs/export_model/{model}/{run}.log",
+    benchmark:
+        "results/benchmarks/export_model/{model}/{run}.tsv"
+    conda:
+        "../../envs/export.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    script:
+        "../scripts/export_model.py"
+
+
+rule export:
+    input:
+        expand(rules.export_model.output.onnx, model=MODELS, run=RUNS),

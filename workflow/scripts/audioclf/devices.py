@@ -10,7 +10,8 @@ import random
 import numpy as np
 import torch
 
-DEVICE_CHOICES = ("auto", "cpu", "cuda")
+from audioclf.choices import DEVICE_CHOICES
+
 # `mixed_precision` and `deterministic`: "auto", or a boolean to force either way
 SWITCH_CHOICES = ("auto", True, False)
 

@@ -1,6 +1,9 @@
-"""Classify audio files with a trained model.pt, preprocessed and scored as in the workflow.
+"""Classify audio files with a trained model.pt or model.onnx, preprocessed and scored as in
+the workflow (a model.onnx is run by onnxruntime; its model is run without torch).
 
-python -m audioclf.evaluate.predict results/models/raw/model.pt a.wav b.flac --out preds.csv
+python -m audioclf.evaluate.predict results/models/raw/0/model.pt a.wav b.flac --out preds.csv
+
+The heavy imports are in the functions that need them, so that `--help` answers at once.
 """
 
 from __future__ import annotations
@@ -8,23 +11,62 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
-import torch
-
-from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
-from audioclf.devices import DEVICE_CHOICES
-from audioclf.evaluate.scoring import EVAL_WINDOWS, prediction_table, trained_probabilities
+from audioclf.choices import DEVICE_CHOICES, SILENCE_MODES
 from audioclf.io import log, write_csv
-from audioclf.learn.checkpoint import CheckpointError, load_trained
-from audioclf.preprocess.audio import SILENCE_MODES
-from audioclf.preprocess.cache import PackedClips
-from audioclf.preprocess.clips import ClipSettings, process_clip
+from audioclf.learn.crop import EVAL_WINDOWS
+
+if TYPE_CHECKING:
+    from audioclf.preprocess.clips import ClipSettings
 
 SETTING_KEYS = ("top_db", "pad_ms", "mode")
+
+
+class ModelFileError(ValueError):
+    """A model.pt or model.onnx that cannot be used; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """A loaded model.pt or model.onnx, as predict uses it: `score(clips, eval_windows,
+    batch_size)` gives (n_clips, n_classes) probabilities of int16 numpy clips."""
+
+    classes: tuple[str, ...]
+    recorded: dict  # {"sample_rate": Hz, "preprocess": the settings its cache was made with}
+    score: Callable
+
+
+def load_scorer(model_path: str | os.PathLike, device: str = "auto") -> Scorer:
+    """A Scorer of model.onnx (onnxruntime, on the CPU) or of model.pt (torch, on `device`)."""
+    if Path(model_path).suffix.lower() == ".onnx":
+        from audioclf.evaluate.onnx_model import OnnxModelError, load_onnx, onnx_probabilities
+
+        try:
+            model = load_onnx(model_path)
+        except OnnxModelError as err:
+            raise ModelFileError(str(err)) from None
+        recorded = {"sample_rate": model.sample_rate, "preprocess": model.metadata["preprocess"]}
+        return Scorer(
+            model.classes, recorded, lambda clips, w, b: onnx_probabilities(model, clips, w, b)[0]
+        )
+    from audioclf.evaluate.scoring import trained_probabilities
+    from audioclf.learn.checkpoint import CheckpointError, load_trained
+
+    try:
+        trained = load_trained(model_path, device)
+    except CheckpointError as err:
+        raise ModelFileError(str(err)) from None
+
+    def score(clips, eval_windows, batch_size):
+        cache = _packed(clips, trained.sample_rate)
+        rows = list(range(len(cache)))
+        return trained_probabilities(trained, cache, rows, eval_windows, batch_size)[0].numpy()
+
+    return Scorer(trained.classes, trained.checkpoint, score)
 
 
 def preprocess_settings(
@@ -34,9 +76,12 @@ def preprocess_settings(
     pad_ms: float | None = None,
     mode: str | None = None,
 ) -> ClipSettings:
-    """How new files are preprocessed: as the model's cache was (model.pt's "preprocess"),
+    """How new files are preprocessed: as the model's cache was (model.pt's "preprocess", or
+    model.onnx's; `checkpoint` is either as a dict with "sample_rate" and "preprocess"),
     with any argument given overriding it and the workflow's defaults for what neither says.
     The sample rate is always the model's: it only understands audio at that rate."""
+    from audioclf.preprocess.clips import ClipSettings
+
     trained_rate = int(checkpoint["sample_rate"])
     if sample_rate is not None and int(sample_rate) != trained_rate:
         raise ValueError(
@@ -62,6 +107,8 @@ def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str
     """(the files to score, {input: why it is not scored}): the paths as given, a folder
     replaced by the audio files under it (sorted). Files under a folder whose extension no
     libsndfile format has are named with that reason, as is a folder without audio."""
+    from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
+
     files, skipped = [], {}
     for path in paths:
         if not Path(path).is_dir():
@@ -83,8 +130,10 @@ def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str
     return files, skipped
 
 
-def _preprocess(path: str, settings: ClipSettings):
+def _preprocess(path: str, settings):
     """(int16 samples, None) or (None, why the file cannot be scored); never raises."""
+    from audioclf.preprocess.clips import process_clip
+
     try:
         result = process_clip(path, settings)
     except Exception as err:  # a file that breaks decoding in an unforeseen way is one bad row
@@ -103,32 +152,34 @@ def predict_files(
     eval_windows: str = "sliding",
     device: str = "auto",
     batch_size: int = 64,
-) -> pd.DataFrame:
-    """One row per file: `file,predicted,confidence,prob_<class>...,error`.
+):
+    """One row per file: `file,predicted,confidence,prob_<class>...,error` (a DataFrame).
 
-    Each file is decoded, downmixed, resampled and trimmed as preprocess_audio does (the
-    settings recorded in model.pt, see preprocess_settings) and scored with evaluate's own
-    window averaging (a whole-clip model: each file once, up to its max_seconds). A file
+    `model_path` is a model.pt or a model.onnx (run on the CPU by onnxruntime; `device` is
+    then unused). Each file is decoded, downmixed, resampled and trimmed as preprocess_audio
+    does (the settings recorded in the model file, see preprocess_settings) and scored with
+    evaluate's own window rule (a whole-clip model: each file once, up to its max_seconds),
+    the same for both formats. A file
     that cannot be read, or is silent, gets its reason in `error` and empty predictions.
     Written to `out_csv` when given.
     """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
-    trained = load_trained(model_path, device)
-    settings = preprocess_settings(trained.checkpoint, sample_rate, top_db, pad_ms, mode)
+    import pandas as pd
+
+    from audioclf.evaluate.tables import prediction_table
+
+    scorer = load_scorer(model_path, device)
+    settings = preprocess_settings(scorer.recorded, sample_rate, top_db, pad_ms, mode)
     files, skipped = audio_files(paths)
     for path, reason in skipped.items():
         log(f"{path}: {reason}; no prediction")
     usable, samples, errors = preprocess_files(files, settings)
-    table = empty_table(files, errors, trained.classes)
+    table = empty_table(files, errors, scorer.classes)
     if usable:
-        cache = _packed(samples, settings)
-        probs, _ = trained_probabilities(
-            trained, cache, list(range(len(cache))), eval_windows, batch_size
-        )
-        scored = prediction_table(probs, trained.classes)
+        scored = prediction_table(scorer.score(samples, eval_windows, batch_size), scorer.classes)
         table.loc[usable, "predicted"] = scored["predicted"].to_numpy(dtype=object)
-        for column in ["confidence", *(f"prob_{c}" for c in trained.classes)]:
+        for column in ["confidence", *(f"prob_{c}" for c in scorer.classes)]:
             table.loc[usable, column] = scored[column].to_numpy()
     if skipped:  # every input it cannot use is a row too, after the files it scored
         rows = pd.DataFrame({"file": list(skipped), "error": list(skipped.values())})
@@ -143,9 +194,7 @@ def predict_files(
     return table
 
 
-def preprocess_files(
-    files: list[str], settings: ClipSettings
-) -> tuple[list[int], list[np.ndarray], list[str | None]]:
+def preprocess_files(files: list[str], settings) -> tuple[list[int], list, list[str | None]]:
     """(positions of the files that can be scored, their int16 samples, each file's reason
     it cannot be, or None)."""
     usable, samples, errors = [], [], [None] * len(files)
@@ -162,6 +211,9 @@ def preprocess_files(
 
 def empty_table(files: list[str], errors: list[str | None], classes: Sequence[str]):
     """The prediction table of `files` before any is scored: their errors, no predictions."""
+    import numpy as np
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "file": files,
@@ -173,8 +225,14 @@ def empty_table(files: list[str], errors: list[str | None], classes: Sequence[st
     )
 
 
-def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:
-    """The preprocessed files as a PackedClips, the form evaluate's scoring reads."""
+def _packed(samples: list, sample_rate: int):
+    """The preprocessed files (int16 arrays) as a PackedClips, the form evaluate's scoring
+    reads."""
+    import numpy as np
+    import torch
+
+    from audioclf.preprocess.cache import PackedClips
+
     lengths = torch.tensor([0] + [len(s) for s in samples], dtype=torch.int64)
     names = [str(i) for i in range(len(samples))]
     return PackedClips(
@@ -182,7 +240,7 @@ def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:
         offsets=torch.cumsum(lengths, 0),
         fnames=names,
         labels=[""] * len(samples),
-        sample_rate=settings.sample_rate,
+        sample_rate=sample_rate,
         original_seconds=torch.full((len(samples),), float("nan"), dtype=torch.float64),
     )
 
@@ -190,9 +248,10 @@ def _packed(samples: list[np.ndarray], settings: ClipSettings) -> PackedClips:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m audioclf.evaluate.predict",
-        description="Classify audio files (or folders of them) with a trained model.pt.",
+        description="Classify audio files (or folders of them) with a trained model.pt, or "
+        "its model.onnx (run by onnxruntime on the CPU).",
     )
-    parser.add_argument("model", help="a model.pt written by train_model")
+    parser.add_argument("model", help="a model.pt written by train_model, or a model.onnx")
     parser.add_argument("audio", nargs="+", help="audio files or folders")
     parser.add_argument("--out", help="CSV to write (default: print the table)")
     parser.add_argument("--eval-windows", choices=EVAL_WINDOWS, default="sliding")
@@ -220,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             device=args.device,
             batch_size=args.batch_size,
         )
-    except CheckpointError as err:
+    except ModelFileError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.out is None:

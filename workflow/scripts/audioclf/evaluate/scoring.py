@@ -27,26 +27,15 @@ from audioclf.devices import (
     set_threads,
     synchronize,
 )
+from audioclf.evaluate.tables import prediction_table
 from audioclf.io import log
 from audioclf.learn.checkpoint import TrainedModel, load_trained
-from audioclf.learn.crop import centre_start, crop_or_repeat, window_starts
+from audioclf.learn.crop import EVAL_WINDOWS, WHOLE, crop_or_repeat, starts_for
 from audioclf.learn.data import WholeClips, split_rows, to_device, whole_clip_batches
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import model_type
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import run_record
-
-EVAL_WINDOWS = ("sliding", "centre")
-WHOLE = "whole"  # eval_windows recorded for a whole-clip model: one pass over each clip
-
-
-def starts_for(n: int, length: int, eval_windows: str) -> list[int]:
-    """Window starts scored for an `n`-sample clip: all sliding windows or the centre one."""
-    if eval_windows == "sliding":
-        return window_starts(n, length)
-    if eval_windows == "centre":
-        return [centre_start(n, length)]
-    raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
 
 
 def window_batches(
@@ -113,17 +102,6 @@ def clip_probabilities(
         sums.index_add_(0, owners, probs)
         counts.index_add_(0, owners, torch.ones_like(owners))
     return (sums / counts.unsqueeze(1)).float(), counts
-
-
-def prediction_table(probs: torch.Tensor, classes: Sequence[str]) -> pd.DataFrame:
-    """`predicted,confidence,prob_<class>...` from (n_clips, n_classes) clip probabilities;
-    confidence is the probability of the predicted class."""
-    best = probs.argmax(dim=1)
-    table = pd.DataFrame({"predicted": [classes[k] for k in best.tolist()]})
-    table["confidence"] = probs.max(dim=1).values.numpy().astype(np.float64)
-    for k, c in enumerate(classes):
-        table[f"prob_{c}"] = probs[:, k].numpy().astype(np.float64)
-    return table
 
 
 def classification_metrics(truth: list[str], predicted: list[str], classes: list[str]) -> dict:

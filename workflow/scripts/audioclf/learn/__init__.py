@@ -5,6 +5,6 @@ flags), the bare networks (`models`) and their on-device input layers (`features
 front end; `augment`: waveform augmentation), the settings limits config validation checks
 without torch (`limits`), pretrained weights (`weights`), batches of crops or of whole clips
 by length from the cache (`crop`, `data`), the fastai training procedure (`train`) and the
-model file it writes (`checkpoint`, model.pt). Called by the train_model rule of
-workflow/rules/learn.smk.
+model file it writes (`checkpoint`, model.pt), and that model as ONNX (`export`,
+model.onnx). Called by the train_model and export_model rules of workflow/rules/learn.smk.
 """

@@ -110,10 +110,14 @@ class WholeClipLogMel(LogMelFrontEnd):
         return 1 + (lengths + 2 * pad - self.melspec.n_fft) // self.melspec.hop_length
 
     def forward(
-        self, wave: torch.Tensor, lengths: torch.Tensor
+        self, wave: torch.Tensor, lengths: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`lengths` None: every clip fills the batch (a graph exported for one clip at a
+        time runs this, with no loop over clips and no masks)."""
         n_fft = self.melspec.n_fft
         pad = n_fft // 2
+        if lengths is None:
+            return self._unpadded(wave, pad)
         if int(lengths.min()) <= pad:
             raise ValueError(
                 f"a clip of {int(lengths.min())} samples is too short for n_fft {n_fft}: "
@@ -137,6 +141,19 @@ class WholeClipLogMel(LogMelFrontEnd):
                 for mask in self.masks:
                     image = mask(image)
             return image, frames
+
+    def _unpadded(self, wave: torch.Tensor, pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """forward for a batch of clips that all fill it: the same images, no masks."""
+        if wave.shape[-1] <= pad:
+            raise ValueError(
+                f"a clip of {wave.shape[-1]} samples is too short for n_fft {2 * pad}: "
+                "whole clips are tiled to n_fft samples when they are read"
+            )
+        with torch.autocast(device_type=wave.device.type, enabled=False):
+            padded = nn.functional.pad(wave.float(), (pad, pad), "reflect")
+            image = _finish(self.to_db(self.melspec(padded)), self.masks, self.training)
+        frames = torch.full((wave.shape[0],), image.shape[-1], dtype=torch.int64)
+        return image, frames
 
 
 def hz_to_mel(hz: torch.Tensor) -> torch.Tensor:

@@ -374,17 +374,20 @@ class CRNN(nn.Module):
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * hidden, n_classes))
 
     def forward(self, wave: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        if lengths is None:
-            lengths = torch.full((wave.shape[0],), wave.shape[-1], dtype=torch.int64)
+        """`lengths` None: every clip fills the batch, so nothing is masked or packed (the
+        same outputs, in a graph that exports to ONNX)."""
         x, frames = self.front_end(wave, lengths)
         for layer in self.body:
-            if isinstance(layer, nn.MaxPool2d):
+            if isinstance(layer, nn.MaxPool2d) and lengths is not None:
                 # after ReLU every value is >= 0, so zeros past the end never win a max
                 x = layer(x * time_mask(frames, x.shape[-1]))
                 frames = (frames + 1) // 2  # ceil_mode
             else:
                 x = layer(x)
         x = x.mean(dim=2).transpose(1, 2)  # (B, frames, channels)
+        if lengths is None:
+            out, _ = self.gru(x)
+            return self.head((self.attention(out).softmax(dim=1) * out).sum(dim=1))
         packed = nn.utils.rnn.pack_padded_sequence(
             x, frames.cpu(), batch_first=True, enforce_sorted=False
         )

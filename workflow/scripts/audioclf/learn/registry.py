@@ -40,7 +40,8 @@ class ModelType:
     other default types compare like precision with like: its steps are cheap either way).
     `channels_last`: a 2D CNN that trains faster with its images and weights in
     channels-last memory order. Both flags are what benchmarks/train_speed.py measured,
-    model type by model type, but for raw1d's cpu_autocast.
+    model type by model type, but for raw1d's cpu_autocast. `onnx_export`: its eval-mode
+    network exports to ONNX (learn/export.py refuses a type without it, by name).
     """
 
     name: str
@@ -55,6 +56,7 @@ class ModelType:
     encoder_settings: tuple[str, ...] = ()
     cpu_autocast: bool = False
     channels_last: bool = False
+    onnx_export: bool = True
 
     def __post_init__(self) -> None:
         if self.augmentation not in AUGMENTATIONS:
@@ -87,6 +89,7 @@ def register(
     encoder_settings: tuple[str, ...] = (),
     cpu_autocast: bool = False,
     channels_last: bool = False,
+    onnx_export: bool = True,
     defaults: Mapping | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator: register the builder below it as model type `name` (as timm's
@@ -107,6 +110,7 @@ def register(
                 tuple(encoder_settings),
                 cpu_autocast,
                 channels_last,
+                onnx_export,
             )
         )
         return builder

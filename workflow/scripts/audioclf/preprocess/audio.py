@@ -12,11 +12,12 @@ import soundfile as sf
 import torch
 import torchaudio.transforms as T
 
+from audioclf.choices import SILENCE_MODES, TOO_LONG
+
 SILENCE_FRAME_LENGTH = 2048
 # Frames quieter than this mean power (-100 dB full scale) are silent whatever the clip's
 # loudest frame is, so an all-zero clip is silent rather than "0 dB below itself".
 SILENCE_POWER_FLOOR = 1e-10
-SILENCE_MODES = ("all", "trim")
 
 
 class AudioError(ValueError):
@@ -25,7 +26,6 @@ class AudioError(ValueError):
 
 READ_BLOCK = 1 << 16  # frames decoded at a time: memory follows the clip kept, not the file
 UNKNOWN_FRAMES = 1 << 62  # libsndfile's frame count for a stream of unknown length
-TOO_LONG = ("exclude", "cut")
 # MP3 headers count frames from the Xing/LAME tag, or estimate them: allow this much slack
 MP3_SLACK = (1152, 0.01)  # one MPEG frame, or 1% of the clip
 HEADER_SLACK = (64, 0.001)  # other formats: 64 frames (a header over by a chunk), or 0.1%

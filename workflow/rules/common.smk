@@ -269,9 +269,14 @@ def get_first_run_file(key):
     return path_of(rules.train_model.output[key], run=RUNS[0])
 
 
-def get_run_models(wildcards):
-    """Every run's model.pt of the {model} wildcard's model, in run order."""
-    return expand(rules.train_model.output.model, model=wildcards.model, run=RUNS)
+def get_run_trained(key):
+    """train_model's output `key` of every run of the {model} wildcard's model, in run
+    order."""
+
+    def files(wildcards):
+        return expand(rules.train_model.output[key], model=wildcards.model, run=RUNS)
+
+    return files
 
 
 def get_data_source():

@@ -44,7 +44,7 @@ rule write_model_card:
     input:
         metrics=rules.summarize_model.output.metrics,
         predictions=rules.summarize_model.output.predictions,
-        history=get_first_run_file("history"),
+        history=get_run_trained("history"),
         model=get_first_run_file("model"),
         split_counts=get_first_split("counts"),
     output:
@@ -61,7 +61,7 @@ rule write_model_card:
         runtime=5,
     params:
         data_source=get_data_source(),
-        model_files=get_run_models,
+        model_files=get_run_trained("model"),
         split_varies=SPLIT["vary_with_seed"],
     script:
         "../scripts/write_model_card.py"

@@ -12,7 +12,8 @@ sm = snakemake  # noqa: F821
 write_model_card(
     sm.output.card,
     sm.wildcards.model,
-    {key: sm.input[key] for key in ("metrics", "predictions", "history", "model")},
+    {key: sm.input[key] for key in ("metrics", "predictions", "model")}
+    | {"history": list(sm.input.history)},
     split_counts_csv=sm.input.split_counts,
     data_source=sm.params.data_source,
     model_files=list(sm.params.model_files),

@@ -1,6 +1,6 @@
 """The model card: MODEL_CARD.md of one configured model, written from the facts the report
-reads (its metrics.json over runs, the first run's model.pt and history, the first split's
-counts), for someone who takes the model out of the workflow."""
+reads (its metrics.json over runs, the first run's model.pt, every run's history, the
+first split's counts), for someone who takes the model out of the workflow."""
 
 from __future__ import annotations
 

@@ -122,3 +122,12 @@ def test_a_group_column_validates_from_a_file_and_from_the_command_line():
     config["dataset"]["columns"]["group"] = 7
     with pytest.raises(ConfigError, match="dataset.columns.group: 7 is not of type"):
         validate_config(config, SCHEMA)
+
+
+def test_a_model_set_to_null_in_a_later_file_is_left_out(tmp_path):
+    """Config files merge key by key: null is how the demo leaves out a default model."""
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["models"]["raw_filterbank_random"] = None
+    validated = validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
+    assert "raw_filterbank_random" not in validated["models"]
+    assert "raw_filterbank" in validated["models"]

@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from audioclf.config import config_warnings
+from audioclf.config import config_warnings, leave_out_models
 from audioclf.learn.data import clip_samples
 from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import build_model, model_type, resolve_settings
@@ -170,6 +170,7 @@ def merged(*files: str) -> dict:
     config: dict = {}
     for name in files:
         merge(config, yaml.safe_load((REPO / "config" / name).read_text()))
+    leave_out_models(config)
     return config
 
 
@@ -194,8 +195,13 @@ def test_every_default_contrast_differs_in_its_factor_alone(name):
     counts of the built models) and as the config-time check sees it."""
     config = merged(*CONFIGS[name])
     models, clip = config["models"], float(config["clip_seconds"])
+    left_out = [c["name"] for c in config["contrasts"] if not {c["a"], c["b"]} <= set(models)]
+    # the demo leaves raw_filterbank_random out for its time budget: mel clue is skipped
+    assert left_out == (["mel clue"] if name == "demo.yaml" else [])
     for contrast in config["contrasts"]:
         a, b, factor = contrast["a"], contrast["b"], contrast["factor"]
+        if contrast["name"] in left_out:
+            continue
         run = [built_record(config, m) for m in (a, b)]
         assert also_differs(*run, factor) == [], contrast["name"]
         offline_imagenet = name == "demo.yaml" and contrast["name"] == "pretraining"

@@ -50,6 +50,7 @@ def validate_config(config: dict, schema_path: str | os.PathLike, cli: dict | No
         schema = yaml.safe_load(handle)
     if cli:
         from_command_line(config, cli, schema)
+    leave_out_models(config)
     validator_cls = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_cls(schema).iter_errors(config), key=lambda e: list(e.path))
     if errors:
@@ -66,6 +67,15 @@ def validate_config(config: dict, schema_path: str | os.PathLike, cli: dict | No
     for warning in config_warnings(config):
         print(f"warning: {warning}", file=sys.stderr)
     return config
+
+
+def leave_out_models(config: dict) -> None:
+    """Drop each model a later config file sets to null (`models: {name: null}`): config
+    files merge key by key, so null is how one leaves out a model an earlier file names;
+    a contrast of a model left out is listed as skipped."""
+    models = config.get("models")
+    if isinstance(models, dict):
+        config["models"] = {name: m for name, m in models.items() if m is not None}
 
 
 def config_warnings(config: dict) -> list[str]:

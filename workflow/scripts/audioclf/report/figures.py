@@ -17,7 +17,6 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from audioclf.io import atomic_path  # noqa: E402
-from audioclf.learn.features import mel_band_edges  # noqa: E402
 from audioclf.report.example import ExampleClip  # noqa: E402
 from audioclf.report.filters import FLOOR_DB, mel_centres  # noqa: E402
 from audioclf.report.inputs import ModelRun  # noqa: E402
@@ -296,8 +295,8 @@ def filterbank_figure(filterbanks: dict[str, tuple[np.ndarray, np.ndarray]], sam
         )
     colours = model_colours(list(filterbanks))
     n_bands = max(len(initial) for initial, _ in filterbanks.values())
-    edges = mel_band_edges(n_bands, sample_rate).numpy()
-    ax.plot(edges[1:-1], color="#999999", linewidth=3, alpha=0.6, label="mel scale")
+    ax.plot(mel_centres(n_bands, sample_rate), color="#999999", linewidth=3, alpha=0.6,
+            label="mel scale")  # fmt: skip
     for name, (initial, trained) in filterbanks.items():
         ax.plot(initial, color=colours[name], linestyle="--", label=plain(f"{name}: initial"))
         ax.plot(trained, color=colours[name], label=plain(f"{name}: trained"))

@@ -31,6 +31,7 @@ from audioclf.learn.models import count_parameters
 from audioclf.learn.registry import MODEL_TYPES, build_model, resolve_settings
 from audioclf.learn.weights import load_pretrained
 from audioclf.preprocess.cache import PackedClips
+from audioclf.preprocess.clips import samples_hash
 from audioclf.report.build import build_report
 from audioclf.runs import run_ids
 from audioclf.split.stratified import count_table
@@ -165,7 +166,8 @@ def make_fake_run(
     cache.save(data / "cache.pt")
     pd.DataFrame(
         {"fname": fnames, "label": [r[1] for r in rows], "original_seconds": original_seconds,
-         "trimmed_seconds": cache.trimmed_seconds.numpy()}
+         "trimmed_seconds": cache.trimmed_seconds.numpy(),
+         "samples_hash": [samples_hash(cache.raw(i).numpy()) for i in range(len(cache))]}
     ).pipe(lambda clips: CLIPS.write(data / "clips.csv", clips))  # fmt: skip
     split = pd.DataFrame(rows, columns=["fname", "label", "split"])
     SPLIT.write(data / "split.csv", split)

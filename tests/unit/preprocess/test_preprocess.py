@@ -1,5 +1,6 @@
 """Tests for audioclf.preprocess.clips and the preprocess_audio / make_demo_dataset scripts."""
 
+import hashlib
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -110,8 +111,14 @@ def test_cache_holds_every_clip_decoded_resampled_and_trimmed(tmp_path):
     assert summary["usable"] == len(subset) and summary["excluded"] == 0
 
     clips = pd.read_csv(paths["clips"])
-    assert clips.columns.tolist() == ["fname", "label", "original_seconds", "trimmed_seconds"]
+    assert clips.columns.tolist() == [
+        "fname", "label", "original_seconds", "trimmed_seconds", "samples_hash"
+    ]  # fmt: skip
     assert clips["fname"].tolist() == cache.fnames
+    assert clips["samples_hash"].tolist() == [
+        hashlib.blake2b(cache.raw(i).numpy().tobytes(), digest_size=16).hexdigest()
+        for i in range(len(cache))
+    ]
     assert np.allclose(clips["trimmed_seconds"], cache.trimmed_seconds.numpy())
     assert np.allclose(clips["original_seconds"], cache.original_seconds.numpy())
     excluded = pd.read_csv(paths["excluded"])

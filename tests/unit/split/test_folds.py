@@ -81,9 +81,9 @@ def test_write_one_fold_from_subset_and_clips(tmp_path):
     subset = clips.assign(source="train", manually_verified=True, path=clips.fname)
     subset.to_csv(tmp_path / "subset.csv", index=False)
     usable = clips.iloc[1:]  # one clip was excluded by preprocessing
-    usable[["fname", "label"]].assign(original_seconds=1.0, trimmed_seconds=0.8).to_csv(
-        tmp_path / "clips.csv", index=False
-    )
+    usable[["fname", "label"]].assign(
+        original_seconds=1.0, trimmed_seconds=0.8, samples_hash=lambda f: f["fname"]
+    ).to_csv(tmp_path / "clips.csv", index=False)
     joined = clip_folds(tmp_path / "subset.csv", tmp_path / "clips.csv")
     assert joined["fname"].tolist() == usable["fname"].tolist()
     assert joined["fold"].astype(int).tolist() == usable["fold"].tolist()

@@ -100,9 +100,9 @@ def test_groups_across_folds_and_a_label_in_one_group_are_refused():
 def write_inputs(tmp_path, frame: pd.DataFrame) -> tuple:
     """subset.csv (the catalog's columns) and clips.csv (every clip usable)."""
     frame.to_csv(tmp_path / "subset.csv", index=False)
-    frame[["fname", "label"]].assign(original_seconds=1.0, trimmed_seconds=0.8).to_csv(
-        tmp_path / "clips.csv", index=False
-    )
+    frame[["fname", "label"]].assign(
+        original_seconds=1.0, trimmed_seconds=0.8, samples_hash=lambda f: f["fname"]
+    ).to_csv(tmp_path / "clips.csv", index=False)
     return tmp_path / "subset.csv", tmp_path / "clips.csv"
 
 

@@ -20,7 +20,9 @@ def real_subset(fsdk_meta, tmp_path):
     catalog = fsdkaggle_catalog(fsdk_meta, "resources/FSDKaggle2018")
     subset = select_subset(catalog, SEED_LABELS, include_test_clips=True)
     SUBSET.write(tmp_path / "subset.csv", subset)
-    clips = subset[["fname", "label"]].assign(original_seconds=1.0, trimmed_seconds=1.0)
+    clips = subset[["fname", "label"]].assign(
+        original_seconds=1.0, trimmed_seconds=1.0, samples_hash=lambda f: f["fname"]
+    )
     clips.to_csv(tmp_path / "clips.csv", index=False)
     return tmp_path, subset
 
@@ -71,9 +73,9 @@ def test_official_split_without_test_clips_or_flags_fails_naming_the_fix(tmp_pat
          "source": "train"}
     )  # fmt: skip
     SUBSET.write(tmp_path / "subset.csv", subset)
-    subset[["fname", "label"]].assign(original_seconds=1.0, trimmed_seconds=1.0).to_csv(
-        tmp_path / "clips.csv", index=False
-    )
+    subset[["fname", "label"]].assign(
+        original_seconds=1.0, trimmed_seconds=1.0, samples_hash=lambda f: f["fname"]
+    ).to_csv(tmp_path / "clips.csv", index=False)
     with pytest.raises(SplitError, match="found no test clips"):
         split_of(tmp_path)
     with pytest.raises(SplitError, match="no manually_verified column; use test_on: all"):
@@ -91,7 +93,9 @@ def test_a_folder_dataset_claims_no_label_checks(fsdd_recordings, tmp_path):
         select_subset(catalog, "all", manually_verified_only=True)
     subset = select_subset(catalog, "all")
     SUBSET.write(tmp_path / "subset.csv", subset)
-    clips = subset[["fname", "label"]].assign(original_seconds=1.0, trimmed_seconds=1.0)
+    clips = subset[["fname", "label"]].assign(
+        original_seconds=1.0, trimmed_seconds=1.0, samples_hash=lambda f: f["fname"]
+    )
     clips.to_csv(tmp_path / "clips.csv", index=False)
     split = split_of(tmp_path, method="stratified")
     assert "manually_verified" not in split.columns

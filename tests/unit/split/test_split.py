@@ -48,9 +48,9 @@ def test_fractions_must_add_up():
 
 def test_count_table_has_totals(tmp_path):
     clips_csv = tmp_path / "clips.csv"
-    clips({"A": 10, "B": 20}).assign(original_seconds=1.0, trimmed_seconds=0.5).to_csv(
-        clips_csv, index=False
-    )
+    clips({"A": 10, "B": 20}).assign(
+        original_seconds=1.0, trimmed_seconds=0.5, samples_hash=lambda f: f["fname"]
+    ).to_csv(clips_csv, index=False)
     split = write_split(
         "seed3", None, clips_csv, tmp_path / "split.csv", tmp_path / "counts.csv", FRACTIONS
     )

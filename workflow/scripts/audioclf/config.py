@@ -10,6 +10,7 @@ import jsonschema
 import yaml
 
 from audioclf.datasets.benchmarks import benchmark_name
+from audioclf.datasets.files import check_path_template
 from audioclf.datasets.kinds import OFFICIAL_SPLIT_KINDS
 from audioclf.learn.limits import check_settings
 from audioclf.pretrain import DEFAULT_POOL
@@ -21,6 +22,7 @@ from audioclf.procedure import (
     unmeasured_reason,
 )
 from audioclf.runs import train_percent
+from audioclf.split.fractions import fractions_problem
 
 
 class ConfigError(ValueError):
@@ -184,8 +186,9 @@ def resolve_split_method(config: dict) -> None:
 
 def check_split(config: dict) -> None:
     """split.method official and split.test_on verified need a dataset that has its own
-    test set and label checks (a folder of the user's audio has neither); train_fractions
-    must hold 1.0 and whole percents."""
+    test set and label checks (a folder of the user's audio has neither); split.fractions
+    must add up to 1; train_fractions must hold 1.0 and whole percents; a folder's
+    dataset.path_template must stay inside dataset.path (datasets/files.py)."""
     kind = config.get("dataset", {}).get("kind")
     split = config.get("split", {})
     wrong = []
@@ -196,6 +199,15 @@ def check_split(config: dict) -> None:
     if split.get("test_on") == "verified" and kind not in OFFICIAL_SPLIT_KINDS:
         wrong.append(f"  split.test_on: verified needs a dataset with label checks "
                      f"({official}), not {kind}; use all")  # fmt: skip
+    problem = fractions_problem(split.get("fractions") or {})
+    if problem:
+        wrong.append(f"  split.fractions: {problem}; fix them")
+    template = config.get("dataset", {}).get("path_template")
+    if kind == "folder" and template:
+        try:
+            check_path_template(template)
+        except ValueError as err:
+            wrong.append(f"  {err}")
     fractions = [float(f) for f in config.get("train_fractions", [1.0])]
     if 1.0 not in fractions:
         wrong.append(f"  train_fractions: {fractions} must include 1.0, the whole train split, "

@@ -134,20 +134,26 @@ SPLIT_NAMES = ("train", "valid", "test")
 # where a clip comes from and under which terms, as the dataset's metadata says (FSDKaggle2018
 # and the demo have them); the report names them beside each clip it plays
 CLIP_SOURCE_COLUMNS = ("license", "freesound_id")
+# `exclusion`: why the catalog found a clip's file unreadable without opening it (outside
+# the dataset folder, a FIFO, a dangling symlink, ...), '' for the rest (a folder's catalog)
 SUBSET = Table(
     "subset.csv (the selected clips)",
     _columns("fname label path"),
     made_by="select_subset",
-    optional=_columns("source manually_verified fold group " + " ".join(CLIP_SOURCE_COLUMNS)),
+    optional=_columns(
+        "source manually_verified fold group exclusion " + " ".join(CLIP_SOURCE_COLUMNS)
+    ),
 )
 MANIFEST = Table(
     "clips_manifest.csv (the fetched clips)",
     _columns("fname path bytes:number method"),
     made_by="download_audio",
 )
+# samples_hash: a hash of the clip's samples as cached (audioclf.preprocess.clips:
+# samples_hash), equal for copies of the same audio, which the split keeps in one part
 CLIPS = Table(
     "clips.csv (the usable clips)",
-    _columns("fname label original_seconds:number trimmed_seconds:number"),
+    _columns("fname label original_seconds:number trimmed_seconds:number samples_hash"),
     made_by="preprocess_audio",
 )
 EXCLUDED = Table(

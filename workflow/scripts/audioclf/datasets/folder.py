@@ -17,6 +17,7 @@ from audioclf.datasets.catalog import (
     extensions_words,
     read_metadata,
 )
+from audioclf.datasets.files import check_path_template, exclusion
 
 ROLES = ("fname", "label", "fold", "dir", "group")
 
@@ -37,10 +38,20 @@ def folder_catalog(
     file is `path/<path_template>` (fields: the roles and the CSV's own columns, e.g.
     "fold{fold}/{fname}"), else `path/<dir>/<fname>` with a dir column, else `path/<fname>`.
     A fold outside `folds` (when given) is a CatalogError.
+
+    Every file must lie inside `path` once symlinks and `..` are resolved, and be a regular
+    file: the `exclusion` column says why one is not ("outside the dataset folder", a FIFO,
+    a dangling symlink, ...; '' for the rest), and preprocessing lists it in excluded.csv
+    without opening it.
     """
     root = Path(path)
     if not root.is_dir():
         raise CatalogError(f"dataset.path: {root} is not a folder; set it to your audio folder")
+    if path_template:
+        try:
+            check_path_template(path_template)
+        except ValueError as err:
+            raise CatalogError(str(err)) from None
     if metadata:
         frame = _mapped_metadata(metadata, columns or {})
     elif label_regex:
@@ -68,7 +79,8 @@ def folder_catalog(
             "fname column unique, e.g. the file's path relative to dataset.path "
             "(fold1/1.wav) with no dir column or path_template"
         )
-    extra = ["fold"] * ("fold" in frame.columns) + ["group"] * grouped
+    frame["exclusion"] = [exclusion(p, root) for p in frame["path"]]
+    extra = ["fold"] * ("fold" in frame.columns) + ["group"] * grouped + ["exclusion"]
     return frame[CATALOG_COLUMNS + extra].reset_index(drop=True)
 
 
@@ -112,8 +124,8 @@ def _paths(root: Path, frame: pd.DataFrame, path_template: str | None, source) -
     if path_template:
         rows = frame.to_dict("records")
         try:
-            return [str(root / path_template.format(**row)) for row in rows]
-        except (KeyError, IndexError, ValueError) as err:
+            return [str(root / path_template.format_map(row)) for row in rows]
+        except KeyError as err:
             raise CatalogError(
                 f"dataset.path_template {path_template!r}: {err!r} is not a field of {source}; "
                 f"use the roles {{fname}}, {{label}}, {{fold}}, {{dir}} or the CSV's own "
@@ -131,10 +143,12 @@ def _labels_from_names(root: Path, label_regex: str) -> pd.DataFrame:
         raise CatalogError(f"dataset.label_regex {label_regex!r} is not a regex: {err}") from err
     if "label" not in pattern.groupindex:
         raise CatalogError(f"dataset.label_regex {label_regex!r} has no named group (?P<label>...)")
+    # not only regular files: a FIFO, a dangling symlink or a loop named like audio is
+    # listed too, so that excluded.csv names it (the catalog's exclusion column)
     files = sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS
+        if p.suffix.lower() in AUDIO_EXTENSIONS and not (p.is_dir() and not p.is_symlink())
     )
     if not files:
         raise CatalogError(f"{root}: no audio files ({extensions_words()})")

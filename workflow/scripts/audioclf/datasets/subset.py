@@ -17,7 +17,8 @@ def select_subset(
     include_test_clips: bool = False,
     manually_verified_only: bool = False,
 ) -> pd.DataFrame:
-    """Rows of `labels` ("all" for every label); train rows unless test clips are included."""
+    """Rows of `labels` ("all" for every label); train rows unless test clips are included.
+    Fewer than two labels left is a CatalogError naming those found."""
     rows = catalog if include_test_clips else catalog[catalog["source"] == "train"]
     if manually_verified_only:
         if (rows["manually_verified"].astype(str).str.strip() == "").all():
@@ -44,6 +45,13 @@ def select_subset(
         raise CatalogError(
             f"labels {empty} have no clips with include_test_clips={include_test_clips}, "
             f"manually_verified_only={manually_verified_only}"
+        )
+    found = sorted(set(subset["label"]))
+    if len(found) < 2:
+        raise CatalogError(
+            f"the selected data has {len(found)} label(s), {found}, and a classifier needs at "
+            "least two: add audio of another label to the dataset, or select more labels "
+            f"(the dataset has {', '.join(available)})"
         )
     return subset
 

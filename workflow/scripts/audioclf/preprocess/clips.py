@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from audioclf.contracts import CLIPS, EXCLUDED, SUBSET
+from audioclf.datasets.files import file_problem
 from audioclf.io import raise_output_error
 from audioclf.preprocess.audio import (
     SILENCE_MODES,
@@ -27,6 +28,16 @@ from audioclf.preprocess.audio import (
     resample,
 )
 from audioclf.preprocess.cache import PackedClips, to_int16
+
+
+# excluded.csv's reason for a copy of a clip that carries another label
+LABEL_CONFLICT = "same audio as {fname}, labelled {label}"
+
+
+def is_label_conflict(reason: str) -> bool:
+    """Whether an excluded.csv reason is LABEL_CONFLICT's."""
+    head, tail = LABEL_CONFLICT.split("{fname}")
+    return reason.startswith(head) and tail.split("{label}")[0] in reason
 
 
 class PreprocessError(RuntimeError):
@@ -73,14 +84,20 @@ class ClipResult:
 
 
 def process_clip(path: str, settings: ClipSettings) -> ClipResult:
-    """Decode, downmix, resample and trim one file; an unusable file gives its reason instead."""
+    """Decode, downmix, resample and trim one file; an unusable file gives its reason instead
+    (a FIFO, a device or a dangling symlink is never opened: opening a FIFO blocks)."""
     read: dict = {}  # load_audio says there whether it cut the file at max_seconds
+    problem = file_problem(path)
+    if problem:
+        return ClipResult(None, float("nan"), problem)
     try:
         wave, sample_rate = load_audio(
             path, settings.max_seconds, settings.too_long, mono=True, info=read
         )
     except AudioError as err:
         return ClipResult(None, float("nan"), str(err))
+    except OSError as err:  # one file's OS error is that file's exclusion, not the run's end
+        return ClipResult(None, float("nan"), f"unreadable ({err.strerror or err})")
     original_seconds = wave.shape[-1] / sample_rate
     cut = bool(read.get("cut"))
     mono = resample(wave, sample_rate, settings.sample_rate)
@@ -169,7 +186,10 @@ def preprocess_subset(
     Rows keep the subset's order. Unusable clips are listed with their reason in
     excluded.csv; if a label is left without clips (unless `require_every_label` is
     false), or more than `max_excluded_fraction` of the clips are excluded,
-    PreprocessError is raised and no cache is written. With `not_in` (another packed
+    PreprocessError is raised and no cache is written. A file the subset's `exclusion`
+    column names a reason for (outside the dataset folder, a FIFO, ...) is listed with it,
+    never opened. Copies of the same audio (equal samples as cached) under different labels
+    are all excluded, each naming a copy with another label. With `not_in` (another packed
     cache), a clip whose samples equal one of that cache's clips is excluded too, named:
     an unlabeled pool never repeats a dataset clip.
     Returns counts (clips, usable, excluded, excluded_reasons) and the usable clips' total
@@ -185,13 +205,18 @@ def preprocess_subset(
     fnames = subset["fname"].tolist()
     labels = subset["label"].tolist()
     paths = subset["path"].tolist()
+    reasons = subset["exclusion"].tolist() if "exclusion" in subset.columns else None
     known = _clip_digests(not_in) if not_in else {}
     cache_dir = Path(cache_path).parent
     cache_dir.mkdir(parents=True, exist_ok=True)
     # Clips go to a spool file as they arrive and come back once, into the packed tensor:
     # collecting them in memory first would hold every clip twice while packing.
     with tempfile.TemporaryFile(dir=cache_dir, prefix=".preprocess-spool-") as spool:
-        done = _spool_clips(spool, paths, settings, workers, known, not_in, cache_path, progress)
+        done = _spool_clips(
+            spool, paths, reasons, settings, workers, known, not_in, cache_path, progress
+        )
+        spooled = list(done.lengths)
+        keep = done.exclude(_label_conflicts(done, fnames, labels))
         excluded_table = pd.DataFrame(
             [(fnames[i], labels[i], paths[i], reason) for i, reason in done.excluded],
             columns=list(EXCLUDED.columns),
@@ -202,13 +227,13 @@ def preprocess_subset(
             max_excluded_fraction, require_every_label,
         )  # fmt: skip
         try:
-            waveforms = _read_spool(spool, sum(done.lengths))
+            waveforms = _kept_samples(_read_spool(spool, sum(spooled)), spooled, keep)
         except OSError as err:  # the spool's last buffered bytes, flushed on a full disk
-            raise_output_error(Path(cache_path), err, 4 * sum(done.lengths))
+            raise_output_error(Path(cache_path), err, 4 * sum(spooled))
 
     cache = _pack(waveforms, done, fnames, labels, settings)
     cache.save(cache_path)
-    CLIPS.write(clips_csv, _clips_table(cache))
+    CLIPS.write(clips_csv, _clips_table(cache, done.digests))
     summary = _summary(done, cache, len(paths))
     print(
         f"{cache_path}: {summary['usable']} of {summary['clips']} clips, "
@@ -224,43 +249,62 @@ def preprocess_subset(
 @dataclass
 class _Spooled:
     """The clips written to the spool (positions in subset.csv, lengths, original
-    durations, how many were cut) and those excluded, with their reasons."""
+    durations, digests of their samples, whether each was cut) and those excluded, with
+    their reasons."""
 
     kept: list[int] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     original_seconds: list[float] = field(default_factory=list)
+    digests: list[bytes] = field(default_factory=list)
+    cut: list[bool] = field(default_factory=list)
     excluded: list[tuple[int, str]] = field(default_factory=list)
-    n_cut: int = 0
+
+    @property
+    def n_cut(self) -> int:
+        return sum(self.cut)
+
+    def exclude(self, reasons: dict[int, str]) -> np.ndarray:
+        """Move the kept clips at the subset positions of `reasons` to the excluded ones;
+        returns, per clip spooled so far, whether it is still kept."""
+        keep = np.array([i not in reasons for i in self.kept], dtype=bool)
+        for name in ("kept", "lengths", "original_seconds", "digests", "cut"):
+            setattr(self, name, [v for v, k in zip(getattr(self, name), keep, strict=True) if k])
+        self.excluded = sorted(self.excluded + list(reasons.items()))
+        return keep
 
 
 def _spool_clips(
-    spool, paths, settings: ClipSettings, workers, known, not_in, cache_path, progress
+    spool, paths, reasons, settings: ClipSettings, workers, known, not_in, cache_path, progress
 ) -> _Spooled:
     """Preprocess every file of `paths` (in order, on `workers` processes) and write each
-    usable clip to `spool`; a clip whose samples are `known` (digests of `not_in`'s clips)
-    is excluded, naming the clip it repeats."""
-    jobs = [(path, settings) for path in paths]
+    usable clip to `spool`; a file with a `reasons` entry (None: none has) is excluded with
+    it, unopened; a clip whose samples are `known` (digests of `not_in`'s clips) is
+    excluded, naming the clip it repeats."""
+    reasons = reasons or [""] * len(paths)
+    jobs = [(path, settings) for path, reason in zip(paths, reasons, strict=True) if not reason]
     done = _Spooled()
     bar = tqdm(
-        total=len(jobs),
+        total=len(paths),
         desc="preprocess",
         unit="clip",
         file=sys.stderr,
         disable=not progress,
         mininterval=0.5 if sys.stderr.isatty() else 10.0,
     )
+    results = _results(jobs, workers)
     with bar:
-        for i, result in enumerate(_results(jobs, workers)):
-            if result.reason is None and known:
-                same = known.get(_digest(result.samples))
-                if same is not None:
-                    result.reason = f"same audio as {same} of {not_in}"
+        for i, reason in enumerate(reasons):
+            result = ClipResult(None, float("nan"), reason) if reason else next(results)
+            digest = _digest(result.samples) if result.reason is None else b""
+            if digest in known:
+                result.reason = f"same audio as {known[digest]} of {not_in}"
             if result.reason is None:
-                done.n_cut += result.cut
+                done.cut.append(result.cut)
                 done.kept.append(i)
                 done.lengths.append(len(result.samples))
                 done.original_seconds.append(result.original_seconds)
-                _spool(spool, result.samples, cache_path, i + 1, len(jobs), done.lengths)
+                done.digests.append(digest)
+                _spool(spool, result.samples, cache_path, i + 1, len(paths), done.lengths)
             else:
                 done.excluded.append((i, result.reason))
             bar.update()
@@ -302,14 +346,16 @@ def _summary(done: _Spooled, cache: PackedClips, n_clips: int) -> dict:
     }
 
 
-def _clips_table(cache: PackedClips) -> pd.DataFrame:
-    """clips.csv: each usable clip's label and its duration before and after trimming."""
+def _clips_table(cache: PackedClips, digests: list[bytes]) -> pd.DataFrame:
+    """clips.csv: each usable clip's label, its duration before and after trimming, and the
+    hash of its samples as cached (`digests`, in the cache's order)."""
     return pd.DataFrame(
         {
             "fname": cache.fnames,
             "label": cache.labels,
             "original_seconds": cache.original_seconds.numpy(),
             "trimmed_seconds": cache.trimmed_seconds.numpy(),
+            "samples_hash": [digest.hex() for digest in digests],  # as samples_hash()
         },
         columns=list(CLIPS.columns),
     )
@@ -328,6 +374,35 @@ def _spool(spool, samples: np.ndarray, cache_path, done: int, total: int, length
 
 def _digest(samples: np.ndarray) -> bytes:
     return hashlib.blake2b(np.ascontiguousarray(samples).data, digest_size=16).digest()
+
+
+def samples_hash(samples: np.ndarray) -> str:
+    """clips.csv's samples_hash of a clip's int16 samples as cached: equal for copies."""
+    return _digest(samples).hex()
+
+
+def _label_conflicts(done: _Spooled, fnames: list, labels: list) -> dict[int, str]:
+    """Subset position -> reason, for every kept clip whose samples equal those of a clip
+    with another label: "same audio as <fname>, labelled <other>" (the first such copy)."""
+    copies: dict[bytes, list[int]] = {}
+    for i, digest in zip(done.kept, done.digests, strict=True):
+        copies.setdefault(digest, []).append(i)
+    reasons = {}
+    for group in copies.values():
+        for i in group:
+            other = next((j for j in group if labels[j] != labels[i]), None)
+            if other is not None:
+                reasons[i] = LABEL_CONFLICT.format(fname=fnames[other], label=labels[other])
+    return reasons
+
+
+def _kept_samples(waveforms: torch.Tensor, lengths: list[int], keep: np.ndarray) -> torch.Tensor:
+    """The samples of the spooled clips (of `lengths`, one after another) that `keep` marks."""
+    if keep.all():
+        return waveforms
+    bounds = np.cumsum([0, *lengths])
+    kept = [waveforms[bounds[k] : bounds[k + 1]] for k in np.flatnonzero(keep)]
+    return torch.cat(kept) if kept else waveforms[:0]
 
 
 def _clip_digests(cache_path: str | os.PathLike) -> dict[bytes, str]:

@@ -293,6 +293,7 @@ def data_context(
         },
         "references": reference_view(config, runs, len(labels), len(excluded), len(data.subset)),
         "group_split": group_view(split, group_column(config)),
+        "copies": copies_view(clips, excluded, split),
         "label_check_words": label_check_sentence(
             split, str((config.get("split") or {}).get("test_on", "all"))
         ),

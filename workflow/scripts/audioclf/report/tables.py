@@ -167,6 +167,28 @@ def group_view(split: pd.DataFrame, column: str | None) -> dict | None:
     }
 
 
+def copies_view(clips: pd.DataFrame, excluded: pd.DataFrame, split: pd.DataFrame) -> dict:
+    """Copies of the same audio: the groups of usable clips with equal samples_hash
+    (clips.csv) and the clips in them, the copies excluded for carrying different labels,
+    the groups that `split` (the first run's) has in two parts, and the clips it leaves out
+    as copies of a test clip."""
+    from audioclf.preprocess.clips import is_label_conflict
+
+    sizes = clips["samples_hash"].value_counts()
+    sizes = sizes[sizes > 1]
+    placed = split[["fname", "split"]].merge(clips[["fname", "samples_hash"]], on="fname")
+    parts = placed.groupby("samples_hash")["split"].nunique()
+    tested = set(placed.loc[placed["split"] == "test", "samples_hash"])
+    left_out = ~clips["fname"].isin(split["fname"]) & clips["samples_hash"].isin(tested)
+    return {
+        "n_groups": len(sizes),
+        "n_copies": int(sizes.sum()),
+        "n_conflicts": int(excluded["reason"].map(is_label_conflict).sum()),
+        "n_crossing": int((parts > 1).sum()),
+        "n_left_out": int(left_out.sum()),
+    }
+
+
 def run_table(runs: list[ModelRun]) -> tuple[list[tuple[str, str]], list[RunRow]]:
     """(field, header) columns and one row per run of every model (metrics.json `runs`).
 
@@ -234,7 +256,14 @@ def _duration_row(label: str, part: pd.DataFrame) -> list[str]:
 
 
 def excluded_reasons(excluded: pd.DataFrame) -> Table:
-    counts = excluded["reason"].value_counts()
+    """Excluded clips per reason; copies labelled otherwise count as one reason (each
+    names its own copy)."""
+    from audioclf.preprocess.clips import is_label_conflict
+
+    reasons = excluded["reason"].map(
+        lambda r: "same audio as a clip with another label" if is_label_conflict(r) else r
+    )
+    counts = reasons.value_counts()
     rows = [[str(reason), integer(n)] for reason, n in counts.items()]
     return Table(["reason", "clips"], rows, numeric={1})
 

@@ -9,7 +9,16 @@ import pandas as pd
 
 from audioclf.contracts import CLIPS, SUBSET
 from audioclf.runs import fold_name, sorted_folds
-from audioclf.split.groups import check_groups_in_one_fold, clip_groups, groups_around_test
+from audioclf.io import log
+from audioclf.split.groups import (
+    COPIES_KEY,
+    KEY,
+    check_groups_in_one_fold,
+    clip_groups,
+    copies_of_test,
+    groups_around_test,
+    split_groups,
+)
 
 FOLD_COLUMNS = ("fname", "label", "fold")
 
@@ -64,6 +73,8 @@ def fold_splits(
     valid, valid drawn per label (`valid_fraction` of its non-test clips, at least one; seeded).
     With a `group` column, valid is whole groups of the other folds instead (near
     `valid_fraction` of each label; audioclf.split.groups), and the split keeps the column.
+    With a `samples_hash` column, copies of the same audio are kept whole the same way, and
+    the other folds' copies of a test clip are left out of that fold's split.
 
     Each fold draws from its own generator (seeded by `seed` and the fold's position), so one
     fold's split does not depend on how many clips the others have. Rows keep the clips' order.
@@ -88,29 +99,53 @@ def fold_splits(
     if grouped:
         frame["group"] = clips["group"].astype(str).to_numpy()
         check_groups_in_one_fold(frame, source)
+    hashes = None
+    if "samples_hash" in clips.columns:
+        hashes = clips["samples_hash"].astype(str).reset_index(drop=True)
     splits = {}
     for position, fold in enumerate(names):
         rng = np.random.default_rng([int(seed), position])
         is_test = (frame["fold"] == fold).to_numpy()
-        untrainable = sorted(set(frame["label"][is_test]) - set(frame["label"][~is_test]))
-        if untrainable:
-            raise FoldError(
-                f"{source}: label(s) {untrainable} occur only in fold {fold!r}, so no model "
-                "tested on that fold could learn them; spread every label over several folds"
-            )
-        if grouped:
-            where = f"{source}, test fold {fold}"
-            split = groups_around_test(frame, is_test, valid_fraction, rng, where)
-        else:
-            split = split_around_test(frame["label"], is_test, valid_fraction, rng)
-        table = pd.DataFrame({"fname": frame["fname"], "label": frame["label"], "split": split})
-        splits[fold] = table.assign(group=frame["group"]) if grouped else table
+        keep = np.ones(len(frame), dtype=bool)
+        if hashes is not None:
+            keep = ~copies_of_test(hashes, is_test)
+            if not keep.all():
+                log(f"{source}, test fold {fold}: {int((~keep).sum())} clip(s) of other folds "
+                    "left out, copies of a test clip")  # fmt: skip
+        splits[fold] = _fold_split(
+            frame[keep].reset_index(drop=True), is_test[keep],
+            None if hashes is None else hashes[keep].reset_index(drop=True),
+            valid_fraction, rng, f"{source}, test fold {fold}",
+        )  # fmt: skip
     return splits
 
 
+def _fold_split(frame, is_test, hashes, valid_fraction, rng, where: str) -> pd.DataFrame:
+    """One fold's `fname,label,split` (and `group`) of `frame`'s clips: `is_test` test, the
+    rest train or valid, by whole groups when there are groups or copies (`hashes`)."""
+    untrainable = sorted(set(frame["label"][is_test]) - set(frame["label"][~is_test]))
+    if untrainable:
+        raise FoldError(
+            f"{where}: label(s) {untrainable} occur only in the test fold, so no model "
+            "tested on that fold could learn them; spread every label over several folds"
+        )
+    grouped = "group" in frame.columns
+    whole = frame["group"] if grouped else None
+    if hashes is not None:
+        whole = split_groups(whole, hashes)
+    if whole is not None:
+        key = KEY if grouped else COPIES_KEY
+        split = groups_around_test(frame.assign(group=whole), is_test, valid_fraction, rng,
+                                   where, key)  # fmt: skip
+    else:
+        split = split_around_test(frame["label"], is_test, valid_fraction, rng)
+    table = pd.DataFrame({"fname": frame["fname"], "label": frame["label"], "split": split})
+    return table.assign(group=frame["group"]) if grouped else table
+
+
 def clip_folds(subset_csv: str | os.PathLike, clips_csv: str | os.PathLike) -> pd.DataFrame:
-    """The usable clips (clips.csv) with their fold from subset.csv: `fname,label,fold`, and
-    `group` when subset.csv has one."""
+    """The usable clips (clips.csv) with their fold from subset.csv: `fname,label,
+    samples_hash,fold`, and `group` when subset.csv has one."""
     subset = SUBSET.read(subset_csv)
     clips = CLIPS.read(clips_csv)
     if "fold" not in subset.columns:
@@ -119,6 +154,8 @@ def clip_folds(subset_csv: str | os.PathLike, clips_csv: str | os.PathLike) -> p
             "fold for every clip"
         )
     folds = subset.set_index("fname")["fold"]
-    table = clips[["fname", "label"]].assign(fold=clips["fname"].map(folds).to_numpy())
+    table = clips[["fname", "label", "samples_hash"]].assign(
+        fold=clips["fname"].map(folds).to_numpy()
+    )
     groups = clip_groups(subset_csv, clips)
     return table if groups is None else table.assign(group=groups.to_numpy())

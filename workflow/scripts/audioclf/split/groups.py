@@ -1,5 +1,8 @@
 """Group-aware splits: whole groups (a speaker, a recording session) go to train, valid or
 test, so that no group is in two parts, with each label's counts per part near its share.
+Copies of the same audio (equal samples_hash in clips.csv) are one group too, so no copy is
+in two parts; with a fixed test set (a fold, the dataset's own), the other copies of a test
+clip are left out of train and valid.
 
 The assignment is greedy and deterministic given the seed: the groups, largest first
 (groups of equal size in a seeded order), each go to the part where they most reduce the
@@ -18,6 +21,7 @@ from audioclf.contracts import SPLIT_NAMES, SUBSET
 from audioclf.split.stratified import SplitError, check_fractions
 
 KEY = "dataset.columns.group"
+COPIES_KEY = "copies of the same audio (clips.csv samples_hash)"
 
 
 def clip_groups(subset_csv: str | os.PathLike | None, clips: pd.DataFrame) -> pd.Series | None:
@@ -30,6 +34,40 @@ def clip_groups(subset_csv: str | os.PathLike | None, clips: pd.DataFrame) -> pd
         return None
     groups = subset.drop_duplicates("fname").set_index("fname")["group"].astype(str)
     return clips["fname"].map(groups).reset_index(drop=True)
+
+
+def split_groups(groups: pd.Series | None, hashes: pd.Series) -> pd.Series | None:
+    """The groups a split keeps whole: those of dataset.columns.group (`groups`, None when
+    unmapped), joined through copies of the same audio (`hashes`): groups that hold copies
+    of one clip become one, named by the first of their names in sorted order. Without a
+    mapped group, each clip's group is its hash. None when there is neither a mapped group
+    nor a copy: the split then goes clip by clip, as before copies were looked for."""
+    hashes = hashes.astype(str).reset_index(drop=True)
+    copied = hashes.duplicated(keep=False).any()
+    if groups is None:
+        return hashes if copied else None
+    groups = groups.astype(str).reset_index(drop=True)
+    if not copied:
+        return groups
+    parent = {group: group for group in groups}
+
+    def root(group: str) -> str:
+        while parent[group] != group:
+            group = parent[group]
+        return group
+
+    holder: dict[str, str] = {}  # hash -> the group of its first copy
+    for group, digest in zip(groups, hashes, strict=True):
+        a, b = root(holder.setdefault(digest, group)), root(group)
+        parent[max(a, b)] = min(a, b)
+    return groups.map(root)
+
+
+def copies_of_test(hashes: pd.Series, is_test: np.ndarray) -> np.ndarray:
+    """Whether each clip outside the test set is a copy of a test clip (equal `hashes`):
+    left out of train and valid, so the test set holds no copy of a training clip."""
+    hashes = hashes.astype(str).to_numpy()
+    return ~is_test & np.isin(hashes, hashes[is_test])
 
 
 def assign_groups(
@@ -54,7 +92,7 @@ def assign_groups(
 
 
 def check_parts(
-    labels: pd.Series, groups: pd.Series, parts: np.ndarray, names, source: str
+    labels: pd.Series, groups: pd.Series, parts: np.ndarray, names, source: str, key: str = KEY
 ) -> None:
     """A SplitError naming the key and each label that some part of `names` has no clip of."""
     present = pd.crosstab(labels.to_numpy(), parts).reindex(columns=list(names), fill_value=0)
@@ -69,7 +107,7 @@ def check_parts(
             for label, empty in lacking.items()
         )
         raise SplitError(
-            f"{source}: {KEY}: whole groups leave label(s) {sorted(lacking)} without clips in "
+            f"{source}: {key}: whole groups leave label(s) {sorted(lacking)} without clips in "
             f"a part ({words}); map a column with more groups per label, change "
             "split.fractions, or leave those labels out"
         )
@@ -81,14 +119,16 @@ def grouped_split(
     fractions: dict[str, float],
     seed: int,
     source: str = "clips",
+    key: str = KEY,
 ) -> pd.DataFrame:
     """`fname,label,split,group` of every clip (in the clips' order): whole groups in
-    train/valid/test near `fractions` of each label; every label must get clips in each."""
+    train/valid/test near `fractions` of each label; every label must get clips in each
+    (else a SplitError naming `key`, what the groups are)."""
     check_fractions(fractions)
     labels = clips["label"].astype(str).reset_index(drop=True)
     groups = groups.astype(str).reset_index(drop=True)
     parts = assign_groups(labels, groups, fractions, np.random.default_rng(seed))
-    check_parts(labels, groups, parts, SPLIT_NAMES, source)
+    check_parts(labels, groups, parts, SPLIT_NAMES, source, key)
     return pd.DataFrame(
         {
             "fname": clips["fname"].astype(str).to_numpy(),
@@ -105,6 +145,7 @@ def groups_around_test(
     valid_fraction: float,
     rng: np.random.Generator,
     source: str,
+    key: str = KEY,
 ) -> np.ndarray:
     """ "test" where `is_test`; the other clips' groups whole to train or valid, valid near
     `valid_fraction` of each label's non-test clips; each such label gets both."""
@@ -114,7 +155,7 @@ def groups_around_test(
     groups = frame["group"][rest].reset_index(drop=True)
     shares = {"train": 1 - valid_fraction, "valid": valid_fraction}
     split[rest] = assign_groups(labels, groups, shares, rng)
-    check_parts(labels, groups, split[rest], ("train", "valid"), source)
+    check_parts(labels, groups, split[rest], ("train", "valid"), source, key)
     return split.astype(str)
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from audioclf.contracts import SPLIT_NAMES as SPLITS
+from audioclf.split.fractions import fractions_problem
 
 
 class SplitError(ValueError):
@@ -21,9 +22,9 @@ def split_counts_for(n: int, fractions: dict[str, float]) -> dict[str, int]:
 
 def check_fractions(fractions: dict[str, float]) -> None:
     """A SplitError unless the train, valid and test fractions add up to 1."""
-    total = sum(fractions[s] for s in SPLITS)
-    if abs(total - 1.0) > 1e-6:
-        raise SplitError(f"split.fractions must add up to 1, they add up to {total:g}")
+    problem = fractions_problem({s: fractions[s] for s in SPLITS})
+    if problem:
+        raise SplitError(f"split.fractions: {problem}")
 
 
 def stratified_split(clips: pd.DataFrame, fractions: dict[str, float], seed: int) -> pd.DataFrame:

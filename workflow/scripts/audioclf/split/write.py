@@ -10,7 +10,7 @@ from audioclf.contracts import CLIPS, SPLIT, SPLIT_COUNTS, SUBSET
 from audioclf.io import log
 from audioclf.runs import parse_split, parse_train_fraction
 from audioclf.split.folds import FoldError, clip_folds, fold_splits
-from audioclf.split.groups import clip_groups, grouped_split
+from audioclf.split.groups import COPIES_KEY, KEY, clip_groups, grouped_split, split_groups
 from audioclf.split.official import official_split
 from audioclf.split.stratified import (
     SplitError,
@@ -43,6 +43,8 @@ def make_split(
     seed S. `fold<K>`: fold K's clips are the test set, valid is drawn from the other folds
     with `seed`. When subset.csv has a `group` column (dataset.columns.group), whole groups
     go to train, valid and test (audioclf.split.groups), and the split keeps the column.
+    Copies of the same audio (clips.csv's samples_hash) are kept in one part the same way;
+    with a fixed test set, the other copies of a test clip are left out.
     """
     fold, split_seed = parse_split(split_id)
     if fold is None and method == "official":
@@ -56,9 +58,13 @@ def make_split(
     if fold is None:
         clips = CLIPS.read(clips_csv)
         groups = clip_groups(subset_csv, clips)
-        if groups is None:
+        whole = split_groups(groups, clips["samples_hash"])
+        if whole is None:
             return stratified_split(clips, fractions, split_seed)
-        return grouped_split(clips, groups, fractions, split_seed, str(subset_csv))
+        key = COPIES_KEY if groups is None else KEY
+        split = grouped_split(clips, whole, fractions, split_seed, str(subset_csv), key)
+        # the split names the groups the user mapped (dataset.columns.group), if any
+        return split.drop(columns="group") if groups is None else split.assign(group=groups)
     splits = fold_splits(
         clip_folds(subset_csv, clips_csv), fold_valid_fraction(fractions), seed, str(subset_csv)
     )

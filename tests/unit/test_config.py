@@ -131,3 +131,27 @@ def test_a_model_set_to_null_in_a_later_file_is_left_out(tmp_path):
     validated = validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
     assert "raw_filterbank_random" not in validated["models"]
     assert "raw_filterbank" in validated["models"]
+
+
+def test_split_fractions_that_do_not_add_up_to_one_are_refused_naming_them():
+    config = default_config()
+    config["split"] = {"fractions": {"train": 0.7, "valid": 0.2, "test": 0.3}}
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    assert "split.fractions: train 0.7 + valid 0.2 + test 0.3 add up to 1.2" in str(err.value)
+    config = default_config()
+    config["split"] = {"fractions": {"train": 0.7, "valid": 0.1, "test": 0.2}}
+    validate_config(config, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "template, words",
+    [("../x/{fname}", "leads out of dataset.path"), ("{fname.__class__}", "not a plain field")],
+)
+def test_a_folder_path_template_leading_out_or_with_more_than_fields_is_refused(template, words):
+    config = default_config()
+    config["dataset"] = {"kind": "folder", "path": "audio", "label_regex": "(?P<label>x)",
+                         "metadata": "m.csv", "path_template": template}  # fmt: skip
+    with pytest.raises(ConfigError, match=words) as err:
+        validate_config(config, SCHEMA)
+    assert f"dataset.path_template {template!r}" in str(err.value)

@@ -129,9 +129,9 @@ def test_a_template_or_dir_column_leading_out_is_excluded_row_by_row(tmp_path):
     root = tmp_path / "data"
     (root / "a").mkdir(parents=True)
     (root / "a" / "1.wav").write_bytes(wav_bytes(0.1))
-    pd.DataFrame(
-        {"fname": ["1.wav", "2.wav"], "label": ["x", "y"], "dir": ["a", "../.."]}
-    ).to_csv(tmp_path / "meta.csv", index=False)
+    pd.DataFrame({"fname": ["1.wav", "2.wav"], "label": ["x", "y"], "dir": ["a", "../.."]}).to_csv(
+        tmp_path / "meta.csv", index=False
+    )
     catalog = folder_catalog(root, tmp_path / "meta.csv", columns={"dir": "dir"})
     assert catalog["exclusion"].tolist() == ["", OUTSIDE]
     catalog = folder_catalog(root, tmp_path / "meta.csv", path_template="{dir}/{fname}")

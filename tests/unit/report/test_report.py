@@ -19,7 +19,9 @@ import soundfile as sf
 import torch
 
 from audioclf.contracts import (
+    CLIPS,
     CURVES,
+    EXCLUDED,
     SPLIT,
     SUBSET,
 )
@@ -687,6 +689,32 @@ def test_the_data_section_states_the_grouping_from_split_csv(full_run, tmp_path)
     SPLIT.write(tmp_path / "split.csv", crossing)
     page, _ = build(tmp_path, inputs, split_csv=tmp_path / "split.csv", config=config)
     assert "1 group(s) are in two parts: r0." in page
+
+
+def test_the_data_section_states_the_copies_of_the_same_audio(full_run, tmp_path):
+    _, inputs, page, _ = full_run
+    words = re.search(r'<p id="copies"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert words == "No two usable clips have the same audio. No copy carried another label."
+    clips = CLIPS.read(inputs["clips_csv"])
+    part = SPLIT.read(inputs["split_csv"]).set_index("fname")["split"]
+    train, test = (clips["fname"][clips["fname"].map(part) == name].tolist()
+                   for name in ("train", "test"))  # fmt: skip
+    hashes = clips.set_index("fname")["samples_hash"].copy()
+    hashes[train[1]] = hashes[train[0]]  # a copy in the same part
+    hashes[test[0]] = hashes[train[2]]  # a copy in two parts
+    CLIPS.write(tmp_path / "clips.csv", clips.assign(samples_hash=hashes.to_numpy()))
+    conflict = {"fname": "x.wav", "label": "Bark", "path": "x.wav",
+                "reason": "same audio as y.wav, labelled Cough"}  # fmt: skip
+    excluded = pd.concat([EXCLUDED.read(inputs["excluded_csv"]), pd.DataFrame([conflict])])
+    EXCLUDED.write(tmp_path / "excluded.csv", excluded)
+    page, _ = build(tmp_path, inputs, clips_csv=tmp_path / "clips.csv",
+                    excluded_csv=tmp_path / "excluded.csv")  # fmt: skip
+    words = re.search(r'<p id="copies"[^>]*>(.*?)</p>', page, re.S).group(1)
+    assert words.startswith("4 usable clips are copies of the same audio")
+    assert "in 2 group(s)" in words and "1 group(s) lie in two parts" in words
+    assert words.endswith("1 clip(s) were excluded as copies of a clip with another label "
+                          "(listed below).")  # fmt: skip
+    assert "<td>same audio as a clip with another label</td>" in page
 
 
 def test_data_size_figure_names_the_train_shares(hostile_run):

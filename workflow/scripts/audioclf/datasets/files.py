@@ -72,8 +72,13 @@ def file_problem(path: str | os.PathLike) -> str | None:
         return f"unreadable ({err.strerror or err})"
     if stat.S_ISREG(mode):
         return None
-    kinds = {stat.S_ISDIR: "a folder", stat.S_ISFIFO: "a FIFO (named pipe)",
-             stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"}  # fmt: skip
+    kinds = {
+        stat.S_ISDIR: "a folder",
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISSOCK: "a socket",
+        stat.S_ISCHR: "a device",
+        stat.S_ISBLK: "a device",
+    }
     kind = next((word for test, word in kinds.items() if test(mode)), "not a plain file")
     return f"not a regular file: {kind}"
 

@@ -29,7 +29,6 @@ from audioclf.preprocess.audio import (
 )
 from audioclf.preprocess.cache import PackedClips, to_int16
 
-
 # excluded.csv's reason for a copy of a clip that carries another label
 LABEL_CONFLICT = "same audio as {fname}, labelled {label}"
 

@@ -55,6 +55,7 @@ from audioclf.report.summary import (
 )
 from audioclf.report.tables import (
     class_order,
+    copies_view,
     duration_table,
     error_tables,
     excluded_list,

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from audioclf.contracts import CLIPS, SUBSET
-from audioclf.runs import fold_name, sorted_folds
 from audioclf.io import log
+from audioclf.runs import fold_name, sorted_folds
 from audioclf.split.groups import (
     COPIES_KEY,
     KEY,

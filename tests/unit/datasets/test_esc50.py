@@ -105,6 +105,7 @@ def test_the_catalog_holds_every_clip_with_its_official_fold(esc50, tmp_path):
     assert catalog["fold"].tolist() == rows["fold"].astype(str).tolist()
     assert all(p.endswith(f"ESC-50-master/audio/{f}") for p, f in zip(catalog["path"],
                catalog["fname"], strict=True))  # fmt: skip
+    assert (catalog["exclusion"] == "").all()
     esc10 = esc50_catalog(tmp_path / "data", esc10=True)
     assert sorted(esc10["label"].unique()) == ["dog", "rain", "rooster"]
     assert len(esc10) == int(rows["esc10"].sum())
@@ -156,3 +157,14 @@ def test_a_listed_file_that_is_absent_is_kept_in_the_subset_for_preprocessing_to
 def test_the_archive_keeps_its_urls_file_name():
     assert archive_name("https://github.com/karoldvl/ESC-50/archive/master.zip") == "master.zip"
     assert archive_name("http://host/esc50") == "esc50.zip"
+
+
+def test_a_csv_row_outside_the_audio_folder_is_excluded_unread(esc50, tmp_path):
+    fetched(esc50, tmp_path)
+    (meta,) = (tmp_path / "data").rglob("esc50.csv")
+    rows = pd.read_csv(meta)
+    rows.loc[0, "filename"] = "../../../outside.wav"
+    rows.to_csv(meta, index=False)
+    catalog = esc50_catalog(tmp_path / "data")
+    assert catalog["exclusion"].iloc[0] == "outside the dataset folder"
+    assert (catalog["exclusion"].iloc[1:] == "").all()

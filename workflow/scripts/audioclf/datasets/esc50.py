@@ -12,6 +12,7 @@ import pandas as pd
 
 from audioclf.datasets.catalog import CATALOG_COLUMNS, CatalogError, check_folds, read_metadata
 from audioclf.datasets.download.archive import extract_members
+from audioclf.datasets.files import exclusion
 from audioclf.datasets.download.http import DownloadError, download_file
 
 META_CSV = Path("meta") / "esc50.csv"
@@ -36,7 +37,9 @@ def esc50_catalog(
     root: str | os.PathLike, esc10: bool = False, folds: list[str] | None = None
 ) -> pd.DataFrame:
     """Every clip of ESC-50 (ESC-10 with `esc10`): fname, label (its category), fold and
-    path (the archive's audio/ folder). A fold outside `folds` is a CatalogError."""
+    path (the archive's audio/ folder), and why a file is not read (`exclusion`: one the
+    CSV names outside that folder, or not a regular file; '' for the rest). A fold outside
+    `folds` is a CatalogError."""
     csv = find_meta_csv(root)
     frame = read_metadata(csv, COLUMNS)
     if esc10:
@@ -54,7 +57,8 @@ def esc50_catalog(
     duplicated = catalog["fname"][catalog["fname"].duplicated()].tolist()
     if duplicated:
         raise CatalogError(f"{csv}: duplicated filename(s) {duplicated[:5]}")
-    return catalog[CATALOG_COLUMNS + ["fold"]].reset_index(drop=True)
+    catalog["exclusion"] = [exclusion(path, audio) for path in catalog["path"]]
+    return catalog[CATALOG_COLUMNS + ["fold", "exclusion"]].reset_index(drop=True)
 
 
 def archive_name(url: str) -> str:

@@ -12,8 +12,8 @@ import pandas as pd
 
 from audioclf.datasets.catalog import CATALOG_COLUMNS, CatalogError, check_folds, read_metadata
 from audioclf.datasets.download.archive import extract_members
-from audioclf.datasets.files import exclusion
 from audioclf.datasets.download.http import DownloadError, download_file
+from audioclf.datasets.files import exclusion
 
 META_CSV = Path("meta") / "esc50.csv"
 COLUMNS = ["filename", "fold", "category", "esc10"]

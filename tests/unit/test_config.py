@@ -4,7 +4,7 @@ rate or on the dataset, each error naming the key."""
 import pytest
 import yaml
 
-from audioclf.config import ConfigError, validate_config
+from audioclf.config import ConfigError, apply_defaults, validate_config
 from audioclf.learn.limits import check_settings
 from conftest import REPO
 
@@ -131,3 +131,22 @@ def test_a_model_set_to_null_in_a_later_file_is_left_out(tmp_path):
     validated = validate_config(config, REPO / "workflow" / "schemas" / "config.schema.yaml")
     assert "raw_filterbank_random" not in validated["models"]
     assert "raw_filterbank" in validated["models"]
+
+
+def test_the_defaults_lie_beneath_a_partial_config_as_a_layered_config_file_would():
+    """A module's config (config/demo.yaml alone) gets config/config.yaml beneath it, the
+    same config as `--configfile config/demo.yaml` over it gives, and again changes nothing."""
+    from snakemake.utils import update_config
+
+    demo = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    layered = default_config()
+    update_config(layered, demo)
+    config = apply_defaults(yaml.safe_load((REPO / "config/demo.yaml").read_text()),
+                            REPO / "config/config.yaml")  # fmt: skip
+    assert config == layered
+    assert list(config["models"]) == list(layered["models"])  # the report's order
+    assert config["models"]["raw_filterbank_random"] is None  # left out, as demo.yaml says
+    assert config["split"] == default_config()["split"]  # a key demo.yaml never names
+    assert apply_defaults(config, REPO / "config/config.yaml") == layered
+    validate_config(config, SCHEMA)
+    assert "raw_filterbank_random" not in config["models"]

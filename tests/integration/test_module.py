@@ -93,9 +93,9 @@ def test_a_module_run_elsewhere_keeps_its_results_there(tmp_path, monkeypatch):
 
 def test_both_entry_points_plan_the_same_jobs(tmp_path):
     workdir = make_workdir(tmp_path, TINY)
+    dry_run = ("-n", "--configfile", "config/test.yaml")
     plans = [
-        jobs_of(snakemake(workdir, "-n", "--configfile", "config/test.yaml",
-                          snakefile=entry).stdout)  # fmt: skip
+        jobs_of(snakemake(workdir, *dry_run, snakefile=entry).stdout)
         for entry in (REPO / "Snakefile", REPO / "workflow" / "Snakefile")
     ]
     assert plans[0] == plans[1]

@@ -11,6 +11,7 @@ from audioclf import devices
 from audioclf.contracts import SPLIT
 from audioclf.devices import GPU_ALLOCATION_VARIABLES, GpuUnusableError, resolve_device
 from audioclf.learn.train import train
+from conftest import REPO
 from synthetic import synthetic_clips, synthetic_split
 
 # /proc/driver/nvidia/version as a 535 driver (CUDA 12.2) writes it
@@ -104,3 +105,25 @@ def test_without_a_gpu_allocation_auto_trains_on_the_cpu_and_says_so(
 def test_cpu_on_purpose_ignores_the_allocation(no_cuda, monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
     assert resolve_device("cpu") == torch.device("cpu")
+
+
+def test_the_readme_shows_the_line_and_the_driver_the_pinned_torch_needs(no_cuda, monkeypatch):
+    readme = (REPO / "README.md").read_text()
+    monkeypatch.setattr(torch.version, "cuda", "13.0")
+    assert f"of at least {devices.min_driver('13.0')} " in readme
+    assert f"--index-url {devices.CUDA12_INDEX}" in readme
+    (no_cuda / "version").write_text(OLD_DRIVER)
+    monkeypatch.setattr(devices, "NVIDIA_VERSION_FILE", str(no_cuda / "version"))
+    monkeypatch.setattr(torch, "__version__", "2.14.1+cu130")
+    monkeypatch.setenv("SLURM_JOB_GPUS", "0")
+    with pytest.raises(GpuUnusableError) as stopped:
+        resolve_device("auto")
+    assert f"error: {stopped.value}\n" in readme
+
+
+def test_the_installed_torch_is_the_build_the_readme_names():
+    readme = (REPO / "README.md").read_text()
+    if torch.version.cuda is None:
+        pytest.skip(f"torch {torch.__version__} is a CPU-only build here")
+    assert f"`torch.version.cuda` is `{torch.version.cuda}`" in readme
+    assert f"of at least {devices.min_driver(torch.version.cuda)} " in readme

@@ -11,14 +11,15 @@ from snakemake.exceptions import WorkflowError
 def package_folder():
     """workflow/scripts, which holds the package, found from this file's own folder (a
     clone, or the folder a module statement names), never from the working directory."""
-    rules_folder = workflow.current_basedir
-    if not rules_folder.is_local:
+    rules_folder = workflow.current_basedir.get_path_or_uri(secret_free=True)
+    folder = Path(rules_folder).parent / "scripts"
+    if not (folder / "audioclf" / "__init__.py").is_file():
         raise WorkflowError(
             f"{rules_folder}: this workflow's Python package (workflow/scripts/audioclf) "
-            "must be on disk; clone the repository at that tag and give the module "
-            "statement its workflow/Snakefile path (README: Use as a module)"
+            "is not on disk there; clone the repository at that tag and give the module "
+            "statement the clone's workflow/Snakefile (README: Use as a module)"
         )
-    return str(Path(str(rules_folder)).parent / "scripts")
+    return str(folder)
 
 
 def put_first_on_path(folder):

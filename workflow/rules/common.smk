@@ -1,4 +1,5 @@
-# Config validation and the small get_* helpers the rules call. Nothing else.
+# Config validation (the workflow's defaults beneath the user's config), the package first on
+# the path, and the small get_* helpers the rules call. Nothing else.
 import os
 import sys
 from dataclasses import asdict

@@ -57,8 +57,16 @@ def zenodo_server(zenodo):
         yield running
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900, **kwargs):
-    """Run this repo's workflow in `workdir` (which holds its own config/ and outputs).
+def snakemake(
+    workdir: Path,
+    *args: str,
+    check: bool = True,
+    timeout: int = 900,
+    snakefile: Path = REPO / "Snakefile",
+    **kwargs,
+):
+    """Run this repo's workflow in `workdir` (which holds its own config/ and outputs), or
+    `snakefile` there.
 
     Only tests/integration may: tests/unit stay fast by calling the package directly.
     """
@@ -69,7 +77,7 @@ def snakemake(workdir: Path, *args: str, check: bool = True, timeout: int = 900,
         )
     cmd = [
         sys.executable, "-m", "snakemake",
-        "--snakefile", str(REPO / "Snakefile"),
+        "--snakefile", str(snakefile),
         *args,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -4,7 +4,7 @@ rate or on the dataset, each error naming the key."""
 import pytest
 import yaml
 
-from audioclf.config import ConfigError, validate_config
+from audioclf.config import ConfigError, apply_defaults, validate_config
 from audioclf.learn.limits import check_settings
 from conftest import REPO
 
@@ -155,3 +155,22 @@ def test_a_folder_path_template_leading_out_or_with_more_than_fields_is_refused(
     with pytest.raises(ConfigError, match=words) as err:
         validate_config(config, SCHEMA)
     assert f"dataset.path_template {template!r}" in str(err.value)
+
+
+def test_the_defaults_lie_beneath_a_partial_config_as_a_layered_config_file_would():
+    """A module's config (config/demo.yaml alone) gets config/config.yaml beneath it, the
+    same config as `--configfile config/demo.yaml` over it gives, and again changes nothing."""
+    from snakemake.utils import update_config
+
+    demo = yaml.safe_load((REPO / "config/demo.yaml").read_text())
+    layered = default_config()
+    update_config(layered, demo)
+    config = apply_defaults(yaml.safe_load((REPO / "config/demo.yaml").read_text()),
+                            REPO / "config/config.yaml")  # fmt: skip
+    assert config == layered
+    assert list(config["models"]) == list(layered["models"])  # the report's order
+    assert config["models"]["raw_filterbank_random"] is None  # left out, as demo.yaml says
+    assert config["split"] == default_config()["split"]  # a key demo.yaml never names
+    assert apply_defaults(config, REPO / "config/config.yaml") == layered
+    validate_config(config, SCHEMA)
+    assert "raw_filterbank_random" not in config["models"]

@@ -52,15 +52,53 @@ def test_env_pins_agree_with_requirements(path):
         )
 
 
-def test_every_rule_has_an_existing_env_log_and_benchmark():
-    rules = "\n".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+def rule_blocks() -> dict[str, str]:
+    """Each rule of workflow/rules/*.smk -> its text."""
+    rules = "\n".join(p.read_text() for p in sorted((REPO / "workflow" / "rules").glob("*.smk")))
     blocks = re.split(r"^rule ", rules, flags=re.M)[1:]
+    return {block.split(":")[0]: block for block in blocks}
+
+
+def rule_envs() -> dict[str, str]:
+    """Each rule that runs code -> the env file its conda: directive names (envs/<name>)."""
+    envs = {}
+    for name, block in rule_blocks().items():
+        match = re.search(r'conda:\s*"\.\./\.\./(envs/[\w.]+)"', block)
+        if match:
+            envs[name] = match.group(1)
+    return envs
+
+
+# The rules that download, generate, select and split: they start without torch
+LIGHT_RULES = ("download_metadata", "download_esc50", "download_audio", "download_pool_audio",
+               "make_demo_dataset", "select_subset", "select_pool", "split_dataset")  # fmt: skip
+
+
+def test_every_rule_has_an_existing_env_log_and_benchmark():
+    blocks = rule_blocks()
     assert len(blocks) >= 5
-    for block in blocks:
-        name = block.split(":")[0]
-        if "output:" not in block:
+    envs = rule_envs()
+    for name, block in blocks.items():
+        runs_code = any(key in block for key in ("script:", "shell:", "run:", "wrapper:"))
+        if "output:" not in block and not runs_code:
             continue  # a target rule (all, predict): it runs nothing
         for key in ("log:", "benchmark:", "conda:"):
             assert key in block, f"rule {name} has no {key}"
-        env = re.search(r'conda:\s*"\.\./\.\./(envs/[\w.]+)"', block).group(1)
-        assert (REPO / env).is_file(), f"rule {name}: {env} is missing"
+        assert name in envs, f"rule {name}: conda: names no file in envs/"
+        assert (REPO / envs[name]).is_file(), f"rule {name}: {envs[name]} is missing"
+
+
+def test_one_torch_stack_and_light_rules_without_torch():
+    """`--sdm conda` builds each env file once: torch (GBs) at most twice, and the light
+    rules never wait for it."""
+    envs = rule_envs()
+    with_torch = sorted({env for env in envs.values() if "torch" in env_pins(REPO / env)})
+    assert 1 <= len(with_torch) <= 2, with_torch
+    for name in LIGHT_RULES:
+        assert name in envs, f"{name} is not a rule any more; update LIGHT_RULES"
+        assert "torch" not in env_pins(REPO / envs[name]), f"{name}: {envs[name]} installs torch"
+
+
+def test_every_env_file_is_used_by_a_rule():
+    used = set(rule_envs().values())
+    assert {f"envs/{path.name}" for path in ENVS} <= used, "an env file no rule names"

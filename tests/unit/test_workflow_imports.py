@@ -16,8 +16,9 @@ TOP_LEVEL_IMPORT = re.compile(r"^(?:from\s+(\S+)\s+import|import\s+(\S+))", re.M
 
 
 def rules_imports() -> list[str]:
-    """The modules the Snakefile and workflow/rules/*.smk import at their top level."""
-    files = [REPO / "Snakefile", *sorted((REPO / "workflow" / "rules").glob("*.smk"))]
+    """The modules the Snakefiles and workflow/rules/*.smk import at their top level."""
+    files = [REPO / "Snakefile", REPO / "workflow" / "Snakefile",
+             *sorted((REPO / "workflow" / "rules").glob("*.smk"))]  # fmt: skip
     found = [
         m.group(1) or m.group(2) for f in files for m in TOP_LEVEL_IMPORT.finditer(f.read_text())
     ]

@@ -1,14 +1,41 @@
-# Config validation and the small get_* helpers the rules call. Nothing else.
+# Config validation (the workflow's defaults beneath the user's config), the package first on
+# the path, and the small get_* helpers the rules call. Nothing else.
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
 from types import SimpleNamespace
 
-# The package sits beside the scripts; the rules' own envs find it through `script:`,
-# this makes it importable here too when snakemake itself runs outside the venv.
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow" / "scripts"))
+from snakemake.exceptions import WorkflowError
 
-from audioclf.config import validate_config  # noqa: E402
+
+def package_folder():
+    """workflow/scripts, which holds the package, found from this file's own folder (a
+    clone, or the folder a module statement names), never from the working directory."""
+    rules_folder = workflow.current_basedir.get_path_or_uri(secret_free=True)
+    folder = Path(rules_folder).parent / "scripts"
+    if not (folder / "audioclf" / "__init__.py").is_file():
+        raise WorkflowError(
+            f"{rules_folder}: this workflow's Python package (workflow/scripts/audioclf) "
+            "is not on disk there; clone the repository at that tag and give the module "
+            "statement the clone's workflow/Snakefile (README: Use as a module)"
+        )
+    return str(folder)
+
+
+def put_first_on_path(folder):
+    """`folder` first on sys.path here and on PYTHONPATH for the jobs (their scripts, and
+    on a cluster their own snakemake), so the package is this workflow's own copy even
+    when another one is installed (an editable install of another clone, say)."""
+    sys.path.insert(0, folder)
+    before = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    others = [path for path in before if path and path != folder]
+    os.environ.update(PYTHONPATH=os.pathsep.join([folder, *others]))
+
+
+put_first_on_path(package_folder())
+
+from audioclf.config import apply_defaults, validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
 from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
@@ -25,6 +52,9 @@ from audioclf.runs import (  # noqa: E402
     split_id,
 )
 
+# the workflow's own config/config.yaml beneath the user's config files, so that a partial
+# one works also in a module, where Snakemake reads no configfile of the workflow's
+apply_defaults(config, workflow.source_path("../../config/config.yaml"))
 # what `--config` set is converted to the schema's types first (Snakemake reads nested
 # values as strings)
 validate_config(

@@ -17,7 +17,7 @@ rule evaluate_model:
     benchmark:
         "results/benchmarks/evaluate_model/{model}/{run}.tsv"
     conda:
-        "../../envs/evaluate.yaml"
+        "../../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=lambda wildcards, attempt: 6000 * attempt,
@@ -44,7 +44,7 @@ rule summarize_model:
     benchmark:
         "results/benchmarks/summarize_model/{model}.tsv"
     conda:
-        "../../envs/evaluate.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -64,7 +64,7 @@ rule compare_models:
     benchmark:
         "results/benchmarks/compare_models/comparison.tsv"
     conda:
-        "../../envs/report.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -86,7 +86,7 @@ rule collect_curves:
     benchmark:
         "results/benchmarks/collect_curves/curves.tsv"
     conda:
-        "../../envs/evaluate.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -107,7 +107,7 @@ rule predict_audio:
     benchmark:
         "results/benchmarks/predict_audio/{model}.tsv"
     conda:
-        "../../envs/evaluate.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,

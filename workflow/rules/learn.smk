@@ -14,7 +14,7 @@ rule train_model:
     benchmark:
         "results/benchmarks/train_model/{model}/{run}.tsv"
     conda:
-        "../../envs/train.yaml"
+        "../../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,
@@ -41,7 +41,7 @@ rule export_model:
     benchmark:
         "results/benchmarks/export_model/{model}/{run}.tsv"
     conda:
-        "../../envs/export.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=4000,

@@ -14,7 +14,7 @@ rule preprocess_audio:
     benchmark:
         "results/benchmarks/preprocess_audio/preprocess.tsv"
     conda:
-        "../../envs/preprocess.yaml"
+        "../../envs/torch.yaml"
     threads: 2  # worker processes; each holds torch (~0.7 GB RSS)
     resources:
         mem_mb=lambda wildcards, threads, attempt: (1500 + 500 * threads) * attempt,

@@ -68,7 +68,7 @@ rule cache_pool:
     benchmark:
         "results/benchmarks/cache_pool/{name}.tsv"
     conda:
-        "../../envs/preprocess.yaml"
+        "../../envs/torch.yaml"
     threads: 2  # worker processes, as preprocess_audio
     resources:
         mem_mb=lambda wildcards, threads, attempt: (1500 + 500 * threads) * attempt,
@@ -95,7 +95,7 @@ rule pretrain_frontend:
     benchmark:
         "results/benchmarks/pretrain_frontend/{name}/{scope}.tsv"
     conda:
-        "../../envs/train.yaml"
+        "../../envs/torch.yaml"
     threads: 8
     resources:
         mem_mb=lambda wildcards, attempt: 8000 * attempt,

@@ -26,7 +26,7 @@ rule make_report:
     benchmark:
         "results/benchmarks/make_report/report.tsv"
     conda:
-        "../../envs/report.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -54,7 +54,7 @@ rule write_model_card:
     benchmark:
         "results/benchmarks/write_model_card/{model}.tsv"
     conda:
-        "../../envs/report.yaml"
+        "../../envs/torch.yaml"
     threads: 1
     resources:
         mem_mb=2000,

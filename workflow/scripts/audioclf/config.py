@@ -71,6 +71,30 @@ def validate_config(config: dict, schema_path: str | os.PathLike, cli: dict | No
     return config
 
 
+def apply_defaults(config: dict, defaults_path: str | os.PathLike) -> dict:
+    """Put the workflow's own config file (`defaults_path`, config/config.yaml) beneath
+    `config`, in place: a key `config` sets wins, as a later config file's does (mappings
+    merge key by key, anything else is replaced), and every other key comes from the file.
+    Merging it again changes nothing."""
+    with open(defaults_path) as handle:
+        defaults = yaml.safe_load(handle) or {}
+    merged = _merge(defaults, config)
+    config.clear()
+    config.update(merged)
+    return config
+
+
+def _merge(base: dict, over: dict) -> dict:
+    """`over` merged over a copy of `base`, as Snakemake merges one config file over another."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def leave_out_models(config: dict) -> None:
     """Drop each model a later config file sets to null (`models: {name: null}`): config
     files merge key by key, so null is how one leaves out a model an earlier file names;

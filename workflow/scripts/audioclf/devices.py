@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
+import sys
 
 import numpy as np
 import torch
@@ -16,17 +18,93 @@ from audioclf.choices import DEVICE_CHOICES
 SWITCH_CHOICES = ("auto", True, False)
 
 
+# How a job learns it was given GPUs: a scheduler (SLURM, a container runtime, the user)
+# names them in one of these. A value naming no device is not an allocation.
+GPU_ALLOCATION_VARIABLES = ("CUDA_VISIBLE_DEVICES", "SLURM_JOB_GPUS", "SLURM_STEP_GPUS")
+NO_DEVICE_VALUES = {"", "-1", "none", "nodevfiles", "void"}
+# The oldest Linux driver each CUDA major version of torch's wheels runs on (NVIDIA's CUDA
+# compatibility tables, with minor-version compatibility within a major version)
+MIN_DRIVER_FOR_CUDA = {11: 450, 12: 525, 13: 580}
+# Where torch's builds for CUDA 12 come from, for drivers older than the pinned build needs
+CUDA12_INDEX = "https://download.pytorch.org/whl/cu126"
+NVIDIA_VERSION_FILE = "/proc/driver/nvidia/version"
+
+
+class GpuUnusableError(RuntimeError):
+    """The job was given a GPU and `device: auto`, but torch cannot use CUDA there."""
+
+
 def resolve_device(name: str = "auto") -> torch.device:
-    """CUDA when available (or asked for), else CPU; an unavailable CUDA is an error."""
+    """CUDA when available (or asked for), else CPU. An unavailable CUDA is an error when
+    asked for, and under `auto` when the job was given a GPU (GPU_ALLOCATION_VARIABLES):
+    a GPU job quietly on the CPU would run for hours longer, saying nothing."""
     if name not in DEVICE_CHOICES:
         raise ValueError(f"device {name!r} is not one of {DEVICE_CHOICES}; fix `device` in config")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            "device 'cuda' was requested but torch sees no CUDA GPU; set device: auto or cpu"
-        )
-    if name == "cpu" or not torch.cuda.is_available():
+    if name == "cpu":
         return torch.device("cpu")
-    return torch.device("cuda", torch.cuda.current_device())
+    if torch.cuda.is_available():
+        return torch.device("cuda", torch.cuda.current_device())
+    if name == "cuda":
+        raise RuntimeError(
+            "device 'cuda' was requested but torch sees no CUDA GPU "
+            f"({cuda_diagnosis()}); set device: auto or cpu"
+        )
+    allocated = allocated_gpus()
+    if allocated:
+        stop_for_unusable_gpu(allocated)
+    return torch.device("cpu")
+
+
+def allocated_gpus(environ=os.environ) -> dict[str, str]:
+    """The GPU allocation variables set to a device, with their values."""
+    return {
+        key: environ[key]
+        for key in GPU_ALLOCATION_VARIABLES
+        if environ.get(key, "").strip().lower() not in NO_DEVICE_VALUES
+    }
+
+
+def driver_version() -> str | None:
+    """The loaded NVIDIA kernel driver's version ("580.65.06"), or None without one."""
+    try:
+        text = open(NVIDIA_VERSION_FILE).read()
+    except OSError:
+        return None
+    match = re.search(r"Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)", text)
+    return match.group(1) if match else None
+
+
+def cuda_diagnosis() -> str:
+    """The driver found and the CUDA version the installed torch needs, in words."""
+    driver = driver_version()
+    found = f"NVIDIA driver {driver}" if driver else "no NVIDIA driver"
+    if torch.version.cuda is None:
+        return f"{found}; torch {torch.__version__} is a CPU-only build"
+    minimum = min_driver(torch.version.cuda)
+    needs = f", which needs driver >= {minimum}" if minimum else ""
+    return f"{found}; torch {torch.__version__} is built for CUDA {torch.version.cuda}{needs}"
+
+
+def min_driver(cuda_version: str) -> int | None:
+    """The oldest Linux driver that runs torch built for `cuda_version` ("13.0")."""
+    return MIN_DRIVER_FOR_CUDA.get(int(cuda_version.split(".")[0]))
+
+
+def stop_for_unusable_gpu(allocated: dict[str, str]) -> None:
+    """Raise GpuUnusableError with one line: the allocation, the driver, what torch needs,
+    and the two fixes. Also to the console when stderr is a job's log, where a run
+    without show-failed-logs (a module without this workflow's profile) would hide it."""
+    given = ", ".join(f"{key}={value}" for key, value in allocated.items())
+    release = torch.__version__.split("+")[0]
+    message = (
+        f"this job was given a GPU ({given}) but torch cannot use CUDA: {cuda_diagnosis()}. "
+        "Fix: install the torch build that matches the driver (an older driver: the CUDA 12 "
+        f"build, pip install torch=={release} --index-url {CUDA12_INDEX}, and torchvision "
+        "and torchaudio from there too), or set device: cpu to run on the CPU on purpose"
+    )
+    if sys.__stderr__ is not None and sys.stderr is not sys.__stderr__:
+        print(f"error: {message}", file=sys.__stderr__, flush=True)
+    raise GpuUnusableError(message)
 
 
 def usable_cores() -> int:

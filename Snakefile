@@ -29,6 +29,7 @@ localrules:
     download_esc50,
     download_audio,
     download_pool_audio,
+    download_weights,
     make_demo_dataset,
     select_subset,
     select_pool,

@@ -4,7 +4,7 @@ and in bf16 autocast, and each process's peak memory.
 
 .venv/bin/python benchmarks/cnn14_speed.py [--batch 16] [--threads 2] [--steps 4]
 
-Each type is built by the registry from its defaults (CNN14 at full width, 80.5M
+Each type is built by the registry from its defaults (CNN14 at full width, 79.7M
 parameters; ResNet-18 without ImageNet weights: speed does not depend on the weights), in
 training mode with its training masks, in a fresh process per type and precision so that
 the peak resident memory is that configuration's own. A step's time is the median of

@@ -173,4 +173,3 @@ def test_the_published_file_downloads_resumed_and_md5_checked(tmp_path, monkeypa
         with pytest.raises(Exception, match="md5 mismatch"):
             fetch_weights("audioset", dest, backoff=0.01, progress=False)
         assert not dest.exists()
-

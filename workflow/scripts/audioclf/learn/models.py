@@ -2,7 +2,8 @@
 raw waveform), raw1d_deep (a deep M5-style one), spectrogram (a log-mel ResNet),
 spectrogram_small (a compact log-mel 2D CNN), raw_filterbank (a learnable Gabor filterbank
 on the waveform, then the compact 2D CNN) and crnn (the compact 2D CNN, then a GRU over
-each whole clip)."""
+each whole clip); cnn14 (PANNs' CNN14 in the authors' checkpoint layout) has a module of its
+own, learn/cnn14.py, imported at the end of this one."""
 
 from __future__ import annotations
 

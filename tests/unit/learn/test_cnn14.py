@@ -173,3 +173,23 @@ def test_the_published_file_downloads_resumed_and_md5_checked(tmp_path, monkeypa
         with pytest.raises(Exception, match="md5 mismatch"):
             fetch_weights("audioset", dest, backoff=0.01, progress=False)
         assert not dest.exists()
+
+
+def test_train_loads_the_published_file_it_is_given_and_records_it(tiny, tmp_path):
+    from audioclf.learn.checkpoint import load_checkpoint
+    from audioclf.procedure import run_record
+    from conftest import TINY_SETTINGS, train_tiny
+
+    settings = {"type": "cnn14", **TINY_SETTINGS["cnn14"], "epochs": 1, "freeze_epochs": 0,
+                "pretrained": "audioset"}  # fmt: skip
+    weights = tmp_path / AUDIOSET_CNN14.file
+    official_checkpoint(cnn14(3, width=4), weights)
+    trained = train_tiny(tiny.folder, tmp_path / "run", settings, weights_path=weights)
+    assert trained.result["weight_source"] == str(weights)
+    checkpoint = load_checkpoint(trained.model)
+    assert checkpoint["pretrained"] and checkpoint["weight_source"] == str(weights)
+    record = run_record(checkpoint, eval_windows="sliding", eval_precision=None,
+                        type_keys=settings)  # fmt: skip
+    assert record["weights"] == "audioset" and record["schedule"] == "one_cycle"
+    with pytest.raises(ValueError, match="download_weights"):
+        train_tiny(tiny.folder, tmp_path / "none", settings)

@@ -1,6 +1,7 @@
 # Config validation (the workflow's defaults beneath the user's config), the package first on
 # the path, and the small get_* helpers the rules call. Nothing else.
 import os
+import re
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -39,6 +40,7 @@ from audioclf.config import apply_defaults, validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
 from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
+from audioclf.learn.published import PUBLISHED_WEIGHTS, published  # noqa: E402
 from audioclf.pretrain import DEFAULT_POOL  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
@@ -97,6 +99,7 @@ wildcard_constraints:
     split=SPLIT_PATTERN,
     name="|".join(config["pretrain"]) or "(?!)",
     scope=f"{SPLIT_PATTERN}|pool",
+    weights_file="|".join(re.escape(w.file) for w in PUBLISHED_WEIGHTS.values()),
 
 
 def path_of(pattern, **wildcards):
@@ -166,6 +169,27 @@ def get_encoder_input(wildcards):
     """{"encoder": its encoder.pt} for a model with `pretrained: autoencoder:<name>`."""
     name = autoencoder_name(config["models"][wildcards.model])
     return {"encoder": encoder_file(name, wildcards.run)} if name else {}
+
+
+def get_weights_input(wildcards):
+    """{"weights": its file in resources/weights/} for a model whose `pretrained` names
+    published weights (audioclf/learn/published.py), which download_weights fetches, or
+    finds already there (offline: put the file there yourself)."""
+    weights = published(config["models"][wildcards.model].get("pretrained"))
+    if weights is None:
+        return {}
+    return {
+        "weights": path_of(
+            rules.download_weights.output.weights, weights_file=weights.file
+        )
+    }
+
+
+def get_weights_name(wildcards):
+    """The `pretrained:` name of the published weights file download_weights makes."""
+    return next(
+        w.name for w in PUBLISHED_WEIGHTS.values() if w.file == wildcards.weights_file
+    )
 
 
 def get_report_encoders():

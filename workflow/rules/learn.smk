@@ -1,9 +1,34 @@
-# Learning: one training job per configured model and run (seed, or fold and seed).
+# Learning: one training job per configured model and run (seed, or fold and seed), and
+# the published weights a model starts from (`pretrained: audioset`), downloaded once.
+
+
+rule download_weights:
+    output:
+        weights="resources/weights/{weights_file}",
+    log:
+        "logs/download_weights/{weights_file}.log",
+    benchmark:
+        "results/benchmarks/download_weights/{weights_file}.tsv"
+    conda:
+        "../../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    params:
+        name=get_weights_name,
+        # only the HTTP option, as for ESC-50: the range-read ones concern FSDKaggle2018's
+        download={
+            k: v for k, v in DATASET.get("download", {}).items() if k == "retries"
+        },
+    script:
+        "../scripts/download_weights.py"
 
 
 rule train_model:
     input:
         unpack(get_encoder_input),
+        unpack(get_weights_input),
         cache=rules.preprocess_audio.output.cache,
         split=get_split_file,
     output:

@@ -22,4 +22,5 @@ train(
     threads=sm.threads,
     deterministic=sm.params.deterministic,
     encoder_path=sm.input.get("encoder"),
+    weights_path=sm.input.get("weights"),
 )

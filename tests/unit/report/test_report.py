@@ -35,7 +35,7 @@ from audioclf.procedure import differences_text
 from audioclf.report import DEFAULT_SETTINGS, FIGURE_NAMES, figure_files
 from audioclf.report import figures as report_figures
 from audioclf.report.audio import missed_fnames, ogg_data_uri
-from audioclf.report.build import per_model
+from audioclf.report.build import model_view, per_model
 from audioclf.report.comparison import Comparisons, ci_scope
 from audioclf.report.example import example_clip, pick_example
 from audioclf.report.formatting import percent
@@ -632,6 +632,18 @@ def test_what_was_run_states_epochs_device_seeds_folds_and_weights(hostile_run):
     line = what_was_run(spectrogram)
     assert "2 epochs with the pretrained body frozen, then 4 epochs on cpu" in line
     assert spectrogram.metrics["weight_source"] in line
+
+
+def test_the_models_section_cites_published_weights_a_model_loaded(hostile_run):
+    _, inputs, _, _ = hostile_run
+    _, _, spectrogram = read_model_runs(inputs["models"])
+    spectrogram.metrics.update(settings={"pretrained": "audioset"}, pretrained=True)
+    facts = dict(model_view(spectrogram)["facts"])
+    cited = facts["pretrained weights"]
+    assert "PANNs CNN14 trained on AudioSet" in cited and "Kong" in cited
+    assert "Zenodo record 3987831" in cited and "CC BY 4.0" in cited
+    spectrogram.metrics.update(pretrained=False)  # asked for, but none loaded: no citation
+    assert "pretrained weights" not in dict(model_view(spectrogram)["facts"])
 
 
 def test_label_checks_are_counted_and_scored_per_model(full_run, tmp_path):

@@ -9,7 +9,8 @@ run's metrics.json (`run_record`). A record's keys:
   `front_end.<key>` (n_fft, hop_length, n_mels, init, front_end_lr_mult),
   `whole_clip.<key>` (max_seconds,
   batch_seconds) and, once built, `n_params`;
-- `weights` (random, imagenet, autoencoder:<name> or file <path>) and, once loaded,
+- `weights` (random, imagenet, the name of published weights such as audioset,
+  autoencoder:<name> or file <path>) and, once loaded,
   `weights_source`;
 - `schedule` (one_cycle or fine_tune), `freeze_epochs`, `lr_groups` (each parameter
   group's peak learning rate), `lr`, `batch_size`, `weight_decay`; configured `epochs` and
@@ -30,6 +31,7 @@ from audioclf.learn.limits import (
     TRAINING_DEFAULTS,
     WHOLE_CLIP_DEFAULTS,
 )
+from audioclf.learn.published import published
 
 # fastai's fine_tune: the body trains at lr / FINE_TUNE_LR_MULT of the head's after
 # unfreezing, and fastai halves the head's lr then (Learner.fine_tune: base_lr /= 2).
@@ -83,6 +85,8 @@ def weights_kind(pretrained) -> str:
         return "random"
     if pretrained is True:
         return "imagenet"
+    if published(pretrained) is not None:
+        return str(pretrained)
     text = str(pretrained)
     return text if text.startswith("autoencoder:") else f"file {text}"
 

@@ -2,7 +2,8 @@
 raw waveform), raw1d_deep (a deep M5-style one), spectrogram (a log-mel ResNet),
 spectrogram_small (a compact log-mel 2D CNN), raw_filterbank (a learnable Gabor filterbank
 on the waveform, then the compact 2D CNN) and crnn (the compact 2D CNN, then a GRU over
-each whole clip)."""
+each whole clip); cnn14 (PANNs' CNN14 in the authors' checkpoint layout) has a module of its
+own, learn/cnn14.py, imported at the end of this one."""
 
 from __future__ import annotations
 
@@ -421,15 +422,15 @@ def build_crnn(n_classes: int, clip_samples: int, sample_rate: int, settings: Ma
 
 
 def parameter_groups(model: nn.Module, frozen: nn.Module | None = None) -> list[list]:
-    """[body, head] for a SpectrogramClassifier, so freezing leaves only the head training,
-    and [front end, body, head] when its front end learns (`learnable_front_end`: the
+    """[body, head] for a SpectrogramClassifier or a CNN14, so freezing leaves only the head
+    training, and [front end, body, head] when its front end learns (`learnable_front_end`: the
     first group then gets its own lr and no weight decay); [`frozen`, the rest] when a
     pretrained encoder is given (freezing trains the rest first); one group for any other
     network."""
     if frozen is not None:
         ids = {id(p) for p in frozen.parameters()}
         return [list(frozen.parameters()), [p for p in model.parameters() if id(p) not in ids]]
-    if isinstance(model, SpectrogramClassifier):
+    if isinstance(model, SpectrogramClassifier | cnn14.Cnn14):
         head = list(model.head.parameters())
         front = list(model.front_end.parameters()) if learnable_front_end(model) else []
         taken = {id(p) for p in head + front}
@@ -463,3 +464,8 @@ def waveform_filters(model: nn.Module) -> torch.Tensor | None:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+# CNN14 registers after the types above (its module imports the registry, which imports
+# this one), so the registry lists it last whichever module is imported first.
+from audioclf.learn import cnn14  # noqa: E402, F401

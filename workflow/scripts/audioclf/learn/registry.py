@@ -3,7 +3,8 @@
 Training, evaluation, prediction and the report read MODEL_TYPES; the config schema's
 `type` enum lists the same names (the Snakefile validates without importing torch; a test
 keeps the two equal). Adding a model type is one builder decorated with `@register(...)`
-(the built-in ones are in learn/models.py) and its tiny settings in tests/conftest.py.
+(the built-in ones are in learn/models.py and learn/cnn14.py) and its tiny settings in
+tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def register(
     defaults: Mapping | None = None,
 ) -> Callable[[Builder], Builder]:
     """Decorator: register the builder below it as model type `name` (as timm's
-    @register_model does). The builders of the built-in types are in learn/models.py."""
+    @register_model does). The builders of the built-in types are in learn/models.py and
+    learn/cnn14.py."""
 
     def decorate(builder: Builder) -> Builder:
         add(

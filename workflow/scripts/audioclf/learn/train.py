@@ -211,9 +211,12 @@ def train(
     encoder_path: str | os.PathLike | None = None,
     deterministic: bool | str = "auto",
     model: nn.Module | None = None,
+    weights_path: str | os.PathLike | None = None,
 ) -> dict:
     """Train `model_name` on the train split, validate on valid (test is never read).
     `encoder_path`: the encoder.pt that `pretrained: autoencoder:<name>` loads.
+    `weights_path`: the file of the published weights `pretrained: <name>` names
+    (learn/published.py; the download_weights rule's output).
     `deterministic`: see audioclf.devices.seed_everything. `model`: the network to train, of
     the type and settings `model_settings` names (None: the registry builds it from them).
     Steps: settle the run, build the network, load its initial weights, choose the
@@ -224,7 +227,7 @@ def train(
     )  # fmt: skip
     if model is None:
         model = build_network(run)
-    weight_source, frozen = initial_weights(model, run, encoder_path)
+    weight_source, frozen = initial_weights(model, run, encoder_path, weights_path)
     plan, epochs = schedule(run, model, weight_source)
     history, train_seconds = fit(model, run, plan, epochs, frozen)
     HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
@@ -297,7 +300,10 @@ def build_network(run: TrainingRun) -> nn.Module:
 
 
 def initial_weights(
-    model: nn.Module, run: TrainingRun, encoder_path: str | os.PathLike | None
+    model: nn.Module,
+    run: TrainingRun,
+    encoder_path: str | os.PathLike | None,
+    weights_path: str | os.PathLike | None = None,
 ) -> tuple[str | None, nn.Module | None]:
     """Load the weights `pretrained` names into `model`: (where they came from, None for
     random ones; the pretrained encoder that freezing holds still, if any)."""
@@ -320,7 +326,7 @@ def initial_weights(
             f"{run.name}: pretrained: {settings['pretrained']!r}, but type "
             f"{type_name!r} has no pretrained body; set `pretrained: false`"
         )
-    return load_pretrained(model, settings["pretrained"]), None
+    return load_pretrained(model, settings["pretrained"], weights_file=weights_path), None
 
 
 def schedule(run: TrainingRun, model: nn.Module, weight_source: str | None) -> tuple[dict, int]:

@@ -1,4 +1,6 @@
-"""Pretrained backbone weights: torchvision's ImageNet resnet18 or a local state_dict file."""
+"""Pretrained weights: torchvision's ImageNet resnet18 or a local state_dict file for the
+spectrogram ResNet; PANNs' AudioSet checkpoint (learn/published.py) or a local copy for
+CNN14."""
 
 from __future__ import annotations
 
@@ -7,11 +9,14 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from audioclf.io import load_torch_file
+from audioclf.learn.cnn14 import Cnn14
 from audioclf.learn.models import SpectrogramClassifier
+from audioclf.learn.published import PublishedWeights, published
 from audioclf.learn.registry import MODEL_TYPES
 
 # torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url (tests/unit/learn/test_models.py
@@ -125,16 +130,27 @@ def adapt_state_dict(
 
 
 def load_pretrained(
-    model: nn.Module, pretrained: bool | str | os.PathLike | None, timeout: float | None = None
+    model: nn.Module,
+    pretrained: bool | str | os.PathLike | None,
+    timeout: float | None = None,
+    weights_file: str | os.PathLike | None = None,
 ) -> str | None:
     """Load backbone weights into `model` as `pretrained` asks; return where they came from.
 
     False/None: nothing loaded, returns None. True: torchvision's ImageNet resnet18 file
-    (downloaded if absent; an error, never a silent fallback, when that fails). A path: that
-    state_dict file.
+    (downloaded if absent; an error, never a silent fallback, when that fails). The name of
+    published weights (`audioset`): `weights_file`, where the download_weights rule put
+    them. A path: that state_dict file (for CNN14: a checkpoint of the authors' layout).
     """
     if pretrained is None or pretrained is False:
         return None
+    if isinstance(model, Cnn14):
+        return load_cnn14(model, pretrained, weights_file)
+    if published(pretrained) is not None:
+        raise ValueError(
+            f"pretrained: {pretrained} means {published(pretrained).what}, which fits a CNN14 "
+            f"only, not a {type(model).__name__}; set `pretrained: false` or a state_dict path"
+        )
     if not isinstance(model, SpectrogramClassifier):
         raise ValueError(
             f"pretrained: {pretrained!r} was given for a {type(model).__name__}, which has no "
@@ -157,6 +173,101 @@ def load_pretrained(
     adapted = adapt_state_dict(state, model.backbone, model.head_name, source)
     model.backbone.load_state_dict(adapted, strict=False)
     return source
+
+
+# What the authors' checkpoints hold beside the weights (their sampler's numpy arrays and
+# scalars): the safe loader reads these numpy globals too, under the names that numpy 1
+# (which wrote the 2020 files) and numpy 2 pickle them by, and numpy 2's dtype classes of
+# booleans and numbers. None of them runs code of the file's choosing.
+NUMPY_GLOBALS = [
+    np.ndarray,
+    np.dtype,
+    *(type(np.dtype(code)) for code in "?" + np.typecodes["AllInteger"] + np.typecodes["Float"]),
+    *(
+        (function, f"{module}.multiarray.{function.__name__}")
+        for function in (np._core.multiarray._reconstruct, np._core.multiarray.scalar)
+        for module in ("numpy.core", "numpy._core")
+    ),
+]
+
+
+def cnn14_layout(model: Cnn14) -> str:
+    """The state_dict a CNN14 checkpoint must hold, in words: the front end's and fc1's
+    tensors with their shapes, every other layer as its name and tensor count."""
+    groups: dict[str, list[str]] = {}
+    for key, value in model.state_dict().items():
+        groups.setdefault(key.split(".")[0], []).append(f"{key} {tuple(value.shape)}")
+    shown = ("spectrogram_extractor", "logmel_extractor", "fc1")
+    words = [
+        ", ".join(items) if name in shown else f"{name}.* ({len(items)} tensors)"
+        for name, items in groups.items()
+    ]
+    words[-1] += " for any number of classes"
+    return "{'model': state_dict} with " + ", ".join(words)
+
+
+def cnn14_source(pretrained, weights_file: str | os.PathLike | None) -> tuple[Path, str]:
+    """(the checkpoint file `pretrained` names, what to do when it is missing or wrong)."""
+    if pretrained is True:
+        raise ValueError(
+            "pretrained: true means torchvision's ImageNet resnet18, which does not fit a "
+            "CNN14; set `pretrained: audioset` (PANNs' AudioSet checkpoint), the path of a "
+            "CNN14 checkpoint, or `pretrained: false`"
+        )
+    weights: PublishedWeights | None = published(pretrained)
+    if weights is None:
+        fix = "fix the model's `pretrained` path, or set `pretrained: audioset` or `false`"
+        return Path(pretrained), fix
+    fix = (
+        f"download {weights.file} from {weights.url} (md5 {weights.md5}) and put it there, "
+        "set `pretrained: <path>` to a copy elsewhere, or `pretrained: false`"
+    )
+    if weights_file is None:
+        raise ValueError(
+            f"pretrained: {pretrained} reads {weights.file}, which the workflow's "
+            "download_weights rule puts in resources/weights/; pass its path as "
+            "weights_file (train's weights_path) or set `pretrained: <path>`"
+        )
+    return Path(weights_file), fix
+
+
+def load_cnn14(model: Cnn14, pretrained, weights_file: str | os.PathLike | None = None) -> str:
+    """Load a CNN14 checkpoint of the authors' layout ({"model": state_dict}, every key of
+    `model` with its shape; their sampler's state beside it is ignored) into `model`,
+    strictly, but for the head `fc_audioset`, which keeps `model`'s own new weights for our
+    classes. Returns the file's path; a missing or wrong file is one ValueError line that
+    names it and the layout expected."""
+    path, fix = cnn14_source(pretrained, weights_file)
+    layout = cnn14_layout(model)
+    if not path.exists():
+        raise FileNotFoundError(
+            f"{path}: no such file; pretrained: {pretrained} reads a PANNs CNN14 checkpoint "
+            f"there, {layout}; {fix}"
+        )
+    with torch.serialization.safe_globals(NUMPY_GLOBALS):
+        checkpoint = load_torch_file(path, "a PANNs CNN14 checkpoint", fix)
+    state = checkpoint.get("model", checkpoint) if isinstance(checkpoint, dict) else checkpoint
+    own = model.state_dict()
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"{path}: no state_dict under 'model'; expected {layout}; {fix}")
+    head = [k for k in own if k.startswith("fc_audioset.")]
+    missing = [k for k in own if k not in state and k not in head
+               and not k.endswith("num_batches_tracked")]  # fmt: skip
+    unexpected = [k for k in state if k not in own]
+    mismatched = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}"
+        for k in state
+        if k in own and k not in head and state[k].shape != own[k].shape
+    ]
+    if missing or unexpected or mismatched:
+        raise ValueError(
+            f"{path}: not a CNN14 checkpoint that fits this model (missing {missing[:3]}, "
+            f"unexpected {unexpected[:3]}, mismatched {mismatched[:3]}); expected {layout}; "
+            f"{fix}"
+        )
+    # files saved before BatchNorm counted its batches lack num_batches_tracked: ours stays
+    model.load_state_dict({k: own[k] if k in head else state.get(k, own[k]) for k in own})
+    return str(path)
 
 
 AUTOENCODER_PREFIX = "autoencoder:"

@@ -16,6 +16,7 @@ from audioclf.evaluate.stats import p_range
 from audioclf.io import load_torch_file, write_text
 from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.features import filterbank_centres
+from audioclf.learn.published import published
 from audioclf.preprocess.cache import PackedClips
 from audioclf.procedure import differences_text
 from audioclf.report import figures as fig
@@ -396,6 +397,13 @@ def model_view(run: ModelRun) -> dict:
         ),
         ("evaluated on", on_device(m.get("eval_device", m.get("device")), m.get("eval_precision"))),
         ("initial weights", weights_words(m)),
+    ]
+    weights = (
+        published((m.get("settings") or {}).get("pretrained")) if m.get("pretrained") else None
+    )
+    if weights is not None:
+        settings.append(("pretrained weights", f"{weights.what}: {weights.citation}"))
+    settings += [
         ("test windows", windows_words(m)),
         ("training time", duration(m.get("train_seconds")) + per_run),
         (f"epochs run ({first})", integer(len(run.history))),

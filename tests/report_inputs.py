@@ -269,7 +269,6 @@ def fake_checkpoint(root: Path, name: str, settings: dict, n_classes: int, label
         "clip_seconds": float(CLIP_SECONDS),
         "preprocess": {"top_db": 20},
         "state_dict": net.state_dict(),
-        "train_seconds": 0.0,
         "device": "cpu",
         "seed": 0,
         "pretrained": source is not None,
@@ -299,13 +298,13 @@ def fake_model(root: Path, name: str, spec: dict, test_of_fold: dict, seeds, lab
             run = evaluation / run_ids([seed], None if fold is None else [fold])[0]
             predictions = fake_predictions(test, spec["accuracy"], labels, rng)
             PREDICTIONS.write(run / "predictions.csv", predictions)
-            seeded = {**checkpoint, "seed": seed, "train_seconds": float(rng.uniform(50, 500)),
-                      "n_train": 120}  # fmt: skip
+            seeded = {**checkpoint, "seed": seed, "n_train": 120}
+            train_seconds = float(rng.uniform(50, 500))
             metrics = run_metrics(
                 seeded, predictions, net, valid_accuracy=float(rng.uniform(0.5, 0.9)),
                 n_windows=2 * len(predictions), clips_per_second=float(rng.uniform(100, 900)),
                 eval_device="cpu", fold=None if fold is None else str(fold),
-                eval_windows="sliding",
+                eval_windows="sliding", train_seconds=train_seconds,
             )  # fmt: skip
             METRICS.write(run / "metrics.json", metrics)
             runs["runs"].append(run / "metrics.json")

@@ -418,6 +418,11 @@ def test_predict_target_labels_a_folder_of_new_audio(tiny_run, tmp_path):
     assert isinstance(broken["error"], str) and pd.isna(broken["predicted"])
     good = table[table["error"].isna()]
     assert set(good["predicted"]) <= {"Bark", "Knock", "Trumpet"} and len(good) == 2
+    # a file added to or removed from the folder reruns every prediction (two dry runs)
+    assert jobs_of(snakemake(tiny_run, "-n", "predict", *RUN, "config/predict.yaml").stdout) == {}
+    (new / "two.wav").rename(new / "renamed.wav")
+    out = snakemake(tiny_run, "-n", "predict", *RUN, "config/predict.yaml").stdout
+    assert jobs_of(out) == {"predict_audio": N_MODELS, "predict": 1}, out
 
 
 def test_two_seeds_on_splits_of_their_own_complete_and_report(tmp_path):

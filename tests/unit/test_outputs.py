@@ -86,8 +86,8 @@ def test_torch_saves_runtime_error_is_a_full_disk_only_when_space_ran_out(
     import audioclf.io as io
     from audioclf.learn.checkpoint import CHECKPOINT_KEYS, save_checkpoint
 
-    def failing_save(obj, path):
-        open(path, "wb").write(b"x" * 10)
+    def failing_save(obj, handle):
+        handle.write(b"x" * 10)
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 64")
 
     monkeypatch.setattr(torch, "save", failing_save)

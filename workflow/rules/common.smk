@@ -422,3 +422,13 @@ def get_predict_folder(wildcards):
             "e.g. --config predict='{folder: my_recordings}' or in your config file"
         )
     return folder
+
+
+def get_predict_listing(wildcards):
+    """predict.folder's listing (each entry's path, size and mtime) as a digest: adding,
+    removing or editing a file there reruns predict_audio, as a folder pool's listing
+    reruns its pool."""
+    # here, not at the top: only a run that predicts lists the folder
+    from audioclf.evaluate.predict import folder_listing
+
+    return folder_listing(get_predict_folder(wildcards))

@@ -114,6 +114,7 @@ rule predict_audio:
         runtime=30,
     params:
         folder=get_predict_folder,
+        listing=get_predict_listing,
         eval_windows=config["evaluation"]["eval_windows"],
         device=config["device"],
     script:

@@ -1,9 +1,13 @@
 """Predicting audio files reproduces the workflow's own preprocessing and test predictions."""
 
+import hashlib
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +15,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from audioclf.evaluate.predict import main, predict_files, preprocess_settings
+from audioclf.evaluate.predict import folder_listing, main, predict_files, preprocess_settings
 from audioclf.evaluate.scoring import evaluate
 from audioclf.learn.train import train
 from audioclf.preprocess.cache import PackedClips
@@ -256,3 +260,131 @@ def test_every_input_it_cannot_use_is_named_in_the_table_and_on_stderr(workflow,
     err = capsys.readouterr().err
     assert f"{new / 'song.m4a'}: not read" in err and f"{new / 'empty'}: no audio files" in err
     assert "predicted 1 of 4 input(s); 3 without one" in err
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def test_out_never_replaces_an_input_or_another_file_but_its_own_table(workflow, tmp_path, capsys):
+    """--out replaces a table predict wrote; the model, an input audio file (given, or found
+    in a given folder) and any other file only with --force. A refusal is exit status 2 and
+    one line naming the file, and comes before any work."""
+    folder, _, test_paths = workflow
+    model, audio = folder / "model.pt", folder / "audio"
+    before = {path: sha256(path) for path in (model, test_paths[0])}
+    for out, inputs, words in (
+        (model, [test_paths[0]], "is the model file this prediction reads"),
+        (test_paths[0], [test_paths[0]], "is an audio file this prediction reads"),
+        (test_paths[0], [audio], "is an audio file this prediction reads"),
+    ):
+        assert main([str(model), *map(str, inputs), "--out", str(out), "--device", "cpu"]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith(f"error: {out}: {words}") and "--force" in line, line
+    assert before == {path: sha256(path) for path in before}  # neither was touched
+
+    notes = tmp_path / "notes.csv"
+    notes.write_text("my,own\n1,2\n")
+    assert main([str(model), test_paths[0], "--out", str(notes), "--device", "cpu"]) == 2
+    assert "is not a table predict wrote" in capsys.readouterr().err
+    assert notes.read_text() == "my,own\n1,2\n"
+    assert main([str(model), test_paths[0], "--out", str(tmp_path), "--device", "cpu"]) == 2
+    assert f"error: {tmp_path}: is a folder" in capsys.readouterr().err
+
+    out = tmp_path / "preds.csv"
+    assert main([str(model), test_paths[0], "--out", str(out), "--device", "cpu"]) == 0
+    assert pd.read_csv(out)["file"].tolist() == [test_paths[0]]
+    # its own earlier table is replaced without --force
+    assert main([str(model), *test_paths[1:3], "--out", str(out), "--device", "cpu"]) == 0
+    assert pd.read_csv(out)["file"].tolist() == test_paths[1:3]
+    # --force replaces another file
+    assert main([str(model), test_paths[0], "--out", str(notes), "--device", "cpu", "--force"]) == 0
+    assert pd.read_csv(notes)["file"].tolist() == [test_paths[0]]
+
+
+@pytest.fixture
+def timeout():
+    """A test that hangs (a FIFO opened for reading waits for a writer) fails instead."""
+
+    def expired(signum, frame):
+        raise TimeoutError("predict hung: it opened a FIFO, or waited on one")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(120)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
+
+
+def test_fifos_and_broken_symlinks_are_named_never_opened(workflow, tmp_path, capsys, timeout):
+    folder, _, test_paths = workflow
+    new = tmp_path / "new"
+    (new / "sub").mkdir(parents=True)
+    shutil.copy(test_paths[0], new / "good.wav")
+    os.mkfifo(new / "x.wav")
+    os.symlink(tmp_path / "gone.wav", new / "dangling.wav")
+    os.symlink("loop.wav", new / "loop.wav")
+    os.symlink("..", new / "sub" / "up")  # a folder symlink that leads back up
+    given_fifo = tmp_path / "given.wav"
+    os.mkfifo(given_fifo)
+    out = tmp_path / "preds.csv"
+    os.mkfifo(tmp_path / "out_fifo.csv")
+    model = str(folder / "model.pt")
+    assert main([model, str(new), "--out", str(tmp_path / "out_fifo.csv"), "--device", "cpu"]) == 2
+    assert "is not a table predict wrote" in capsys.readouterr().err
+
+    assert main([model, str(new), str(given_fifo), "--out", str(out), "--device", "cpu"]) == 0
+    table = pd.read_csv(out)
+    assert table.loc[table["error"].isna(), "file"].tolist() == [str(new / "good.wav")]
+    assert table.dropna(subset="error").set_index("file")["error"].to_dict() == {
+        str(new / "dangling.wav"): f"dangling symlink (to {tmp_path / 'gone.wav'})",
+        str(new / "loop.wav"): "symlink loop",
+        str(new / "sub" / "up"): "a symlink to a folder, not followed; give that folder itself",
+        str(new / "x.wav"): "not a regular file: a FIFO (named pipe)",
+        str(given_fifo): "not a regular file: a FIFO (named pipe)",
+    }
+    err = capsys.readouterr().err
+    assert f"{new / 'x.wav'}: not a regular file: a FIFO" in err
+    assert "predicted 1 of 6 input(s); 5 without one" in err
+
+
+def test_a_silent_file_is_reported_unusable_not_labelled(workflow, tmp_path, capsys):
+    """Predict takes the preprocessing's verdict: a clip it rejects gets its reason, and
+    no label (an all-zero file: silent by any floor)."""
+    folder, _, _ = workflow
+    silent = tmp_path / "zeros.wav"
+    sf.write(silent, np.zeros(16000, dtype=np.int16), 16000, subtype="PCM_16")
+    out = tmp_path / "preds.csv"
+    assert main([str(folder / "model.pt"), str(silent), "--out", str(out), "--device", "cpu"]) == 1
+    (row,) = pd.read_csv(out).to_dict("records")
+    assert "silent" in row["error"] and pd.isna(row["predicted"]) and pd.isna(row["confidence"])
+    assert f"{silent}: silent" in capsys.readouterr().err
+
+
+def test_the_folder_listing_changes_with_every_entry_predict_would_name(tmp_path):
+    """The predict_audio rule reruns when this digest changes: a file added, removed,
+    grown or touched, and a FIFO or a dangling symlink added too."""
+    folder = tmp_path / "new"
+    folder.mkdir()
+    (folder / "a.wav").write_bytes(b"RIFF one")
+    seen = [folder_listing(folder)]
+    assert folder_listing(folder) == seen[-1]  # nothing changed: the same digest
+
+    def changed():
+        seen.append(folder_listing(folder))
+        return seen[-1] not in seen[:-1]
+
+    (folder / "b.wav").write_bytes(b"RIFF two")
+    assert changed()
+    (folder / "b.wav").write_bytes(b"RIFF two, longer")
+    assert changed()
+    os.utime(folder / "b.wav", ns=(0, 10**18))
+    assert changed()
+    (folder / "notes.txt").write_text("named in the table too")
+    assert changed()
+    os.mkfifo(folder / "pipe.wav")
+    assert changed()
+    os.symlink(tmp_path / "gone.wav", folder / "dangling.wav")
+    assert changed()
+    (folder / "a.wav").unlink()
+    assert changed()

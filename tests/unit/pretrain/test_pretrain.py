@@ -1,6 +1,8 @@
 """The autoencoder that pretrains a waveform model's first layer(s): its pool, its loss,
 encoder.pt, and loading it into a classifier."""
 
+import hashlib
+
 import pandas as pd
 import pytest
 import torch
@@ -196,3 +198,15 @@ def test_an_encoder_of_another_shape_is_refused_naming_both_settings(tiny, tmp_p
         model = make_model("raw1d_deep", 3, other, clip_seconds=1.0)
         with pytest.raises(ValueError, match=f"pretrain.deep built its encoder with {words}"):
             load_encoder(model, "raw1d_deep", tmp_path / "encoder.pt", other)
+
+
+def test_the_same_inputs_give_the_same_encoder_pt(pretrained, tmp_path):
+    """Byte for byte: no temporary file name in its archive, no seconds in its history."""
+    tiny, folder, _ = pretrained
+    pretrain(
+        tiny.cache, tiny.split, tmp_path / "encoder.pt", tmp_path / "history.csv",
+        name="raw_conv", settings=SETTINGS, device="cpu", seed=0, threads=1,
+    )  # fmt: skip
+    first, second = ((f / "encoder.pt").read_bytes() for f in (folder, tmp_path))
+    assert hashlib.sha256(first).hexdigest() == hashlib.sha256(second).hexdigest()
+    assert "seconds" not in torch.load(tmp_path / "encoder.pt", weights_only=True)["history"][0]

@@ -104,6 +104,16 @@ def write_csv(path: str | os.PathLike, frame) -> None:
         frame.to_csv(tmp, index=False)
 
 
+def write_torch(path: str | os.PathLike, obj: Any) -> None:
+    """torch.save `obj` to `path` atomically. Through an open file: given a path, torch
+    names the archive inside after that file's name, here atomic_path's random temporary
+    one, so the same object would give different bytes each time."""
+    import torch  # here: io is imported where torch is not needed
+
+    with atomic_path(path, needed=tensor_bytes(obj)) as tmp, open(tmp, "wb") as handle:
+        torch.save(obj, handle)
+
+
 def log(message: str) -> None:
     """One progress line on stderr (each rule's log file), flushed at once."""
     print(message, file=sys.stderr, flush=True)

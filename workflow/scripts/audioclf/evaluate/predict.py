@@ -9,7 +9,9 @@ The heavy imports are in the functions that need them, so that `--help` answers 
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +30,10 @@ SETTING_KEYS = ("top_db", "pad_ms", "mode")
 
 class ModelFileError(ValueError):
     """A model.pt or model.onnx that cannot be used; the message is one line."""
+
+
+class OutputRefused(ValueError):
+    """--out names a file predict must not replace; the message is one line naming it."""
 
 
 @dataclass(frozen=True)
@@ -105,23 +111,38 @@ def preprocess_settings(
 
 def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str, str]]:
     """(the files to score, {input: why it is not scored}): the paths as given, a folder
-    replaced by the audio files under it (sorted). Files under a folder whose extension no
-    libsndfile format has are named with that reason, as is a folder without audio."""
+    replaced by the audio files under it (sorted). Nothing here opens a file: an input that
+    is not a regular file (a FIFO, a device, a dangling symlink, a symlink loop) is named
+    with its reason (file_problem), never opened, for a FIFO would block the reader. Under a
+    folder, so is a file whose extension no libsndfile format has, a symlink to a folder
+    (not followed: it may lead back up), and a folder without audio."""
     from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
+    from audioclf.datasets.files import file_problem
 
     files, skipped = [], {}
     for path in paths:
         if not Path(path).is_dir():
-            files.append(str(path))
+            problem = file_problem(path)
+            if problem:
+                skipped[str(path)] = problem
+            else:
+                files.append(str(path))
             continue
-        found = sorted(p for p in Path(path).rglob("*") if p.is_file())
-        audio = [str(p) for p in found if p.suffix.lower() in AUDIO_EXTENSIONS]
+        # every entry but the folders walked into; a symlink to a folder is not walked into
+        found = sorted(p for p in Path(path).rglob("*") if p.is_symlink() or not p.is_dir())
+        audio = []
         for p in found:
-            if p.suffix.lower() not in AUDIO_EXTENSIONS:
+            if p.is_dir():
+                skipped[str(p)] = "a symlink to a folder, not followed; give that folder itself"
+            elif problem := file_problem(p):
+                skipped[str(p)] = problem
+            elif p.suffix.lower() not in AUDIO_EXTENSIONS:
                 skipped[str(p)] = (
                     f"not read: extension {p.suffix or '(none)'} is not an audio format "
                     f"libsndfile reads ({extensions_words()})"
                 )
+            else:
+                audio.append(str(p))
         if not audio:
             skipped[str(path)] = (
                 f"no audio files in this folder ({len(found)} other file(s); {extensions_words()})"
@@ -152,6 +173,7 @@ def predict_files(
     eval_windows: str = "sliding",
     device: str = "auto",
     batch_size: int = 64,
+    force: bool = False,
 ):
     """One row per file: `file,predicted,confidence,prob_<class>...,error` (a DataFrame).
 
@@ -161,7 +183,8 @@ def predict_files(
     evaluate's own window rule (a whole-clip model: each file once, up to its max_seconds),
     the same for both formats. A file
     that cannot be read, or is silent, gets its reason in `error` and empty predictions.
-    Written to `out_csv` when given.
+    Written to `out_csv` when given: over nothing but a table predict wrote, unless `force`
+    (check_out, before anything is read).
     """
     if eval_windows not in EVAL_WINDOWS:
         raise ValueError(f"eval_windows {eval_windows!r} is not one of {EVAL_WINDOWS}")
@@ -169,9 +192,11 @@ def predict_files(
 
     from audioclf.evaluate.tables import prediction_table
 
+    files, skipped = audio_files(paths)
+    if out_csv is not None:
+        check_out(out_csv, model_path, files, force)
     scorer = load_scorer(model_path, device)
     settings = preprocess_settings(scorer.recorded, sample_rate, top_db, pad_ms, mode)
-    files, skipped = audio_files(paths)
     for path, reason in skipped.items():
         log(f"{path}: {reason}; no prediction")
     usable, samples, errors = preprocess_files(files, settings)
@@ -192,6 +217,70 @@ def predict_files(
         + (f"; {unscored} without one (see `error`)" if unscored else "")
     )
     return table
+
+
+def check_out(
+    out: str | os.PathLike, model: str | os.PathLike, files: Sequence[str], force: bool = False
+) -> None:
+    """OutputRefused unless predict may write its table to `out`: a path that is not there,
+    or a table predict wrote (recognised by its header). The model, an audio file in `files`
+    or any other file is replaced only with `force`; a folder never is."""
+    out = Path(out)
+    if not os.path.lexists(out):
+        return
+    if out.is_dir():
+        raise OutputRefused(f"{out}: is a folder; give --out a file name inside it")
+    if force:
+        return
+    fix = "not overwritten; give another --out, or add --force to replace it"
+    if _same_file(out, model):
+        raise OutputRefused(f"{out}: is the model file this prediction reads; {fix}")
+    audio = next((f for f in files if _same_file(out, f)), None)
+    if audio is not None:
+        given = f" (as {audio})" if audio != str(out) else ""
+        raise OutputRefused(f"{out}: is an audio file this prediction reads{given}; {fix}")
+    if not is_predictions_csv(out):
+        raise OutputRefused(
+            f"{out}: exists and is not a table predict wrote (its first line is not "
+            f"file,predicted,confidence,prob_<class>...,error); {fix}"
+        )
+
+
+def _same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):  # either is not there, or not a path here
+        return False
+
+
+def is_predictions_csv(path: str | os.PathLike) -> bool:
+    """Whether `path` is a regular file whose first line is the header of a table predict
+    writes (empty_table's columns). Anything else is not opened: a FIFO would block."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as handle:
+            first = handle.readline(1 << 20).decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    columns = next(csv.reader([first]), [])
+    probabilities = columns[3:-1]
+    return (
+        columns[:3] == ["file", "predicted", "confidence"]
+        and columns[-1:] == ["error"]
+        and bool(probabilities)
+        and all(c.startswith("prob_") for c in probabilities)
+    )
+
+
+def folder_listing(folder: str | os.PathLike) -> str:
+    """A digest of what audio_files finds under `folder`: each entry's path, size and mtime.
+    The predict_audio rule's params hold it, so that adding, removing or changing a file
+    there reruns predict."""
+    from audioclf.pretrain.listing import listing_digest
+
+    files, skipped = audio_files([folder])
+    return listing_digest([*files, *skipped])
 
 
 def preprocess_files(files: list[str], settings) -> tuple[list[int], list, list[str | None]]:
@@ -253,7 +342,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("model", help="a model.pt written by train_model, or a model.onnx")
     parser.add_argument("audio", nargs="+", help="audio files or folders")
-    parser.add_argument("--out", help="CSV to write (default: print the table)")
+    parser.add_argument(
+        "--out",
+        help="CSV to write (default: print the table); replaces only a table predict wrote",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="let --out replace any file, even an input"
+    )
     parser.add_argument("--eval-windows", choices=EVAL_WINDOWS, default="sliding")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto")
     parser.add_argument("--batch-size", type=int, default=64)
@@ -265,7 +360,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Exit status 0 when at least one file got a prediction, 1 when none did, 2 when the
-    model file cannot be used (one line on stderr naming it)."""
+    model file cannot be used or --out must not be replaced (one line on stderr naming
+    it)."""
     args = parse_args(argv)
     try:
         table = predict_files(
@@ -278,8 +374,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             eval_windows=args.eval_windows,
             device=args.device,
             batch_size=args.batch_size,
+            force=args.force,
         )
-    except ModelFileError as err:
+    except (ModelFileError, OutputRefused) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.out is None:

@@ -141,9 +141,11 @@ def run_metrics(
     fold: str | None,
     eval_windows: str,
     eval_precision: str | None = None,
+    train_seconds: float | None = None,
 ) -> dict:
     """One run's metrics.json: the scores of `predictions` (predictions.csv of the model in
-    model.pt `checkpoint`) and what was run, as the METRICS contract declares it."""
+    model.pt `checkpoint`) and what was run, as the METRICS contract declares it.
+    `train_seconds`: training_seconds of its history.csv (model.pt records no time)."""
     classes = list(checkpoint["classes"])
     labels = predictions["label"].tolist()
     scores = classification_metrics(labels, predictions["predicted"].tolist(), classes)
@@ -162,7 +164,7 @@ def run_metrics(
         "confusion_matrix": scores["confusion_matrix"],
         "n_params": count_parameters(model),
         "architecture": str(model),
-        "train_seconds": checkpoint.get("train_seconds"),
+        "train_seconds": train_seconds,
         "inference_clips_per_second": clips_per_second,
         "device": checkpoint.get("device"),
         "eval_device": eval_device,
@@ -215,6 +217,14 @@ def last_valid_accuracy(history_csv: str | os.PathLike | None) -> float | None:
     return float(history["valid_accuracy"].iloc[-1])
 
 
+def training_seconds(history_csv: str | os.PathLike | None) -> float | None:
+    """The wall-clock seconds of training's epochs, summed from its history.csv: model.pt
+    records no time, so that the same inputs and seed give the same file, byte for byte."""
+    if history_csv is None:
+        return None
+    return float(HISTORY.read(history_csv)["seconds"].sum())
+
+
 def evaluate(
     cache_path: str | os.PathLike,
     split_csv: str | os.PathLike,
@@ -265,6 +275,7 @@ def evaluate(
         fold=fold,
         eval_windows=eval_windows,
         eval_precision=precision_name(trained.precision),
+        train_seconds=training_seconds(history_csv),
     )
     metrics.update(run_extras(trained, cache, rows, split, predictions, history_csv))
     METRICS.write(out_metrics, metrics)

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from audioclf.devices import autocast_dtype, resolve_device
-from audioclf.io import TorchFileError, atomic_path, load_torch_file, tensor_bytes
+from audioclf.io import TorchFileError, load_torch_file, write_torch
 from audioclf.learn.data import WholeClips, clip_samples
 from audioclf.learn.registry import MODEL_TYPES, ModelType, build_model, model_type
 
@@ -25,7 +25,6 @@ CHECKPOINT_KEYS = (
     "clip_seconds",
     "preprocess",
     "state_dict",
-    "train_seconds",
     "device",
     "seed",
     "pretrained",
@@ -41,8 +40,7 @@ def save_checkpoint(path: str | os.PathLike, checkpoint: dict) -> None:
     missing = [k for k in CHECKPOINT_KEYS if k not in checkpoint]
     if missing:
         raise ValueError(f"{path}: the model file would lack {missing}")
-    with atomic_path(path, needed=tensor_bytes(checkpoint)) as tmp:
-        torch.save({"format": MODEL_FORMAT, **checkpoint}, tmp)
+    write_torch(path, {"format": MODEL_FORMAT, **checkpoint})
 
 
 class CheckpointError(ValueError):

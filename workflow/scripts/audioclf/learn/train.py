@@ -231,7 +231,7 @@ def train(
     plan, epochs = schedule(run, model, weight_source)
     history, train_seconds = fit(model, run, plan, epochs, frozen)
     HISTORY.write(out_history, pd.DataFrame(history.rows, columns=list(HISTORY.columns)))
-    save_checkpoint(out_model, checkpoint_of(model, run, history, train_seconds, weight_source))
+    save_checkpoint(out_model, checkpoint_of(model, run, history, weight_source))
     last = history.rows[-1] if history.rows else {}
     log(
         f"{model_name}: trained in {train_seconds:.1f} s; last valid_accuracy "
@@ -390,10 +390,11 @@ def checkpoint_of(
     model: nn.Module,
     run: TrainingRun,
     history: EpochHistory,
-    train_seconds: float,
     weight_source: str | None,
 ) -> dict:
-    """What model.pt records of the trained network and of how it was trained."""
+    """What model.pt records of the trained network and of how it was trained. No wall-clock
+    time: the same inputs and seed give the same model.pt, byte for byte (the seconds are in
+    history.csv)."""
     return {
         "model": run.name,
         "type": run.settings["type"],
@@ -404,7 +405,6 @@ def checkpoint_of(
         # how the cache was made from audio files, so predict.py can do the same to new ones
         "preprocess": dict(run.cache.settings),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "train_seconds": train_seconds,
         "device": str(run.device),
         "train_precision": precision_name(run.precision),
         "deterministic": run.deterministic,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from audioclf.io import atomic_path, load_torch_file, tensor_bytes
+from audioclf.io import load_torch_file, write_torch
 
 INT16_SCALE = 32767.0
 
@@ -102,8 +102,7 @@ class PackedClips:
             "original_seconds": self.original_seconds,
             "settings": self.settings,
         }
-        with atomic_path(path, needed=tensor_bytes(payload)) as tmp:
-            torch.save(payload, tmp)
+        write_torch(path, payload)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PackedClips:

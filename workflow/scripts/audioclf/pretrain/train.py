@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from audioclf.contracts import EXCLUDED, HISTORY_PRETRAIN, SPLIT
 from audioclf.devices import resolve_device, seed_everything, set_threads
-from audioclf.io import atomic_path, log, tensor_bytes
+from audioclf.io import log, write_torch
 from audioclf.learn.data import ClipDataset, batched, clip_samples, to_device
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
@@ -149,10 +149,11 @@ def pretrain(
         "state_dict": {k: state[k].detach().cpu().clone() for k in encoder_keys(model, encoder)},
         "pool": pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded),
         "examples": reconstructions(autoencoder, dataset, torch_device),
-        "history": history,
+        # the loss per epoch; the seconds only in history.csv, so that the same inputs
+        # give the same encoder.pt, byte for byte
+        "history": [{k: v for k, v in row.items() if k != "seconds"} for row in history],
     }
-    with atomic_path(out_encoder, needed=tensor_bytes(checkpoint)) as tmp:
-        torch.save(checkpoint, tmp)
+    write_torch(out_encoder, checkpoint)
     HISTORY_PRETRAIN.write(
         out_history, pd.DataFrame(history, columns=list(HISTORY_PRETRAIN.columns))
     )

@@ -17,7 +17,7 @@ from audioclf.evaluate.stats import mean_interval
 from audioclf.io import write_text
 from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.data import WholeClips
-from audioclf.preprocess.clips import ClipSettings
+from audioclf.preprocess.audio import SILENT_PEAK_DBFS, ClipSettings
 from audioclf.report.build import model_view
 from audioclf.report.formatting import hertz, integer, number, percent
 from audioclf.report.inputs import ModelRun, read_model_run
@@ -210,7 +210,9 @@ def preprocessing_section(facts: CardFacts) -> str:
         "the network understands no other rate.",
         f"Silence removal (mode {mode}): {stretches} quieter than {recorded['top_db']:g} dB "
         f"below the clip's peak is dropped, keeping {recorded['pad_ms']:g} ms on each side "
-        "of every louder stretch. A clip that is silent throughout cannot be scored.",
+        "of every louder stretch. A clip whose 16-bit samples peak under "
+        f"{SILENT_PEAK_DBFS:g} dBFS after mixing to mono is silent and cannot be scored, nor "
+        f"can one shorter than {recorded['min_ms']:g} ms.",
         f"Length: a file longer than {recorded['max_seconds']:g} s is "
         + (
             "read up to that point only."

@@ -238,10 +238,21 @@ def _sinc_resample(wave: np.ndarray, orig: int, new: int) -> np.ndarray:
     rows = wave.reshape(-1, length)
     padded = np.pad(rows, ((0, 0), (width, width + orig)))
     frames = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape[1], axis=-1)
-    # float32 frames x kernel in one matrix product, as torch's conv1d computes it
-    out = (frames[:, ::orig] @ kernel.T).reshape(rows.shape[0], -1)
+    # float32 frames x kernel in one matrix product, as torch's conv1d computes it. On one
+    # BLAS thread: OpenBLAS rounds differently when it splits the product over threads,
+    # so samples would depend on the cores (and a worker's threads would fight the others').
+    with _blas().limit(limits=1, user_api="blas"):
+        out = (frames[:, ::orig] @ kernel.T).reshape(rows.shape[0], -1)
     out = out[:, : math.ceil(new * length / orig)]
     return np.ascontiguousarray(out.reshape(wave.shape[:-1] + out.shape[-1:]))
+
+
+@functools.cache
+def _blas():
+    """The BLAS libraries loaded (numpy's OpenBLAS), whose threads resampling limits."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 @functools.lru_cache(maxsize=RESAMPLER_CACHE)

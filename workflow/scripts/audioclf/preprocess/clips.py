@@ -26,18 +26,13 @@ class PreprocessError(RuntimeError):
     """Too many clips were unusable, or a label was left without any clip."""
 
 
-def _init_worker() -> None:
-    # Each worker is one core's worth of work: intra-op threads would only fight each other.
-    torch.set_num_threads(1)
-
-
 def _process_job(job: tuple[str, ClipSettings]) -> ClipResult:
     return process_clip(*job)
 
 
 def _worker_context():
     # fork starts workers in milliseconds and, unlike spawn, does not re-run a Snakemake
-    # script's top level in every worker; torch resets its thread pools in forked children.
+    # script's top level in every worker.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return multiprocessing.get_context(method)
 
@@ -45,17 +40,14 @@ def _worker_context():
 def _results(jobs: list[tuple[str, ClipSettings]], workers: int):
     """Yield ClipResults in job order, from `workers` processes (in-process for one)."""
     if workers <= 1 or len(jobs) <= 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield from map(_process_job, jobs)
-        finally:
-            torch.set_num_threads(threads)
+        yield from map(_process_job, jobs)
         return
     # Chunks amortise the per-message cost of the pool (about a third of the CPU time of a
     # 0.5 s clip when sent one by one) while leaving eight chunks per worker to balance load.
     chunksize = max(1, min(32, len(jobs) // (workers * 8)))
-    with _worker_context().Pool(min(workers, len(jobs)), initializer=_init_worker) as pool:
+    # Each worker is one core's worth of work: process_clip runs on one thread (numpy, and
+    # resampling's matrix product on one BLAS thread).
+    with _worker_context().Pool(min(workers, len(jobs))) as pool:
         yield from pool.imap(_process_job, jobs, chunksize=chunksize)
 
 

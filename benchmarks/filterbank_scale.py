@@ -34,7 +34,7 @@ def clips(every: int) -> list[torch.Tensor]:
     waves = []
     for path in sorted(FSDD.glob("*.wav"))[::every]:
         wave, rate = sf.read(path, dtype="float32")
-        waves.append(resample(torch.tensor(wave)[None], rate, RATE).view(1, 1, -1))
+        waves.append(torch.from_numpy(resample(wave, rate, RATE)).view(1, 1, -1))
     return waves
 
 

@@ -1,7 +1,12 @@
 """model.onnx of every registered model type: onnxruntime gives torch's float32
 probabilities, and predict labels a folder the same from model.onnx as from model.pt."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
+import pandas as pd
 import pytest
 import soundfile as sf
 import torch
@@ -14,6 +19,7 @@ from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.data import split_rows
 from audioclf.learn.export import export_model
 from audioclf.learn.registry import MODEL_TYPES
+from audioclf.preprocess.audio import resample
 from audioclf.preprocess.cache import INT16_SCALE, PackedClips
 
 
@@ -71,3 +77,59 @@ def test_predict_labels_a_folder_the_same_from_onnx_and_pt(tiny, exported, tmp_p
     assert from_onnx["predicted"].notna().all()
     assert from_onnx["file"].tolist() == from_pt["file"].tolist()
     assert from_onnx["predicted"].tolist() == from_pt["predicted"].tolist()
+
+
+# predict's main on a model.onnx in a process where importing torch (or torchaudio) fails
+WITHOUT_TORCH = r"""
+import sys
+from importlib.abc import MetaPathFinder
+
+tried = []
+
+class NoTorch(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchaudio"):
+            tried.append(name)
+            raise ImportError(f"{name} is blocked: predicting on model.onnx must not need it")
+        return None
+
+sys.meta_path.insert(0, NoTorch())
+from audioclf.evaluate.predict import main
+
+status = main(sys.argv[1:])
+print(f"torch tried: {tried}; loaded: {sorted(m for m in sys.modules if m.startswith('torch'))}")
+sys.exit(status)
+"""
+
+
+def test_predict_on_onnx_runs_without_torch_and_labels_as_model_pt(tiny, exported, tmp_path):
+    """From audio file to probabilities with numpy, soundfile and onnxruntime: decoding, a
+    44.1 kHz stereo file's downmix and resampling, silence removal, windows. A dithered
+    silent file is unusable in both."""
+    cache = PackedClips.load(tiny.cache)
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    for k in range(0, len(cache), 8):
+        sf.write(audio / f"{k}.wav", cache.raw(k).numpy(), cache.sample_rate, subtype="PCM_16")
+    louder = resample(cache.clip(1).numpy(), cache.sample_rate, 44100)
+    sf.write(audio / "stereo.wav", np.stack([louder, 0.5 * louder], axis=1), 44100, "PCM_16")
+    dither = np.random.default_rng(0).integers(-1, 2, 16000).astype(np.int16)
+    sf.write(audio / "dither.wav", dither, 16000, "PCM_16")
+    out = tmp_path / "onnx.csv"
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_TORCH, str(exported["raw1d"]), str(audio),
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "torch tried: []; loaded: []" in done.stdout, done.stdout
+    from_onnx = pd.read_csv(out)
+    from_pt = predict_files(tiny.models["raw1d"].model, [audio], device="cpu")
+    assert from_onnx["file"].tolist() == from_pt["file"].tolist()
+    usable = from_pt["error"].isna()
+    assert (
+        usable.sum() == len(from_pt) - 1 and from_onnx["error"].isna().tolist() == usable.tolist()
+    )
+    assert from_onnx["predicted"][usable].tolist() == from_pt["predicted"][usable].tolist()
+    dithered = from_onnx.set_index("file").loc[str(audio / "dither.wav"), "error"]
+    assert dithered.startswith("silent (peak -9")

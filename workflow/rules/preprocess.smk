@@ -26,6 +26,7 @@ rule preprocess_audio:
         mode=config["preprocess"]["mode"],
         max_seconds=config["preprocess"]["max_seconds"],
         too_long=config["preprocess"]["too_long"],
+        min_ms=config["preprocess"]["min_ms"],
         max_excluded_fraction=config["preprocess"]["max_excluded_fraction"],
     script:
         "../scripts/preprocess_audio.py"

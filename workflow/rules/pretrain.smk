@@ -80,6 +80,7 @@ rule cache_pool:
         mode=config["preprocess"]["mode"],
         max_seconds=config["preprocess"]["max_seconds"],
         too_long=config["preprocess"]["too_long"],
+        min_ms=config["preprocess"]["min_ms"],
     script:
         "../scripts/cache_pool.py"
 

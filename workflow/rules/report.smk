@@ -62,6 +62,7 @@ rule write_model_card:
     params:
         data_source=get_data_source(),
         model_files=get_run_trained("model"),
+        onnx_file=path_of(rules.export_model.output.onnx, run=RUNS[0]),
         split_varies=SPLIT["vary_with_seed"],
     script:
         "../scripts/write_model_card.py"

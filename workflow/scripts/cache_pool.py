@@ -20,6 +20,7 @@ preprocess_subset(
     mode=sm.params.mode,
     max_seconds=sm.params.max_seconds,
     too_long=sm.params.too_long,
+    min_ms=sm.params.min_ms,
     # an unlabeled pool lists what it cannot use and goes on; pretraining fails if too
     # little is left, naming the pool and its size
     max_excluded_fraction=1.0,

@@ -20,6 +20,7 @@ preprocess_subset(
     mode=sm.params.mode,
     max_seconds=sm.params.max_seconds,
     too_long=sm.params.too_long,
+    min_ms=sm.params.min_ms,
     max_excluded_fraction=sm.params.max_excluded_fraction,
     workers=sm.threads,
 )

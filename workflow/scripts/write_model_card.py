@@ -17,6 +17,7 @@ write_model_card(
     split_counts_csv=sm.input.split_counts,
     data_source=sm.params.data_source,
     model_files=list(sm.params.model_files),
+    onnx_file=sm.params.onnx_file,
     split_varies=sm.params.split_varies,
 )
 print(f"model card written: {sm.output.card}")

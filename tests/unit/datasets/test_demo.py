@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-import torch
 
 from audioclf.datasets.demo import CHARACTERS as SOUNDS
 from audioclf.datasets.demo import bout_maker, make_demo_dataset
@@ -142,12 +141,11 @@ def test_clips_start_and_end_in_silence_and_have_silence_inside(demo):
         edge = int(0.005 * sr)
         for part in (samples[:edge], samples[-edge:]):
             assert np.sqrt(np.mean(part**2)) < loudest * 10 ** (-20 / 20), path.name
-        wave = torch.from_numpy(samples)
         if len(samples) > sr:  # shorter clips' edge silences can be shorter than one frame
-            assert remove_silence(wave, sr, mode="trim").numel() < len(samples), path.name
+            assert remove_silence(samples, sr, mode="trim").size < len(samples), path.name
         if len(samples) > 2 * sr:
-            all_kept = remove_silence(wave, sr, mode="all").numel()
-            inner.append(all_kept < remove_silence(wave, sr, mode="trim").numel())
+            all_kept = remove_silence(samples, sr, mode="all").size
+            inner.append(all_kept < remove_silence(samples, sr, mode="trim").size)
     assert len(inner) > 20
     assert np.mean(inner) > 0.8  # most clips of 2 s or more have a gap inside
 

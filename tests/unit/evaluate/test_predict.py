@@ -109,8 +109,11 @@ def test_model_file_records_the_preprocessing(workflow):
         "mode": "all",
         "max_seconds": 600.0,
         "too_long": "exclude",
+        "min_ms": 10.0,
     }
     assert preprocess_settings(checkpoint) == ClipSettings(16000, TOP_DB, PAD_MS, "all")
+    shorter = {**checkpoint, "preprocess": {**checkpoint["preprocess"], "min_ms": 50.0}}
+    assert preprocess_settings(shorter).min_ms == 50.0  # the cache's min_ms, as recorded
     assert preprocess_settings(checkpoint, top_db=20).top_db == 20
     # a model file without the record (older, or trained on a hand-built cache): defaults
     older = {k: v for k, v in checkpoint.items() if k != "preprocess"}
@@ -143,7 +146,7 @@ def test_predictions_reproduce_evaluate_and_bad_files_get_error_rows(workflow, t
     bad = table[table["error"].notna()].set_index("file")
     assert bad.index.tolist() == [str(corrupt), str(silent), str(missing)]
     assert bad.loc[str(corrupt), "error"].startswith("not an audio file")
-    assert bad.loc[str(silent), "error"] == "silent after trimming"
+    assert bad.loc[str(silent), "error"] == "silent (every sample is zero)"
     assert bad.loc[str(missing), "error"] == "file missing"
     assert bad["predicted"].isna().all() and bad[prob_columns].isna().all().all()
 

@@ -12,6 +12,7 @@ from audioclf.preprocess.audio import (
     non_silent_intervals,
     remove_silence,
     resample,
+    to_int16,
     to_mono,
 )
 
@@ -23,10 +24,10 @@ def steady_tone(n: int, amplitude: float = 0.5) -> np.ndarray:
     return (amplitude * np.sin(np.pi / 2 * np.arange(n) + np.pi / 4)).astype(np.float32)
 
 
-def tone_gap_tone() -> torch.Tensor:
+def tone_gap_tone() -> np.ndarray:
     """0.5 s silence, 1 s tone, 1 s silence, 1 s tone, 0.5 s silence at 16 kHz (64,000 samples)."""
     tone, gap = steady_tone(SR), np.zeros(SR // 2, dtype=np.float32)
-    return torch.from_numpy(np.concatenate([gap, tone, gap, gap, tone, gap]))
+    return np.concatenate([gap, tone, gap, gap, tone, gap])
 
 
 # Worked by hand for tone_gap_tone() with top_db=20, pad_ms=20 at 16 kHz:
@@ -50,40 +51,40 @@ def test_non_silent_intervals_match_the_hand_computed_case():
 def test_remove_silence_all_concatenates_the_kept_stretches():
     wave = tone_gap_tone()
     kept = remove_silence(wave, SR, top_db=20, pad_ms=20, mode="all")
-    assert kept.numel() == 37_760
-    expected = torch.cat([wave[6720:25600], wave[38720:57600]])
-    assert torch.equal(kept, expected)
+    assert kept.size == 37_760
+    expected = np.concatenate([wave[6720:25600], wave[38720:57600]])
+    assert np.array_equal(kept, expected)
 
 
 def test_remove_silence_trim_keeps_inner_silence():
     wave = tone_gap_tone()
     kept = remove_silence(wave, SR, top_db=20, pad_ms=20, mode="trim")
-    assert kept.numel() == 50_880
-    assert torch.equal(kept, wave[6720:57600])
+    assert kept.size == 50_880
+    assert np.array_equal(kept, wave[6720:57600])
 
 
 def test_a_gap_shorter_than_a_frame_is_kept():
     # 100 zero samples sit inside frames that also hold tone, so no frame is silent there.
-    wave = torch.from_numpy(np.concatenate([steady_tone(SR), np.zeros(100), steady_tone(SR)]))
-    assert non_silent_intervals(wave.float(), SR) == [(0, wave.numel())]
+    wave = np.concatenate([steady_tone(SR), np.zeros(100), steady_tone(SR)]).astype(np.float32)
+    assert non_silent_intervals(wave, SR) == [(0, wave.size)]
 
 
 def test_quiet_but_not_silent_stretches_follow_top_db():
     # A stretch 10 dB down survives top_db=20 and goes with top_db=5.
     loud, quiet = steady_tone(SR, 0.5), steady_tone(SR, 0.5 * 10 ** (-10 / 20))
-    wave = torch.from_numpy(np.concatenate([loud, quiet]))
-    assert remove_silence(wave, SR, top_db=20).numel() == 2 * SR
-    assert remove_silence(wave, SR, top_db=5).numel() < 1.2 * SR
+    wave = np.concatenate([loud, quiet])
+    assert remove_silence(wave, SR, top_db=20).size == 2 * SR
+    assert remove_silence(wave, SR, top_db=5).size < 1.2 * SR
 
 
 def test_all_zero_and_empty_clips_come_back_empty():
-    assert remove_silence(torch.zeros(SR), SR).numel() == 0
-    assert remove_silence(torch.zeros(0), SR).numel() == 0
+    assert remove_silence(np.zeros(SR, np.float32), SR).size == 0
+    assert remove_silence(np.zeros(0, np.float32), SR).size == 0
 
 
 def test_a_clip_shorter_than_the_padding_is_kept_whole():
-    wave = torch.from_numpy(steady_tone(100))
-    assert torch.equal(remove_silence(wave, SR, pad_ms=20), wave)
+    wave = steady_tone(100)
+    assert np.array_equal(remove_silence(wave, SR, pad_ms=20), wave)
 
 
 def test_remove_silence_rejects_bad_settings():
@@ -105,7 +106,7 @@ def test_load_16_bit_wav(tmp_path):
     pcm = np.array([0, 16384, -32768, 32767], dtype=np.int16)
     wave, sr = load_audio(write(tmp_path / "a.wav", pcm, 44100, subtype="PCM_16"))
     assert sr == 44100
-    assert wave.dtype == torch.float32 and wave.shape == (1, 4)
+    assert wave.dtype == np.float32 and wave.shape == (1, 4)
     assert wave[0].tolist() == [0.0, 0.5, -1.0, 32767 / 32768]
 
 
@@ -113,7 +114,7 @@ def test_load_24_bit_wav_keeps_24_bit_precision(tmp_path):
     # 1/2^23 steps are below 16-bit resolution: a 16-bit decode would lose them.
     values = np.array([1, -3, 2**22, 2**23 - 1], dtype=np.float64) / 2**23
     wave, _ = load_audio(write(tmp_path / "a.wav", values, 48000, subtype="PCM_24"))
-    assert np.allclose(wave[0].numpy(), values, atol=1e-9)
+    assert np.allclose(wave[0], values, atol=1e-9)
 
 
 def test_load_float_wav(tmp_path):
@@ -132,7 +133,7 @@ def test_load_flac_is_lossless(tmp_path):
     pcm = (steady_tone(2000) * 32767).astype(np.int16)
     wave, sr = load_audio(write(tmp_path / "a.flac", pcm, 32000))
     assert sr == 32000
-    assert torch.equal(torch.round(wave[0] * 32768).to(torch.int16), torch.from_numpy(pcm))
+    assert np.array_equal(np.round(wave[0] * 32768).astype(np.int16), pcm)
 
 
 def test_load_ogg_vorbis(tmp_path):
@@ -141,7 +142,7 @@ def test_load_ogg_vorbis(tmp_path):
     wave, sr = load_audio(write(tmp_path / "a.ogg", tone, SR))
     assert sr == SR and wave.shape[0] == 1
     assert abs(wave.shape[1] - SR) < 100
-    spectrum = np.abs(np.fft.rfft(wave[0].numpy()))
+    spectrum = np.abs(np.fft.rfft(wave[0]))
     peak_hz = np.argmax(spectrum) * SR / wave.shape[1]
     assert abs(peak_hz - 440) < 2
 
@@ -152,7 +153,7 @@ def test_stereo_loads_as_two_channels_and_downmixes_to_their_mean(tmp_path):
     assert wave.shape == (2, 50)
     mono = to_mono(wave)
     assert mono.shape == (50,)
-    assert torch.allclose(mono, torch.full((50,), 0.125))
+    assert np.allclose(mono, np.full(50, 0.125))
     assert to_mono(wave[:1]).shape == (50,)
 
 
@@ -163,13 +164,13 @@ def test_8_khz_file_resamples_to_16_khz_keeping_pitch(tmp_path):
     assert sr == 8000
     up = resample(to_mono(wave), sr, SR)
     assert up.shape == (16000,)
-    spectrum = np.abs(np.fft.rfft(up.numpy()))
+    spectrum = np.abs(np.fft.rfft(up))
     assert np.argmax(spectrum) == 1000  # 1 Hz bins for a 1 s clip
-    assert np.abs(up.numpy()).max() == pytest.approx(0.5, abs=0.02)
+    assert np.abs(up).max() == pytest.approx(0.5, abs=0.02)
 
 
 def test_resample_to_the_same_rate_is_a_no_op():
-    wave = torch.randn(100)
+    wave = np.random.default_rng(0).standard_normal(100).astype(np.float32)
     assert resample(wave, SR, SR) is wave
 
 
@@ -207,11 +208,23 @@ def test_audio_error_is_a_value_error():
     assert issubclass(AudioError, ValueError)
 
 
-@pytest.mark.parametrize(("orig", "new"), [(44100, 16000), (8000, 16000), (22050, 16000)])
-def test_resample_gives_torchaudio_functional_resample_exactly(orig, new):
-    wave = torch.randn(2, 5000)
-    assert torch.equal(resample(wave, orig, new), AF.resample(wave, orig, new))
-    assert torch.equal(resample(wave[0], orig, new), AF.resample(wave[0], orig, new))
+@pytest.mark.parametrize("orig", [44100, 48000, 22050, 8000])
+def test_resample_gives_torchaudio_functional_resample_to_one_lsb_on_rare_samples(orig):
+    """The numpy resampler against torchaudio's (float32, its defaults), as cached: int16
+    samples differ by at most 1 on at most 1 in 1,000 (benchmarks/resample_parity.py
+    measures it over FSDD and longer signals: 0 of 2.2 M FSDD samples, about 1 in 10,000
+    of synthetic ones at 44.1 and 48 kHz)."""
+    rng = np.random.default_rng(orig)
+    t = np.arange(orig) / orig
+    tone = 0.5 * np.sin(2 * np.pi * 1234.5 * t)
+    wave = np.stack([tone, 0.3 * rng.standard_normal(orig)]).astype(np.float32)
+    ours = resample(wave, orig, 16000)
+    theirs = AF.resample(torch.from_numpy(wave), orig, 16000).numpy()
+    assert ours.dtype == np.float32 and ours.shape == theirs.shape == (2, 16000)
+    assert np.abs(ours - theirs).max() < 1e-6
+    differ = np.abs(to_int16(ours).astype(int) - to_int16(theirs).astype(int))
+    assert differ.max() <= 1 and (differ > 0).mean() < 1e-3
+    assert np.array_equal(resample(wave[0], orig, 16000), ours[0])
 
 
 ODD_RATES = (22254, 44101, 48001)
@@ -261,12 +274,12 @@ def test_odd_sample_rates_preprocess_in_bounded_memory_keeping_pitch(tmp_path):
 
 def test_a_resampler_past_torchaudios_bound_keeps_a_tone_clean():
     rate = 44101
-    tone = torch.sin(2 * torch.pi * 3000 * torch.arange(rate) / rate)
+    tone = np.sin(2 * np.pi * 3000 * np.arange(rate) / rate).astype(np.float32)
     out = resample(tone, rate, 16000)
-    ideal = torch.sin(2 * torch.pi * 3000 * torch.arange(16000) / 16000)
+    ideal = np.sin(2 * np.pi * 3000 * np.arange(16000) / 16000)
     middle = slice(800, -800)
-    noise = (out[middle] - ideal[middle]).pow(2).sum() / ideal[middle].pow(2).sum()
-    assert 10 * torch.log10(noise) < -50  # SNR over 50 dB (resample_quality.py: 62 dB)
+    noise = np.square(out[middle] - ideal[middle]).sum() / np.square(ideal[middle]).sum()
+    assert 10 * np.log10(noise) < -50  # SNR over 50 dB (resample_quality.py: 62 dB)
 
 
 def test_a_file_of_unknown_length_reads_the_same_blocks_and_cap(tmp_path, monkeypatch):
@@ -278,9 +291,9 @@ def test_a_file_of_unknown_length_reads_the_same_blocks_and_cap(tmp_path, monkey
     sized, _ = load_audio(path, mono=True)
     monkeypatch.setattr(audio, "UNKNOWN_FRAMES", 1)  # every length counts as unknown now
     unsized, _ = load_audio(path, mono=True)
-    assert torch.equal(sized, unsized) and len(unsized) == 200_000
+    assert np.array_equal(sized, unsized) and len(unsized) == 200_000
     cut, _ = load_audio(path, max_seconds=5, too_long="cut", mono=True)
-    assert torch.equal(cut, sized[:80_000])
+    assert np.array_equal(cut, sized[:80_000])
     with pytest.raises(AudioError, match=r"longer than max_seconds \(> 5 s\)"):
         load_audio(path, max_seconds=5, mono=True)
 
@@ -310,7 +323,7 @@ def test_a_wav_cut_short_is_truncated_and_one_exactly_max_seconds_long_is_not_cu
     sf.write(tmp_path / "five.wav", np.zeros(80000), 16000, subtype="PCM_16")
     info = {}
     wave, _ = load_audio(tmp_path / "five.wav", max_seconds=5, too_long="cut", info=info)
-    assert wave.shape == (1, 80000) and info == {"cut": False}
+    assert wave.shape == (1, 80000) and info == {"cut": False, "peak": 0.0}
 
 
 def test_a_flac_that_does_not_say_its_length_loads_or_is_a_named_exclusion(tmp_path):

@@ -12,8 +12,8 @@ import soundfile as sf
 import torch
 
 from audioclf.contracts import EXCLUDED, SUBSET, ContractError
-from audioclf.preprocess.audio import load_audio, remove_silence, resample, to_mono
-from audioclf.preprocess.cache import PackedClips, to_int16
+from audioclf.preprocess.audio import load_audio, remove_silence, resample, to_int16, to_mono
+from audioclf.preprocess.cache import PackedClips
 from audioclf.preprocess.clips import PreprocessError, preprocess_subset
 from entry_points import run_script
 
@@ -90,7 +90,7 @@ def expected_samples(path: str, sample_rate=16000, top_db=20, pad_ms=20, mode="a
     trimmed = remove_silence(
         resample(to_mono(wave), sr, sample_rate), sample_rate, top_db, pad_ms, mode
     )
-    return to_int16(trimmed), wave.shape[-1] / sr
+    return torch.from_numpy(to_int16(trimmed)), wave.shape[-1] / sr
 
 
 def test_cache_holds_every_clip_decoded_resampled_and_trimmed(tmp_path):
@@ -101,7 +101,8 @@ def test_cache_holds_every_clip_decoded_resampled_and_trimmed(tmp_path):
     assert cache.labels == subset["label"].tolist()
     assert cache.sample_rate == 16000
     assert cache.settings == {"sample_rate": 16000, "top_db": 20.0, "pad_ms": 20.0, "mode": "all",
-                              "max_seconds": 600.0, "too_long": "exclude"}  # fmt: skip
+                              "max_seconds": 600.0, "too_long": "exclude",
+                              "min_ms": 10.0}  # fmt: skip
     for i, path in enumerate(subset["path"]):
         samples, seconds = expected_samples(path)
         assert torch.equal(cache.raw(i), samples), subset["fname"][i]
@@ -132,7 +133,8 @@ def test_cache_settings_follow_the_arguments(tmp_path):
     cache = PackedClips.load(tmp_path / "out" / "cache.pt")
     assert cache.sample_rate == 8000
     assert cache.settings == {"sample_rate": 8000, "top_db": 30.0, "pad_ms": 50.0, "mode": "trim",
-                              "max_seconds": 600.0, "too_long": "exclude"}  # fmt: skip
+                              "max_seconds": 600.0, "too_long": "exclude",
+                              "min_ms": 10.0}  # fmt: skip
     samples, _ = expected_samples(subset["path"][0], 8000, 30, 50, "trim")
     assert torch.equal(cache.raw(0), samples)
 
@@ -145,7 +147,7 @@ def test_every_unusable_clip_is_listed_with_its_reason(tmp_path):
     assert reasons["missing.wav"] == "file missing"
     assert reasons["text.wav"].startswith("not an audio file (")
     assert reasons["empty.wav"].startswith("not an audio file (")
-    assert reasons["silent.wav"] == "silent after trimming"
+    assert reasons["silent.wav"] == "silent (every sample is zero)"
     assert reasons["nothing.wav"] == "zero length"
     assert excluded["fname"].tolist() == [f for f in subset["fname"] if f in reasons]
     assert (
@@ -261,6 +263,7 @@ def test_scripts_make_a_demo_dataset_and_preprocess_it(tmp_path):
                 max_excluded_fraction=0.05,
                 max_seconds=600,
                 too_long="exclude",
+                min_ms=10,
             ),
             threads=2,
             log=[str(tmp_path / "preprocess.log")],
@@ -356,3 +359,63 @@ def test_every_bad_file_is_excluded_with_its_reason_or_kept_whole(tmp_path, too_
     tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(48000) / 16000)
     assert np.abs(six - tone * 21 / 36).max() < 2e-4
     assert summary["cut"] == (1 if too_long == "cut" else 0)
+
+
+def _silent_files(folder: Path) -> dict[str, tuple[Path, str]]:
+    """Files that hold no usable sound, each with the reason excluded.csv must give it."""
+    rng = np.random.default_rng(0)
+    rate, n = 44100, 44100
+    dither = rng.integers(-1, 2, n).astype(np.int16)  # sox's +-1 LSB dither, about -90 dBFS
+    sf.write(folder / "dither.wav", dither, rate, "PCM_16")
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(n) / rate)
+    sf.write(folder / "cancel2.wav", np.stack([tone, -tone], axis=1), rate, "PCM_16")
+    # 8 channels in +- pairs of four tones: every channel is loud, their mean is zero
+    pairs = [k * tone for k in (0.2, 0.4, 0.6, 0.8)]
+    eight = np.stack([s * x for x in pairs for s in (1, -1)], axis=1)
+    sf.write(folder / "cancel8.wav", eight, rate, "PCM_16")
+    sf.write(folder / "one.wav", np.array([12000], dtype=np.int16), 16000, "PCM_16")
+    return {
+        "dither.wav": (folder / "dither.wav", r"^silent \(peak -9\d dBFS, under -80 dBFS\)$"),
+        "cancel2.wav": (folder / "cancel2.wav", r"^silent after mixing to mono \(.* -6 dBFS "),
+        "cancel8.wav": (folder / "cancel8.wav", r"^silent after mixing to mono \(.* -8 dBFS "),
+        "one.wav": (
+            folder / "one.wav",
+            r"^too short \(0.0625 ms, under preprocess.min_ms 10 ms\)$",
+        ),
+    }
+
+
+def test_dither_cancelling_channels_and_one_sample_are_excluded_with_their_reasons(tmp_path):
+    """Issue 30: a dithered-silent file, stereo and 8-channel files that cancel in the
+    downmix and a 1-sample file were cached; each is now named in excluded.csv."""
+    silent = _silent_files(tmp_path)
+    subset = make_clips(tmp_path / "audio").iloc[:2]
+    rows = [{"fname": k, "label": "Bark", "path": str(p)} for k, (p, _) in silent.items()]
+    summary, paths = run(tmp_path, pd.concat([subset, pd.DataFrame(rows)], ignore_index=True),
+                         max_excluded_fraction=1.0)  # fmt: skip
+    excluded = EXCLUDED.read(paths["excluded"]).set_index("fname")["reason"]
+    assert sorted(excluded.index) == sorted(silent)
+    for key, (_, reason) in silent.items():
+        assert re.search(reason, excluded[key]), (key, excluded[key])
+    assert PackedClips.load(paths["cache"]).fnames == subset["fname"].tolist()
+    assert summary["excluded"] == 4
+
+
+def test_min_ms_follows_the_argument_and_a_click_is_not_silent(tmp_path):
+    """A 5 ms click of 4 LSB (-78 dBFS) clears the silence floor, one of 3 LSB does not;
+    trimming keeps the frames around the click (about 2,048 samples: 130 ms), which
+    min_ms 200 excludes as too short, though the file lasts 1 s."""
+    click = np.zeros(16000, dtype=np.int16)
+    click[8000:8080] = 4
+    sf.write(tmp_path / "click.wav", click, 16000, "PCM_16")
+    sf.write(tmp_path / "quiet.wav", np.where(click, 3, 0).astype(np.int16), 16000, "PCM_16")
+    rows = [
+        {"fname": f, "label": "a", "path": str(tmp_path / f)} for f in ("click.wav", "quiet.wav")
+    ]
+    subset = pd.DataFrame(rows)
+    _, paths = run(tmp_path / "one", subset, pad_ms=0, min_ms=1, max_excluded_fraction=1.0)
+    assert PackedClips.load(paths["cache"]).fnames == ["click.wav"]
+    quiet = EXCLUDED.read(paths["excluded"]).set_index("fname")["reason"]["quiet.wav"]
+    assert quiet == "silent (peak -81 dBFS, under -80 dBFS)"
+    with pytest.raises(PreprocessError, match=r"click.wav \(too short after trimming \(1[23]\d ms"):
+        run(tmp_path / "two", subset, pad_ms=0, min_ms=200)

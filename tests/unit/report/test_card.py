@@ -31,7 +31,7 @@ def cards(tmp_path_factory):
         write_model_card(
             out, name, paths, split_counts_csv=inputs["split_counts_csv"],
             data_source=asdict(KINDS["demo"].about(DEMO)), model_files=[str(paths["model"])],
-            split_varies=False,
+            onnx_file=f"exported/{name}/first.onnx", split_varies=False,
         )  # fmt: skip
         metrics = json.loads(paths["metrics"].read_text())
         written[name] = (out.read_text(encoding="utf-8"), metrics, paths)
@@ -77,7 +77,10 @@ def test_card_says_where_the_data_comes_from_and_how_to_run_the_model(cards):
     text, _, paths = cards["raw"]
     assert "synthetic" in text and "A demonstration of the workflow" in text
     assert f"audioclf-predict {paths['model']} my_recordings/" in text
-    assert str(paths["model"].with_suffix(".onnx")) in text
+    # the ONNX file is named as the workflow passes it (export_model's output), not derived
+    assert "session = ort.InferenceSession('exported/raw/first.onnx')" in text
+    assert "audioclf-predict exported/raw/first.onnx my_recordings/" in text
+    assert str(paths["model"].with_suffix(".onnx")) not in text
     assert "16.0 kHz" in text and "32,000 samples" in text
 
 
@@ -114,7 +117,7 @@ def test_the_cards_onnx_recipe_cuts_clips_as_the_workflow_scores_them(cards, rul
     write_model_card(
         out, "raw", {**paths, "metrics": summary}, split_counts_csv=paths["metrics"].parents[2]
         / "data" / "split_counts.csv", data_source=asdict(KINDS["demo"].about(DEMO)),
-        model_files=[str(paths["model"])], split_varies=False,
+        model_files=[str(paths["model"])], onnx_file="raw.onnx", split_varies=False,
     )  # fmt: skip
     network_input = card_windows(out.read_text())
     length = 32000

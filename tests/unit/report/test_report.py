@@ -337,14 +337,59 @@ def test_report_for_default_experiment_shape_is_under_5_mb(full_run):
     assert size == len(page.encode("utf-8"))
 
 
-def test_every_figure_is_written_and_embedded(full_run):
+# the figures a run may have nothing for, each with the id of the sentence that says why
+EMPTY_FIGURE_SENTENCES = {
+    "filterbank": "no-filterbank",
+    "learned_filters": "no-learned-filters",
+    "contrasts": "no-contrasts",
+    "pretraining": "no-pretraining",
+    "data_curves": "data-size-sentence",
+}
+
+
+def test_every_figure_is_written_and_embedded_unless_it_is_empty(full_run):
+    """full_run has no learnable filterbank, contrast or pretrained encoder: those three
+    figures are files (the rule declares them) but not on the page."""
     _, _, page, figures = full_run
     files = figure_files(figures, "svg")
     assert set(files) == set(FIGURE_NAMES)
+    empty = {"filterbank", "contrasts", "pretraining"}
     for name, path in files.items():
         data = path.read_bytes()
         assert data.startswith(b"<?xml") and b"<svg" in data, name
-        assert f"data:image/svg+xml;base64,{base64.b64encode(data).decode()}" in page, name
+        embedded = f"data:image/svg+xml;base64,{base64.b64encode(data).decode()}" in page
+        assert embedded == (name not in empty), name
+        assert (f'id="fig-{name}"' in page) == (name not in empty), name
+        if name in EMPTY_FIGURE_SENTENCES:
+            assert (f'id="{EMPTY_FIGURE_SENTENCES[name]}"' in page) == (name in empty), name
+
+
+def test_each_empty_figure_is_one_sentence_saying_why(hostile_run, tmp_path):
+    """A spectrogram model alone, one train fraction: no waveform model, filterbank,
+    contrast, pretraining or data-size curve. Each is one sentence, no placeholder box."""
+    _, inputs, _, _ = hostile_run
+    lone = tmp_path / "comparison.json"
+    lone.write_text(json.dumps({"n_seeds": len(HOSTILE_SEEDS), "comparisons": [],
+                                "contrasts": [], "skipped_contrasts": []}))  # fmt: skip
+    curves = CURVES.read(inputs["curves_csv"])
+    CURVES.write(tmp_path / "curves.csv", curves[curves["fraction"] == 1.0])
+    page, figures = build(
+        tmp_path, inputs, models={"spectrogram": inputs["models"]["spectrogram"]},
+        comparison_json=lone, curves_csv=tmp_path / "curves.csv",
+    )  # fmt: skip
+    why = {
+        "filterbank": "No model of this run has a learnable filterbank",
+        "learned_filters": "No model of this run reads the waveform",
+        "contrasts": "No contrast was measured",
+        "pretraining": "No model of this run uses a pretrained encoder",
+        "data_curves": "Every model learned from its whole train split only",
+    }
+    for name, sentence_id in EMPTY_FIGURE_SENTENCES.items():
+        assert f'id="fig-{name}"' not in page, name
+        start = page.index(f'id="{sentence_id}"')
+        assert why[name] in page[start : page.index("</p>", start)], name
+        assert (figures / f"{name}.svg").stat().st_size > 0  # the rule's declared file
+    assert page.count("<figure") == page.count('<figure class="player"') + 6
 
 
 def test_page_shows_the_original_file_of_the_example_clip(full_run):
@@ -567,7 +612,8 @@ def test_make_report_script_writes_png_report(hostile_run, tmp_path):
     )  # fmt: skip
     run_script("make_report.py", snakemake)
     page = out.read_text(encoding="utf-8")
-    assert page.count("data:image/png;base64,") == len(FIGURE_NAMES)
+    # no learnable filterbank and no pretrained encoder here: a sentence each, not a figure
+    assert page.count("data:image/png;base64,") == len(FIGURE_NAMES) - 2
     for path in figure_files(figures_dir, "png").values():
         assert path.read_bytes().startswith(b"\x89PNG"), path
     assert out.resolve().as_uri() in log.read_text()

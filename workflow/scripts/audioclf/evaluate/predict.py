@@ -23,7 +23,7 @@ from audioclf.io import log, write_csv
 from audioclf.learn.crop import EVAL_WINDOWS
 
 if TYPE_CHECKING:
-    from audioclf.preprocess.clips import ClipSettings
+    from audioclf.preprocess.audio import ClipSettings
 
 SETTING_KEYS = ("top_db", "pad_ms", "mode")
 
@@ -86,7 +86,7 @@ def preprocess_settings(
     model.onnx's; `checkpoint` is either as a dict with "sample_rate" and "preprocess"),
     with any argument given overriding it and the workflow's defaults for what neither says.
     The sample rate is always the model's: it only understands audio at that rate."""
-    from audioclf.preprocess.clips import ClipSettings
+    from audioclf.preprocess.audio import ClipSettings
 
     trained_rate = int(checkpoint["sample_rate"])
     if sample_rate is not None and int(sample_rate) != trained_rate:
@@ -101,11 +101,11 @@ def preprocess_settings(
         key: given[key] if given[key] is not None else recorded.get(key, getattr(defaults, key))
         for key in SETTING_KEYS
     }
-    # the duration cap as the cache had it (a model file without it: the defaults)
-    cap = {k: recorded.get(k, getattr(defaults, k)) for k in ("max_seconds", "too_long")}
+    # the duration limits as the cache had them (a model file without them: the defaults)
+    cap = {k: recorded.get(k, getattr(defaults, k)) for k in ("max_seconds", "too_long", "min_ms")}
     return ClipSettings(
         trained_rate, float(chosen["top_db"]), float(chosen["pad_ms"]), str(chosen["mode"]),
-        float(cap["max_seconds"]), str(cap["too_long"]),
+        float(cap["max_seconds"]), str(cap["too_long"]), float(cap["min_ms"]),
     )  # fmt: skip
 
 
@@ -153,7 +153,7 @@ def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str
 
 def _preprocess(path: str, settings):
     """(int16 samples, None) or (None, why the file cannot be scored); never raises."""
-    from audioclf.preprocess.clips import process_clip
+    from audioclf.preprocess.audio import process_clip
 
     try:
         result = process_clip(path, settings)

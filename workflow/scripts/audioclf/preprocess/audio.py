@@ -1,23 +1,30 @@
-"""Stateless audio functions: decode a file, downmix, resample and remove silence."""
+"""Stateless audio functions on numpy arrays: decode a file, downmix, resample, remove
+silence, and the whole path from one file to its cache samples (`process_clip`). Torch is
+not imported here, so predicting with a model.onnx needs numpy and soundfile only."""
 
 from __future__ import annotations
 
 import functools
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.transforms as T
 
 from audioclf.choices import SILENCE_MODES, TOO_LONG
+from audioclf.datasets.files import file_problem
 
 SILENCE_FRAME_LENGTH = 2048
 # Frames quieter than this mean power (-100 dB full scale) are silent whatever the clip's
 # loudest frame is, so an all-zero clip is silent rather than "0 dB below itself".
 SILENCE_POWER_FLOOR = 1e-10
+INT16_SCALE = 32767.0
+# A clip whose int16 samples, as cached, peak below this is silent: 16-bit dither (sox's
+# +-1 LSB, about -90 dBFS) stays under it, so a dithered "silent" file is excluded.
+SILENT_PEAK_DBFS = -80.0
+SILENT_PEAK = INT16_SCALE * 10 ** (SILENT_PEAK_DBFS / 20)  # 3.3 LSB: a peak of 3 is silent
 
 
 class AudioError(ValueError):
@@ -37,7 +44,7 @@ def load_audio(
     too_long: str = "exclude",
     mono: bool = False,
     info: dict | None = None,
-) -> tuple[torch.Tensor, int]:
+) -> tuple[np.ndarray, int]:
     """Decode any format libsndfile reads to float32 (channels, samples), or (samples,)
     downmixed with `mono`, and its rate; AudioError with a short reason otherwise.
 
@@ -46,7 +53,8 @@ def load_audio(
     (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated: N of M frames"; a
     decoder error midway names how far it got. A file longer than `max_seconds` is an
     AudioError (`too_long: exclude`) or read up to max_seconds (`cut`; `info["cut"]` is
-    then set True).
+    then set True). `info["peak"]` is the largest magnitude of any channel before the
+    downmix, so a caller can tell a file that was silent from one whose channels cancel.
     """
     if too_long not in TOO_LONG:
         raise ValueError(f"too_long must be one of {TOO_LONG}, got {too_long!r}")
@@ -65,7 +73,7 @@ def load_audio(
         # what the header promises: the larger of libsndfile's count and a WAV's data chunk
         expected = max(held, _wav_declared_frames(path, handle) or 0) if known else None
         limit = min(held, cap) if known and cap is not None else held if known else cap
-        out, done = _decode(handle, channels, mono, limit)
+        out, done, peak = _decode(handle, channels, mono, limit)
     if done == 0:
         raise AudioError("zero length")
     if cap is not None and done > cap:  # a stream of unknown length ran past the cap
@@ -74,20 +82,21 @@ def load_audio(
         out, done = out[..., :cap], cap
     cut = cap is not None and done == cap and (not known or held > cap)
     if info is not None:
-        info["cut"] = cut
+        info["cut"], info["peak"] = cut, peak
     if expected is not None and not cut and _short(done, expected, handle.format):
         raise AudioError(f"truncated: {done} of {expected} frames")
-    return torch.from_numpy(np.ascontiguousarray(out[..., :done])), rate
+    return np.ascontiguousarray(out[..., :done]), rate
 
 
 def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
-    """(samples, frames decoded): block by block up to `limit` frames, or to the file's end
-    (one frame past `limit` when the length is unknown, so a caller sees it ran over)."""
+    """(samples, frames decoded, peak magnitude over every channel): block by block up to
+    `limit` frames, or to the file's end (one frame past `limit` when the length is
+    unknown, so a caller sees it ran over)."""
     if limit is not None and handle.frames < UNKNOWN_FRAMES:
         out = np.empty((limit,) if mono else (channels, limit), dtype=np.float32)
     else:  # unknown length: blocks are collected, then joined
         out = None
-    blocks, done = [], 0
+    blocks, done, peak = [], 0, 0.0
     while limit is None or done < limit + (out is None):
         want = READ_BLOCK if limit is None else min(READ_BLOCK, limit + (out is None) - done)
         try:
@@ -100,6 +109,7 @@ def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
         if got and not np.isfinite(block).all():
             raise AudioError("non-finite samples (NaN or infinity)")
         if got:
+            peak = max(peak, float(np.abs(block).max()))
             samples = block[:, 0] if mono and channels == 1 else (
                 _downmix(block) if mono else block.T
             )  # fmt: skip
@@ -113,7 +123,7 @@ def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
     if out is None:
         shape = (0,) if mono else (channels, 0)
         out = np.concatenate(blocks, axis=-1) if blocks else np.empty(shape, np.float32)
-    return out, done
+    return out, done, peak
 
 
 def _short(done: int, expected: int, file_format: str) -> bool:
@@ -125,8 +135,8 @@ def _short(done: int, expected: int, file_format: str) -> bool:
 
 
 def _downmix(block: np.ndarray) -> np.ndarray:
-    # the mean over channels as to_mono computes it, so a stereo clip's samples are the same
-    return torch.from_numpy(np.ascontiguousarray(block.T)).mean(dim=0).numpy()
+    # a (frames, channels) block as to_mono mixes the (channels, frames) wave
+    return to_mono(block.T)
 
 
 def _open_error(path: Path, err: Exception) -> AudioError:
@@ -171,42 +181,100 @@ def _wav_declared_frames(path: Path, handle: sf.SoundFile) -> int | None:
     return None
 
 
-def to_mono(wave: torch.Tensor) -> torch.Tensor:
-    """Mean of the channels of a (channels, samples) wave; a 1-D wave is returned as it is."""
-    if wave.dim() == 1:
+def to_mono(wave) -> np.ndarray:
+    """Mean of the channels of a (channels, samples) wave, summed in channel order in
+    float32; a 1-D wave is returned as it is."""
+    wave = np.asarray(wave)
+    if wave.ndim == 1:
         return wave
-    if wave.dim() != 2:
+    if wave.ndim != 2:
         raise ValueError(f"expected a (channels, samples) wave, got shape {tuple(wave.shape)}")
-    return wave[0] if wave.shape[0] == 1 else wave.mean(dim=0)
+    if wave.shape[0] == 1:
+        return wave[0]
+    total = wave[0].astype(np.float32)  # a copy: the sum below writes into it
+    for channel in wave[1:]:
+        total += channel
+    return total / np.float32(wave.shape[0])
 
 
-# torchaudio's resampler builds one sinc kernel of about (new / g) x 12 (orig / g) values
-# (g = gcd of the rates): small for the usual rates (44,100 -> 16,000: 160 x ~5,300), but
-# 1.4 GB for 22,254 Hz and several GB for 44,101 or 48,001. Up to this many phases
-# (orig / g x new / g) torchaudio's is used; past it, scipy's polyphase FIR, whose filter
-# holds 20 taps per phase of the larger side (about 8 MB for 48,001 Hz) and runs in time
-# linear in the clip.
-TORCHAUDIO_MAX_PHASES = 1_000_000
+# The sinc kernel holds about (new / g) x 12 (orig / g) values (g = gcd of the rates): small
+# for the usual rates (44,100 -> 16,000: 160 x ~475), but 1.4 GB for 22,254 Hz and several
+# GB for 44,101 or 48,001. Up to this many phases (orig / g x new / g) it is used; past it,
+# scipy's polyphase FIR, whose filter holds 20 taps per phase of the larger side (about 8 MB
+# for 48,001 Hz) and runs in time linear in the clip.
+SINC_MAX_PHASES = 1_000_000
 RESAMPLER_CACHE = 8  # kernels kept: one per rate a dataset mixes, each at most a few MB
+# torchaudio.functional.resample's defaults, which the sinc kernel reproduces
+LOWPASS_FILTER_WIDTH = 6
+ROLLOFF = 0.99
 
 
-def resample(wave: torch.Tensor, orig_sr: int, new_sr: int) -> torch.Tensor:
-    """Band-limited resampling along the last axis, in memory and time bounded for any
-    pair of rates: torchaudio's (as before) when its kernel is small, else a polyphase
-    FIR filter (scipy.signal.resample_poly, Kaiser window)."""
+def resample(wave, orig_sr: int, new_sr: int) -> np.ndarray:
+    """Band-limited float32 resampling along the last axis, in memory and time bounded for
+    any pair of rates: torchaudio.functional.resample's windowed sinc (sinc_interp_hann,
+    its defaults) when its kernel is small, else a polyphase FIR filter
+    (scipy.signal.resample_poly, Kaiser window)."""
     orig_sr, new_sr = int(orig_sr), int(new_sr)
     if orig_sr == new_sr:
         return wave
+    wave = np.asarray(wave, dtype=np.float32)
     g = math.gcd(orig_sr, new_sr)
     up, down = new_sr // g, orig_sr // g
-    if up * down <= TORCHAUDIO_MAX_PHASES:
-        with torch.no_grad():
-            return _resampler(orig_sr, new_sr, wave.dtype)(wave)
+    if up * down <= SINC_MAX_PHASES:
+        return _sinc_resample(wave, down, up)
     from scipy.signal import resample_poly  # here: most datasets never need it
 
     # resample_poly scales the filter it is given in place: hand it a copy of the cached one
-    out = resample_poly(wave.numpy(), up, down, axis=-1, window=_fir(up, down).copy())
-    return torch.from_numpy(np.ascontiguousarray(out, dtype=np.float32)).to(wave.dtype)
+    out = resample_poly(wave, up, down, axis=-1, window=_fir(up, down).copy())
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def _sinc_resample(wave: np.ndarray, orig: int, new: int) -> np.ndarray:
+    """torchaudio's _apply_sinc_resample_kernel: the wave, zero-padded, cut into frames
+    `orig` apart, each frame times every phase of the kernel (`new` output samples), cut
+    to ceil(new x length / orig)."""
+    kernel = _sinc_kernel(orig, new)
+    width = (kernel.shape[1] - orig) // 2
+    length = wave.shape[-1]
+    rows = wave.reshape(-1, length)
+    padded = np.pad(rows, ((0, 0), (width, width + orig)))
+    frames = np.lib.stride_tricks.sliding_window_view(padded, kernel.shape[1], axis=-1)
+    # float32 frames x kernel in one matrix product, as torch's conv1d computes it. On one
+    # BLAS thread: OpenBLAS rounds differently when it splits the product over threads,
+    # so samples would depend on the cores (and a worker's threads would fight the others').
+    with _blas().limit(limits=1, user_api="blas"):
+        out = (frames[:, ::orig] @ kernel.T).reshape(rows.shape[0], -1)
+    out = out[:, : math.ceil(new * length / orig)]
+    return np.ascontiguousarray(out.reshape(wave.shape[:-1] + out.shape[-1:]))
+
+
+@functools.cache
+def _blas():
+    """The BLAS libraries loaded (numpy's OpenBLAS), whose threads resampling limits."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@functools.lru_cache(maxsize=RESAMPLER_CACHE)
+def _sinc_kernel(orig: int, new: int) -> np.ndarray:
+    """torchaudio's _get_sinc_resample_kernel (sinc_interp_hann) for a float32 wave, a
+    (new, 2 x width + orig) float32 array, by the same float32 operations in the same
+    order; only sin and cos are taken in float64 and rounded (torch's own float32 ones
+    may differ from it by one unit in the last place). Built once per rate pair: it costs
+    as much as resampling a short clip."""
+    f32 = np.float32
+    base = min(orig, new) * ROLLOFF
+    width = math.ceil(LOWPASS_FILTER_WIDTH * orig / base)
+    idx = np.arange(-width, width + orig, dtype=f32)[None, :] / f32(orig)
+    t = np.arange(0, -new, -1, dtype=f32)[:, None] / f32(new) + idx
+    t = np.clip(t * f32(base), -LOWPASS_FILTER_WIDTH, LOWPASS_FILTER_WIDTH)
+    angle = t * f32(math.pi) / f32(LOWPASS_FILTER_WIDTH) / f32(2)
+    window = np.cos(angle.astype(np.float64)).astype(f32) ** 2
+    t = t * f32(math.pi)
+    sine = np.sin(t.astype(np.float64)).astype(f32)
+    kernel = np.where(t == 0, f32(1), sine / np.where(t == 0, f32(1), t))
+    return kernel * (window * f32(base / orig))
 
 
 @functools.lru_cache(maxsize=RESAMPLER_CACHE)
@@ -217,12 +285,6 @@ def _fir(up: int, down: int) -> np.ndarray:
 
     half = 10 * max(up, down)
     return firwin(2 * half + 1, 1.0 / max(up, down), window=("kaiser", 5.0))
-
-
-@functools.lru_cache(maxsize=RESAMPLER_CACHE)
-def _resampler(orig_sr: int, new_sr: int, dtype: torch.dtype) -> T.Resample:
-    # Building the sinc kernel costs as much as resampling a short clip: build it once per rate.
-    return T.Resample(orig_sr, new_sr, dtype=dtype)
 
 
 def frame_power(wave_1d: np.ndarray, hop: int, frame_length: int = SILENCE_FRAME_LENGTH):
@@ -237,14 +299,14 @@ def frame_power(wave_1d: np.ndarray, hop: int, frame_length: int = SILENCE_FRAME
 
 
 def non_silent_intervals(
-    wave_1d: torch.Tensor, sample_rate: int, top_db: float = 20, pad_ms: float = 20
+    wave_1d, sample_rate: int, top_db: float = 20, pad_ms: float = 20
 ) -> list[tuple[int, int]]:
     """Sample intervals [start, end) to keep: loud stretches padded by `pad_ms`, merged."""
     if top_db <= 0:
         raise ValueError(f"top_db must be positive, got {top_db}")
     if pad_ms < 0:
         raise ValueError(f"pad_ms must be zero or more, got {pad_ms}")
-    samples = wave_1d.detach().cpu().numpy()
+    samples = np.asarray(wave_1d)
     n = len(samples)
     pad = int(pad_ms / 1000 * sample_rate)
     hop = max(pad, 1)
@@ -267,12 +329,12 @@ def non_silent_intervals(
 
 
 def remove_silence(
-    wave_1d: torch.Tensor,
+    wave_1d,
     sample_rate: int,
     top_db: float = 20,
     pad_ms: float = 20,
     mode: str = "all",
-) -> torch.Tensor:
+) -> np.ndarray:
     """Drop stretches more than `top_db` below the loudest frame, keeping `pad_ms` around sound.
 
     mode "all" concatenates the kept stretches (leading, trailing and inner silence go);
@@ -281,7 +343,8 @@ def remove_silence(
     """
     if mode not in SILENCE_MODES:
         raise ValueError(f"silence removal mode must be one of {SILENCE_MODES}, got {mode!r}")
-    if wave_1d.dim() != 1:
+    wave_1d = np.asarray(wave_1d)
+    if wave_1d.ndim != 1:
         raise ValueError(f"remove_silence needs a 1-D wave, got shape {tuple(wave_1d.shape)}")
     intervals = non_silent_intervals(wave_1d, sample_rate, top_db, pad_ms)
     if not intervals:
@@ -290,4 +353,128 @@ def remove_silence(
         return wave_1d[intervals[0][0] : intervals[-1][1]]
     if len(intervals) == 1:
         return wave_1d[intervals[0][0] : intervals[0][1]]
-    return torch.cat([wave_1d[start:end] for start, end in intervals])
+    return np.concatenate([wave_1d[start:end] for start, end in intervals])
+
+
+def to_int16(wave) -> np.ndarray:
+    """Float audio in [-1, 1] to int16, clipping what resampling pushed past full scale."""
+    scaled = np.clip(np.asarray(wave, dtype=np.float32), -1.0, 1.0) * np.float32(INT16_SCALE)
+    return np.round(scaled).astype(np.int16)
+
+
+def peak_dbfs(peak: float) -> float:
+    """A peak magnitude (full scale 1) in dB full scale; -inf for 0."""
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+@dataclass(frozen=True)
+class ClipSettings:
+    """How every clip is turned into cache samples."""
+
+    sample_rate: int = 16000
+    top_db: float = 20
+    pad_ms: float = 20
+    mode: str = "all"
+    max_seconds: float = 600.0  # longer files are excluded, or cut there (too_long)
+    too_long: str = "exclude"
+    min_ms: float = 10.0  # shorter clips are excluded as too short
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.max_seconds <= 0:
+            problems.append(f"max_seconds must be positive, got {self.max_seconds}")
+        if self.too_long not in TOO_LONG:
+            problems.append(f"too_long must be one of {list(TOO_LONG)}, got {self.too_long!r}")
+        if self.sample_rate <= 0:
+            problems.append(f"sample_rate must be a positive number of Hz, got {self.sample_rate}")
+        if self.top_db <= 0:
+            problems.append(f"top_db must be positive, got {self.top_db}")
+        if self.pad_ms < 0:
+            problems.append(f"pad_ms must be zero or more, got {self.pad_ms}")
+        if self.mode not in SILENCE_MODES:
+            problems.append(f"mode must be one of {list(SILENCE_MODES)}, got {self.mode!r}")
+        if self.min_ms < 0:
+            problems.append(f"min_ms must be zero or more, got {self.min_ms}")
+        if problems:
+            raise ValueError("preprocess settings: " + "; ".join(problems))
+
+
+@dataclass
+class ClipResult:
+    """One processed clip: int16 samples and its length before trimming, or why it is unusable."""
+
+    samples: np.ndarray | None
+    original_seconds: float
+    reason: str | None = None
+    cut: bool = False  # read only up to max_seconds
+
+
+def process_clip(path: str | os.PathLike, settings: ClipSettings) -> ClipResult:
+    """Decode, downmix, resample, trim and quantise one file to its cache samples; an
+    unusable file (unreadable, shorter than min_ms, silent) gives its reason instead, the
+    words excluded.csv and predict show."""
+    read: dict = {}  # load_audio says there whether it cut the file, and the channels' peak
+    problem = file_problem(path)  # a FIFO, a device or a dangling symlink is never opened
+    if problem:
+        return ClipResult(None, float("nan"), problem)
+    try:
+        wave, sample_rate = load_audio(
+            path, settings.max_seconds, settings.too_long, mono=True, info=read
+        )
+    except AudioError as err:
+        return ClipResult(None, float("nan"), str(err))
+    except OSError as err:  # one file's OS error is that file's exclusion, not the run's end
+        return ClipResult(None, float("nan"), f"unreadable ({err.strerror or err})")
+    original_seconds = wave.shape[-1] / sample_rate
+    if original_seconds * 1000 < settings.min_ms:
+        return ClipResult(None, original_seconds, _too_short(original_seconds, settings))
+    mono = resample(wave, sample_rate, settings.sample_rate)
+    del wave
+    trimmed = remove_silence(
+        mono, settings.sample_rate, settings.top_db, settings.pad_ms, settings.mode
+    )
+    # int16 crosses the process boundary: half the bytes of float32, and the cache's own type.
+    samples = to_int16(trimmed)
+    silent = _silence_reason(samples, mono, read["peak"])
+    if silent:
+        return ClipResult(None, original_seconds, silent)
+    if len(samples) * 1000 < settings.min_ms * settings.sample_rate:
+        reason = _too_short(len(samples) / settings.sample_rate, settings, " after trimming")
+        return ClipResult(None, original_seconds, reason)
+    return ClipResult(samples, original_seconds, cut=bool(read.get("cut")))
+
+
+def _silence_reason(samples: np.ndarray, mono: np.ndarray, channel_peak: float) -> str | None:
+    """Why a clip is silent, judged on int16 samples against SILENT_PEAK, or None: the
+    mono clip `mono` (before trimming) is that quiet though its channels (peak
+    `channel_peak`) are not, so they cancel in the downmix; or the file is that quiet; or
+    trimming left cache samples `samples` that are (or none)."""
+    mono_peak = _int16_peak(mono)
+    if mono_peak < SILENT_PEAK:
+        if _int16_peak(channel_peak) >= SILENT_PEAK:
+            return (
+                f"silent after mixing to mono (the channels peak at "
+                f"{peak_dbfs(channel_peak):.0f} dBFS but cancel in their mean)"
+            )
+        if mono_peak == 0:
+            return "silent (every sample is zero)"
+        return (
+            f"silent (peak {peak_dbfs(mono_peak / INT16_SCALE):.0f} dBFS, under "
+            f"{SILENT_PEAK_DBFS:g} dBFS)"
+        )
+    if not len(samples) or np.abs(samples.astype(np.int32)).max() < SILENT_PEAK:
+        return "silent after trimming"
+    return None
+
+
+def _int16_peak(wave) -> int:
+    """The largest magnitude of `wave` (full scale 1) as an int16 sample, as to_int16 rounds it."""
+    wave = np.asarray(wave, dtype=np.float32)
+    if wave.size == 0:
+        return 0
+    return max(abs(int(to_int16(wave.max()))), abs(int(to_int16(wave.min()))))
+
+
+def _too_short(seconds: float, settings: ClipSettings, when: str = "") -> str:
+    ms = seconds * 1000
+    return f"too short{when} ({ms:.3g} ms, under preprocess.min_ms {settings.min_ms:g} ms)"

@@ -10,8 +10,7 @@ from pathlib import Path
 import torch
 
 from audioclf.io import load_torch_file, write_torch
-
-INT16_SCALE = 32767.0
+from audioclf.preprocess.audio import INT16_SCALE, to_int16
 
 
 @dataclass
@@ -79,7 +78,7 @@ class PackedClips:
         offsets = torch.cumsum(lengths, 0)
         waveforms = torch.empty(int(offsets[-1]), dtype=torch.int16)
         for i, c in enumerate(clips):
-            waveforms[offsets[i] : offsets[i + 1]] = to_int16(c)
+            waveforms[offsets[i] : offsets[i + 1]] = torch.from_numpy(to_int16(c))
         return cls(
             waveforms=waveforms,
             offsets=offsets,
@@ -117,8 +116,3 @@ class PackedClips:
             raise ValueError(f"{path}: not an audioclf packed clip cache; delete it and rerun")
         payload.pop("format")
         return cls(**payload)
-
-
-def to_int16(wave: torch.Tensor) -> torch.Tensor:
-    """Float audio in [-1, 1] to int16, clipping what resampling pushed past full scale."""
-    return torch.round(wave.float().clamp(-1.0, 1.0) * INT16_SCALE).to(torch.int16)

@@ -17,17 +17,9 @@ import torch
 from tqdm import tqdm
 
 from audioclf.contracts import CLIPS, EXCLUDED, SUBSET
-from audioclf.datasets.files import file_problem
 from audioclf.io import raise_output_error
-from audioclf.preprocess.audio import (
-    SILENCE_MODES,
-    TOO_LONG,
-    AudioError,
-    load_audio,
-    remove_silence,
-    resample,
-)
-from audioclf.preprocess.cache import PackedClips, to_int16
+from audioclf.preprocess.audio import ClipResult, ClipSettings, process_clip
+from audioclf.preprocess.cache import PackedClips
 
 # excluded.csv's reason for a copy of a clip that carries another label
 LABEL_CONFLICT = "same audio as {fname}, labelled {label}"
@@ -43,85 +35,13 @@ class PreprocessError(RuntimeError):
     """Too many clips were unusable, or a label was left without any clip."""
 
 
-@dataclass(frozen=True)
-class ClipSettings:
-    """How every clip is turned into cache samples."""
-
-    sample_rate: int = 16000
-    top_db: float = 20
-    pad_ms: float = 20
-    mode: str = "all"
-    max_seconds: float = 600.0  # longer files are excluded, or cut there (too_long)
-    too_long: str = "exclude"
-
-    def __post_init__(self) -> None:
-        problems = []
-        if self.max_seconds <= 0:
-            problems.append(f"max_seconds must be positive, got {self.max_seconds}")
-        if self.too_long not in TOO_LONG:
-            problems.append(f"too_long must be one of {list(TOO_LONG)}, got {self.too_long!r}")
-        if self.sample_rate <= 0:
-            problems.append(f"sample_rate must be a positive number of Hz, got {self.sample_rate}")
-        if self.top_db <= 0:
-            problems.append(f"top_db must be positive, got {self.top_db}")
-        if self.pad_ms < 0:
-            problems.append(f"pad_ms must be zero or more, got {self.pad_ms}")
-        if self.mode not in SILENCE_MODES:
-            problems.append(f"mode must be one of {list(SILENCE_MODES)}, got {self.mode!r}")
-        if problems:
-            raise ValueError("preprocess settings: " + "; ".join(problems))
-
-
-@dataclass
-class ClipResult:
-    """One processed clip: int16 samples and its length before trimming, or why it is unusable."""
-
-    samples: np.ndarray | None
-    original_seconds: float
-    reason: str | None = None
-    cut: bool = False  # read only up to max_seconds
-
-
-def process_clip(path: str, settings: ClipSettings) -> ClipResult:
-    """Decode, downmix, resample and trim one file; an unusable file gives its reason instead
-    (a FIFO, a device or a dangling symlink is never opened: opening a FIFO blocks)."""
-    read: dict = {}  # load_audio says there whether it cut the file at max_seconds
-    problem = file_problem(path)
-    if problem:
-        return ClipResult(None, float("nan"), problem)
-    try:
-        wave, sample_rate = load_audio(
-            path, settings.max_seconds, settings.too_long, mono=True, info=read
-        )
-    except AudioError as err:
-        return ClipResult(None, float("nan"), str(err))
-    except OSError as err:  # one file's OS error is that file's exclusion, not the run's end
-        return ClipResult(None, float("nan"), f"unreadable ({err.strerror or err})")
-    original_seconds = wave.shape[-1] / sample_rate
-    cut = bool(read.get("cut"))
-    mono = resample(wave, sample_rate, settings.sample_rate)
-    del wave
-    trimmed = remove_silence(
-        mono, settings.sample_rate, settings.top_db, settings.pad_ms, settings.mode
-    )
-    if trimmed.numel() == 0:
-        return ClipResult(None, original_seconds, "silent after trimming")
-    # int16 crosses the process boundary: half the bytes of float32, and the cache's own type.
-    return ClipResult(to_int16(trimmed).numpy(), original_seconds, cut=cut)
-
-
-def _init_worker() -> None:
-    # Each worker is one core's worth of work: intra-op threads would only fight each other.
-    torch.set_num_threads(1)
-
-
 def _process_job(job: tuple[str, ClipSettings]) -> ClipResult:
     return process_clip(*job)
 
 
 def _worker_context():
     # fork starts workers in milliseconds and, unlike spawn, does not re-run a Snakemake
-    # script's top level in every worker; torch resets its thread pools in forked children.
+    # script's top level in every worker.
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     return multiprocessing.get_context(method)
 
@@ -129,17 +49,14 @@ def _worker_context():
 def _results(jobs: list[tuple[str, ClipSettings]], workers: int):
     """Yield ClipResults in job order, from `workers` processes (in-process for one)."""
     if workers <= 1 or len(jobs) <= 1:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield from map(_process_job, jobs)
-        finally:
-            torch.set_num_threads(threads)
+        yield from map(_process_job, jobs)
         return
     # Chunks amortise the per-message cost of the pool (about a third of the CPU time of a
     # 0.5 s clip when sent one by one) while leaving eight chunks per worker to balance load.
     chunksize = max(1, min(32, len(jobs) // (workers * 8)))
-    with _worker_context().Pool(min(workers, len(jobs)), initializer=_init_worker) as pool:
+    # Each worker is one core's worth of work: process_clip runs on one thread (numpy, and
+    # resampling's matrix product on one BLAS thread).
+    with _worker_context().Pool(min(workers, len(jobs))) as pool:
         yield from pool.imap(_process_job, jobs, chunksize=chunksize)
 
 
@@ -179,6 +96,7 @@ def preprocess_subset(
     progress: bool = True,
     require_every_label: bool = True,
     not_in: str | os.PathLike | None = None,
+    min_ms: float = 10.0,
 ) -> dict:
     """Write the packed cache, clips.csv and excluded.csv for every clip of subset.csv.
 
@@ -196,7 +114,7 @@ def preprocess_subset(
     """
     settings = ClipSettings(
         int(sample_rate), float(top_db), float(pad_ms), str(mode), float(max_seconds),
-        str(too_long),
+        str(too_long), float(min_ms),
     )  # fmt: skip
     if not 0 <= max_excluded_fraction <= 1:
         raise ValueError(f"max_excluded_fraction must be in [0, 1], got {max_excluded_fraction}")
@@ -328,6 +246,7 @@ def _pack(
             "mode": settings.mode,
             "max_seconds": settings.max_seconds,
             "too_long": settings.too_long,
+            "min_ms": settings.min_ms,
         },
     )
 

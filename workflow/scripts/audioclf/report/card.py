@@ -17,7 +17,7 @@ from audioclf.evaluate.stats import mean_interval
 from audioclf.io import write_text
 from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.data import WholeClips
-from audioclf.preprocess.clips import ClipSettings
+from audioclf.preprocess.audio import SILENT_PEAK_DBFS, ClipSettings
 from audioclf.report.build import model_view
 from audioclf.report.formatting import hertz, integer, number, percent
 from audioclf.report.inputs import ModelRun, read_model_run
@@ -44,6 +44,7 @@ class CardFacts:
     counts: pd.DataFrame  # the first run's split: clips per label and part
     data: DataSource
     model_files: list[str]  # every run's model.pt, in run order
+    onnx_file: str  # the first run's model.onnx, as export_model writes it
     split_varies: bool  # split.vary_with_seed: each seed splits the data its own way
 
     @property
@@ -63,11 +64,13 @@ def write_model_card(
     split_counts_csv: str | os.PathLike,
     data_source: dict,
     model_files: list[str],
+    onnx_file: str,
     split_varies: bool,
 ) -> None:
     """Write `out_md` for model `name` from its report inputs `paths` (metrics,
     predictions, history, model: as make_report reads them), the first split's counts,
-    the dataset in words (DataSource's fields) and every run's model.pt path."""
+    the dataset in words (DataSource's fields), every run's model.pt path and the first
+    run's model.onnx path."""
     trained = load_trained(paths["model"], "cpu")
     facts = CardFacts(
         run=read_model_run(name, paths),
@@ -77,6 +80,7 @@ def write_model_card(
         counts=SPLIT_COUNTS.read(split_counts_csv),
         data=DataSource(**data_source),
         model_files=[str(p) for p in model_files],
+        onnx_file=str(onnx_file),
         split_varies=bool(split_varies),
     )
     write_text(out_md, card_text(facts))
@@ -210,7 +214,9 @@ def preprocessing_section(facts: CardFacts) -> str:
         "the network understands no other rate.",
         f"Silence removal (mode {mode}): {stretches} quieter than {recorded['top_db']:g} dB "
         f"below the clip's peak is dropped, keeping {recorded['pad_ms']:g} ms on each side "
-        "of every louder stretch. A clip that is silent throughout cannot be scored.",
+        "of every louder stretch. A clip whose 16-bit samples peak under "
+        f"{SILENT_PEAK_DBFS:g} dBFS after mixing to mono is silent and cannot be scored, nor "
+        f"can one shorter than {recorded['min_ms']:g} ms.",
         f"Length: a file longer than {recorded['max_seconds']:g} s is "
         + (
             "read up to that point only."
@@ -390,8 +396,7 @@ def onnx_windows_code(facts: CardFacts) -> str:
 
 def running_section(facts: CardFacts) -> str:
     """How to run the ONNX file with onnxruntime alone, and the predict command."""
-    first = Path(facts.model_files[0])
-    onnx = first.with_suffix(".onnx")
+    first, onnx = Path(facts.model_files[0]), facts.onnx_file
     runs = ", ".join(str(Path(p).parent.name) for p in facts.model_files)
     return (
         "## How to run it\n\n"

@@ -132,5 +132,5 @@ def _attach_original(example: ExampleClip, path: str | os.PathLike) -> None:
         example.original_note = f"the source file {path} could not be read ({err})"
         return
     example.original_channels = int(wave.shape[0])
-    example.original = to_mono(wave).numpy()
+    example.original = to_mono(wave)
     example.original_rate = rate

@@ -279,7 +279,8 @@ def training_curves_figure(runs: list[ModelRun]):
 
 
 def _placeholder(fig, ax, text: str):
-    """`fig` with `text` where its plot would be, for a figure with nothing to show."""
+    """`fig` with `text` where its plot would be, for a figure with nothing to show: the
+    file the rule declares is still written, and the page says why in a sentence instead."""
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
     ax.set_axis_off()
     return fig

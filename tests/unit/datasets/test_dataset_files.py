@@ -12,6 +12,7 @@ from audioclf.datasets.catalog import CatalogError
 from audioclf.datasets.files import OUTSIDE, check_path_template, exclusion
 from audioclf.datasets.folder import folder_catalog
 from audioclf.datasets.subset import select_subset, write_subset
+from audioclf.preprocess import audio as preprocess_audio
 from audioclf.preprocess import clips as preprocess_clips
 from httpserver import wav_bytes
 
@@ -97,13 +98,13 @@ def test_preprocessing_lists_each_hostile_file_with_its_reason_and_opens_none(
 ):
     root, meta = hostile
     opened = []
-    reader = preprocess_clips.load_audio
+    reader = preprocess_audio.load_audio
 
     def recording_reader(path, *args, **kwargs):
         opened.append(os.path.realpath(path))
         return reader(path, *args, **kwargs)
 
-    monkeypatch.setattr(preprocess_clips, "load_audio", recording_reader)
+    monkeypatch.setattr(preprocess_audio, "load_audio", recording_reader)
     subset = write_subset(
         tmp_path / "subset.csv", "folder", "all", settings={"path": str(root), "metadata": meta}
     )

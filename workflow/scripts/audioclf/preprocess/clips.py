@@ -152,15 +152,19 @@ def preprocess_subset(
     cache.save(cache_path)
     CLIPS.write(clips_csv, _clips_table(cache, done.digests))
     summary = _summary(done, cache, len(paths))
+    _print_summary(summary, cache_path, excluded_csv, done.n_cut, settings.max_seconds)
+    return summary
+
+
+def _print_summary(summary: dict, cache_path, excluded_csv, n_cut: int, max_seconds: float):
     print(
         f"{cache_path}: {summary['usable']} of {summary['clips']} clips, "
         f"{summary['original_seconds'] / 3600:.2f} h of audio, "
         f"{summary['trimmed_seconds'] / 3600:.2f} h after removing silence; "
         f"{summary['excluded']} excluded (listed in {excluded_csv})"
-        + (f"; {done.n_cut} cut at max_seconds {settings.max_seconds:g} s" if done.n_cut else ""),
+        + (f"; {n_cut} cut at max_seconds {max_seconds:g} s" if n_cut else ""),
         file=sys.stderr,
     )
-    return summary
 
 
 @dataclass

@@ -1001,3 +1001,18 @@ def test_one_train_fraction_is_one_sentence_and_no_figure(hostile_run, tmp_path)
     assert 'id="fig-data_curves"' not in page
     assert (figures_dir / "data_curves.svg").stat().st_size > 0  # the rule's declared file
     assert page.index('id="data-size"') < page.index('id="data-size-sentence"')
+
+
+def test_the_copies_count_holds_when_nothing_was_excluded(tmp_path):
+    # excluded.csv with its header only, as preprocessing writes it when every clip is usable
+    from audioclf.contracts import EXCLUDED
+    from audioclf.report.tables import copies_view
+
+    EXCLUDED.write(tmp_path / "excluded.csv", pd.DataFrame(columns=list(EXCLUDED.columns)))
+    excluded = EXCLUDED.read(tmp_path / "excluded.csv")
+    clips = pd.DataFrame({"fname": ["a.wav", "b.wav", "c.wav"], "samples_hash": ["h", "h", "k"]})
+    split = pd.DataFrame({"fname": ["a.wav", "c.wav"], "split": ["test", "train"]})
+    view = copies_view(clips, excluded, split)
+    assert view == {
+        "n_groups": 1, "n_copies": 2, "n_conflicts": 0, "n_crossing": 0, "n_left_out": 1,
+    }  # fmt: skip

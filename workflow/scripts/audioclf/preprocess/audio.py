@@ -4,9 +4,11 @@ not imported here, so predicting with a model.onnx needs numpy and soundfile onl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -404,6 +406,20 @@ class ClipSettings:
             problems.append(f"min_ms must be zero or more, got {self.min_ms}")
         if problems:
             raise ValueError("preprocess settings: " + "; ".join(problems))
+
+    @classmethod
+    def from_record(cls, record: dict, **given) -> ClipSettings:
+        """The settings as a cache recorded them (`dataclasses.asdict` of one: the cache's
+        `settings`, model.pt's "preprocess"), each one it lacks at its default and each
+        `given` one that is not None in its place; every value cast to its field's type."""
+        types = typing.get_type_hints(cls)
+        values = {}
+        for setting in dataclasses.fields(cls):
+            value = given.get(setting.name)
+            if value is None:
+                value = record.get(setting.name, setting.default)
+            values[setting.name] = types[setting.name](value)
+        return cls(**values)
 
 
 @dataclass

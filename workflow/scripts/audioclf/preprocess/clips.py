@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -243,15 +243,7 @@ def _pack(
         labels=[labels[i] for i in done.kept],
         sample_rate=settings.sample_rate,
         original_seconds=torch.tensor(done.original_seconds, dtype=torch.float64),
-        settings={
-            "sample_rate": settings.sample_rate,
-            "top_db": settings.top_db,
-            "pad_ms": settings.pad_ms,
-            "mode": settings.mode,
-            "max_seconds": settings.max_seconds,
-            "too_long": settings.too_long,
-            "min_ms": settings.min_ms,
-        },
+        settings=asdict(settings),
     )
 
 

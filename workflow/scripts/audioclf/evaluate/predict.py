@@ -25,6 +25,7 @@ from audioclf.learn.crop import EVAL_WINDOWS
 if TYPE_CHECKING:
     from audioclf.preprocess.audio import ClipSettings
 
+
 class ModelFileError(ValueError):
     """A model.pt or model.onnx that cannot be used; the message is one line."""
 

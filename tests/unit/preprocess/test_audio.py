@@ -368,12 +368,12 @@ def test_a_wav_whose_header_size_is_a_placeholder_or_a_little_over_loads(tmp_pat
 
 def test_a_wav_cut_short_is_truncated_and_one_exactly_max_seconds_long_is_not_cut(tmp_path):
     _wav_with_data_size(tmp_path / "cut.wav", 16000, 2 * 32000)
-    with pytest.raises(AudioError, match="^truncated: 16000 of 32000 frames$"):
+    with pytest.raises(AudioError, match=r"^truncated \(16000 of 32000 frames\)$"):
         load_audio(tmp_path / "cut.wav")
     sf.write(tmp_path / "five.wav", np.zeros(80000), 16000, subtype="PCM_16")
     info = {}
     wave, _ = load_audio(tmp_path / "five.wav", max_seconds=5, too_long="cut", info=info)
-    assert wave.shape == (1, 80000) and info == {"cut": False, "peak": 0.0}
+    assert wave.shape == (1, 80000) and info["cut"] is False
 
 
 def test_a_flac_that_does_not_say_its_length_loads_or_is_a_named_exclusion(tmp_path):
@@ -387,6 +387,6 @@ def test_a_flac_that_does_not_say_its_length_loads_or_is_a_named_exclusion(tmp_p
     try:
         wave, _ = load_audio(path, max_seconds=600, mono=True)
     except AudioError as err:  # what this libsndfile can do with it, named
-        assert str(err).startswith("decoding failed after"), err
+        assert str(err).startswith("decoding failed (after "), err
     else:
         assert wave.shape == (48000,)

@@ -56,7 +56,7 @@ def load_audio(
 
     The file is decoded in blocks into an array of the clip's final size, so memory
     follows what is kept. A file that decodes to fewer frames than its header promises
-    (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated: N of M frames"; a
+    (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated (N of M frames)"; a
     decoder error midway names how far it got. A file longer than `max_seconds` is an
     AudioError (`too_long: exclude`) or read up to max_seconds (`cut`; `info["cut"]` is
     then set True). `info["peak"]` is the largest magnitude of any channel,
@@ -92,7 +92,7 @@ def load_audio(
     if info is not None:
         info.update(cut=cut, peak=peak, mono_peak=mono_peak, channels=channels)
     if expected is not None and not cut and _short(done, expected, handle.format):
-        raise AudioError(f"truncated: {done} of {expected} frames")
+        raise AudioError(f"truncated ({done} of {expected} frames)")
     return np.ascontiguousarray(out[..., :done]), rate
 
 
@@ -113,7 +113,7 @@ def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
         except (sf.SoundFileError, RuntimeError) as err:
             detail = getattr(err, "error_string", str(err)).strip()
             whole = f" of {handle.frames}" if handle.frames < UNKNOWN_FRAMES else ""
-            raise AudioError(f"decoding failed after {done}{whole} frames ({detail})") from err
+            raise AudioError(f"decoding failed (after {done}{whole} frames: {detail})") from err
         got = len(block)
         if got and not np.isfinite(block).all():
             raise AudioError("non-finite samples (NaN or infinity)")

@@ -50,8 +50,8 @@ def test_a_hostile_folder_is_split_without_copies_across_parts_or_reads_outside(
     data = workdir / "results/data"
     excluded = pd.read_csv(data / "excluded.csv")
     assert dict(zip(excluded["fname"], excluded["reason"], strict=True)) == {
-        "dog1.wav": "same audio as dog1b.wav, labelled cat",
-        "dog1b.wav": "same audio as dog1.wav, labelled dog",
+        "dog1.wav": "same audio as a clip labelled otherwise (dog1b.wav, labelled cat)",
+        "dog1b.wav": "same audio as a clip labelled otherwise (dog1.wav, labelled dog)",
         "/etc/hostname": "outside the dataset folder",
         "../x.wav": "outside the dataset folder",
         "pipe.wav": "not a regular file: a FIFO (named pipe)",

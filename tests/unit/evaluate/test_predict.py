@@ -1,5 +1,6 @@
 """Predicting audio files reproduces the workflow's own preprocessing and test predictions."""
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -120,6 +121,18 @@ def test_model_file_records_the_preprocessing(workflow):
     assert preprocess_settings(older) == ClipSettings(16000, 20, 20, "all")
     with pytest.raises(ValueError, match="16000"):
         preprocess_settings(checkpoint, sample_rate=8000)
+
+
+def test_preprocess_settings_carry_every_setting_the_model_file_records():
+    """Each ClipSettings field comes back from model.pt's record, none from a list of names."""
+    every = ClipSettings(
+        sample_rate=8000, top_db=30.0, pad_ms=5.0, mode="trim", max_seconds=12.0,
+        too_long="cut", min_ms=25.0,
+    )  # fmt: skip
+    assert all(getattr(every, f.name) != f.default for f in dataclasses.fields(ClipSettings))
+    checkpoint = {"sample_rate": 8000, "preprocess": dataclasses.asdict(every)}
+    assert preprocess_settings(checkpoint) == every
+    assert preprocess_settings(checkpoint, pad_ms=1) == dataclasses.replace(every, pad_ms=1.0)
 
 
 def test_predictions_reproduce_evaluate_and_bad_files_get_error_rows(workflow, tmp_path):

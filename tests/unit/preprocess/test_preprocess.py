@@ -316,10 +316,13 @@ def _bad_files(folder):
 
     cases["cut.wav"] = (
         cut_in_half("cut.wav", subtype="PCM_16"),
-        r"^truncated: 23\d\d\d of 48000 frames$",
+        r"^truncated \(23\d\d\d of 48000 frames\)$",
     )
-    cases["cut.mp3"] = (cut_in_half("cut.mp3", format="MP3"), r"^truncated: \d+ of 48000 frames$")
-    cases["cut.flac"] = (cut_in_half("cut.flac"), r"^decoding failed after \d+ of 48000 frames")
+    cases["cut.mp3"] = (
+        cut_in_half("cut.mp3", format="MP3"),
+        r"^truncated \(\d+ of 48000 frames\)$",
+    )
+    cases["cut.flac"] = (cut_in_half("cut.flac"), r"^decoding failed \(after \d+ of 48000 frames")
     cases["cut.ogg"] = (cut_in_half("cut.ogg", format="OGG", subtype="VORBIS"),
                         r"^not an audio file \(.*malformed")  # fmt: skip
     long = folder / "long.wav"
@@ -399,6 +402,22 @@ def test_dither_cancelling_channels_and_one_sample_are_excluded_with_their_reaso
         assert re.search(reason, excluded[key]), (key, excluded[key])
     assert PackedClips.load(paths["cache"]).fnames == subset["fname"].tolist()
     assert summary["excluded"] == 4
+
+
+def test_files_silent_at_different_peaks_are_one_reason_in_the_counts(tmp_path):
+    """Peaks of 1, 2 and 3 LSB are three reasons in excluded.csv but one kind, "silent",
+    in the summary's counts and in the message that stops the run."""
+    rows = make_clips(tmp_path / "audio").iloc[:1].to_dict("records")
+    for lsb in (1, 2, 3):
+        path = tmp_path / f"quiet{lsb}.wav"
+        sf.write(path, np.where(np.arange(16000) % 2, lsb, -lsb).astype(np.int16), 16000)
+        rows.append({"fname": path.name, "label": "Bark", "path": str(path)})
+    subset = pd.DataFrame(rows)
+    summary, paths = run(tmp_path / "kept", subset, max_excluded_fraction=1.0)
+    assert summary["excluded_reasons"] == {"silent": 3}
+    assert EXCLUDED.read(paths["excluded"])["reason"].nunique() == 3
+    with pytest.raises(PreprocessError, match=r"\(most common reasons: silent x3\)"):
+        run(tmp_path / "stopped", subset, max_excluded_fraction=0.5)
 
 
 def test_min_ms_follows_the_argument_and_a_click_is_not_silent(tmp_path):

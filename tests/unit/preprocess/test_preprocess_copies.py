@@ -55,8 +55,8 @@ def test_copies_share_a_hash_and_copies_labelled_otherwise_are_all_excluded(tmp_
     assert hashes["a.wav"] == hashes["a_copy.wav"]
     assert len({hashes[n] for n in ("a.wav", "c.wav", "d.wav", "e.wav", "f.wav")}) == 5
     assert dict(zip(excluded["fname"], excluded["reason"], strict=True)) == {
-        "b.wav": "same audio as b_copy.wav, labelled cat",
-        "b_copy.wav": "same audio as b.wav, labelled dog",
+        "b.wav": "same audio as a clip labelled otherwise (b_copy.wav, labelled cat)",
+        "b_copy.wav": "same audio as a clip labelled otherwise (b.wav, labelled dog)",
     }
     # the cache holds exactly the kept clips, each with its own samples
     cache = PackedClips.load(tmp_path / "out" / "cache.pt")
@@ -73,7 +73,10 @@ def test_copies_share_a_hash_and_copies_labelled_otherwise_are_all_excluded(tmp_
 
 def test_copies_labelled_otherwise_count_towards_max_excluded_fraction(tmp_path):
     subset = write_clips(tmp_path / "audio", {"a": "cat", "a_copy": "dog", "b": "cat", "c": "dog"})
-    with pytest.raises(RuntimeError, match="same audio as a_copy.wav, labelled dog"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"a.wav \(same audio as a clip labelled otherwise \(a_copy.wav, labelled dog\)",
+    ):
         preprocess(tmp_path, subset, max_excluded_fraction=0.2)
 
 

@@ -69,7 +69,7 @@ def test_a_folder_pool_excludes_unreadable_files_and_dataset_clips_naming_them(
     assert summary["usable"] == 6 and summary["excluded"] == 2
     copy = str(tmp_path / "unlabeled" / "copy_of_a_dataset_clip.wav")
     assert excluded.loc[copy, "reason"] == (
-        f"same audio as {files[0].name} of {tmp_path / 'dataset.pt'}"
+        f"same audio as a dataset clip ({files[0].name} of {tmp_path / 'dataset.pt'})"
     )
     assert excluded.loc[str(tmp_path / "unlabeled" / "broken.wav"), "reason"]
     assert len(CLIPS.read(pool / "clips.csv")) == 6

@@ -31,6 +31,7 @@ from audioclf.learn.checkpoint import load_trained
 from audioclf.learn.data import clip_samples
 from audioclf.learn.registry import MODEL_TYPES
 from audioclf.preprocess.cache import PackedClips
+from audioclf.preprocess.clips import LABEL_CONFLICT
 from audioclf.procedure import differences_text
 from audioclf.report import DEFAULT_SETTINGS, FIGURE_NAMES, figure_files
 from audioclf.report import figures as report_figures
@@ -47,7 +48,13 @@ from audioclf.report.summary import (
     summary_sentence,
     what_was_run,
 )
-from audioclf.report.tables import class_order, error_tables, prediction_matrix, results_rows
+from audioclf.report.tables import (
+    class_order,
+    error_tables,
+    excluded_reasons,
+    prediction_matrix,
+    results_rows,
+)
 from audioclf.runs import run_ids
 from conftest import REPO
 from entry_points import run_script
@@ -762,7 +769,7 @@ def test_the_data_section_states_the_copies_of_the_same_audio(full_run, tmp_path
     hashes[test[0]] = hashes[train[2]]  # a copy in two parts
     CLIPS.write(tmp_path / "clips.csv", clips.assign(samples_hash=hashes.to_numpy()))
     conflict = {"fname": "x.wav", "label": "Bark", "path": "x.wav",
-                "reason": "same audio as y.wav, labelled Cough"}  # fmt: skip
+                "reason": LABEL_CONFLICT.format(fname="y (1).wav", label="Cough")}  # fmt: skip
     excluded = pd.concat([EXCLUDED.read(inputs["excluded_csv"]), pd.DataFrame([conflict])])
     EXCLUDED.write(tmp_path / "excluded.csv", excluded)
     page, _ = build(tmp_path, inputs, clips_csv=tmp_path / "clips.csv",
@@ -772,7 +779,30 @@ def test_the_data_section_states_the_copies_of_the_same_audio(full_run, tmp_path
     assert "in 2 group(s)" in words and "1 group(s) lie in two parts" in words
     assert words.endswith("1 clip(s) were excluded as copies of a clip with another label "
                           "(listed below).")  # fmt: skip
-    assert "<td>same audio as a clip with another label</td>" in page
+    assert "<td>same audio as a clip labelled otherwise</td>" in page
+
+
+def test_excluded_reasons_count_each_kind_of_reason_once_whatever_each_files_details():
+    """Reasons that differ only in a file's details (its peak, its length, its copy) are one
+    row with their count; excluded.csv keeps each file's own words."""
+    reasons = [f"silent (peak {p} dBFS, under -80 dBFS)" for p in (-81, -84, -90, -96)] + [
+        "silent (every sample is zero)",
+        "too short (3 ms, under preprocess.min_ms 10 ms)",
+        "too short (0.0625 ms, under preprocess.min_ms 10 ms)",
+        LABEL_CONFLICT.format(fname="y (1).wav", label="Cough"),
+        "file missing",
+    ]
+    excluded = pd.DataFrame({"fname": [f"{i}.wav" for i in range(len(reasons))], "label": "a",
+                             "path": "p", "reason": reasons})  # fmt: skip
+    table = excluded_reasons(excluded)
+    assert table.columns == ["reason", "clips"]
+    assert dict(map(tuple, table.rows)) == {
+        "silent": "5",
+        "too short": "2",
+        "same audio as a clip labelled otherwise": "1",
+        "file missing": "1",
+    }
+    assert table.rows[0] == ["silent", "5"]
 
 
 def test_data_size_figure_names_the_train_shares(hostile_run):

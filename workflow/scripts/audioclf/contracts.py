@@ -156,9 +156,19 @@ CLIPS = Table(
     _columns("fname label original_seconds:number trimmed_seconds:number samples_hash"),
     made_by="preprocess_audio",
 )
+# reason: why the file is unusable, as "<kind>" or "<kind> (<details>)" (see reason_kind)
 EXCLUDED = Table(
     "excluded.csv (the unusable clips)", _columns("fname label path reason"), "preprocess_audio"
 )
+
+
+def reason_kind(reason: str) -> str:
+    """An excluded.csv reason's kind, its text before the first " (": what varies from file
+    to file (a peak, a length, a copy's name) is in the parentheses after it, so counts of
+    reasons are counted by kind ("silent", "too short", ...)."""
+    return reason.split(" (", 1)[0]
+
+
 SPLIT = Table(
     "split.csv",
     _columns("fname label split"),

@@ -25,8 +25,6 @@ from audioclf.learn.crop import EVAL_WINDOWS
 if TYPE_CHECKING:
     from audioclf.preprocess.audio import ClipSettings
 
-SETTING_KEYS = ("top_db", "pad_ms", "mode")
-
 
 class ModelFileError(ValueError):
     """A model.pt or model.onnx that cannot be used; the message is one line."""
@@ -96,17 +94,7 @@ def preprocess_settings(
         )
     recorded = checkpoint.get("preprocess") or {}
     given = {"top_db": top_db, "pad_ms": pad_ms, "mode": mode}
-    defaults = ClipSettings()
-    chosen = {
-        key: given[key] if given[key] is not None else recorded.get(key, getattr(defaults, key))
-        for key in SETTING_KEYS
-    }
-    # the duration limits as the cache had them (a model file without them: the defaults)
-    cap = {k: recorded.get(k, getattr(defaults, k)) for k in ("max_seconds", "too_long", "min_ms")}
-    return ClipSettings(
-        trained_rate, float(chosen["top_db"]), float(chosen["pad_ms"]), str(chosen["mode"]),
-        float(cap["max_seconds"]), str(cap["too_long"]), float(cap["min_ms"]),
-    )  # fmt: skip
+    return ClipSettings.from_record(recorded, **given, sample_rate=trained_rate)
 
 
 def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str, str]]:

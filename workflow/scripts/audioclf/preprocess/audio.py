@@ -4,9 +4,11 @@ not imported here, so predicting with a model.onnx needs numpy and soundfile onl
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +27,10 @@ INT16_SCALE = 32767.0
 # +-1 LSB, about -90 dBFS) stays under it, so a dithered "silent" file is excluded.
 SILENT_PEAK_DBFS = -80.0
 SILENT_PEAK = INT16_SCALE * 10 ** (SILENT_PEAK_DBFS / 20)  # 3.3 LSB: a peak of 3 is silent
+# A silent clip's sound was removed by a step (the downmix, or resampling) only when it
+# was at least this much louder before that step: a stereo file with one channel silent
+# and the other just above the floor loses 6 dB to the mean, and is silent, not cancelling.
+REMOVED_BY_STEP_DB = 20.0
 
 
 class AudioError(ValueError):
@@ -50,11 +56,13 @@ def load_audio(
 
     The file is decoded in blocks into an array of the clip's final size, so memory
     follows what is kept. A file that decodes to fewer frames than its header promises
-    (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated: N of M frames"; a
+    (a WAV's data chunk, a FLAC's or MP3's frame count) is "truncated (N of M frames)"; a
     decoder error midway names how far it got. A file longer than `max_seconds` is an
     AudioError (`too_long: exclude`) or read up to max_seconds (`cut`; `info["cut"]` is
-    then set True). `info["peak"]` is the largest magnitude of any channel before the
-    downmix, so a caller can tell a file that was silent from one whose channels cancel.
+    then set True). `info["peak"]` is the largest magnitude of any channel,
+    `info["mono_peak"]` that of their mean (the downmix, at the file's rate) and
+    `info["channels"]` their number, so a caller can tell a silent file from one whose
+    channels cancel in the downmix or whose sound resampling removed.
     """
     if too_long not in TOO_LONG:
         raise ValueError(f"too_long must be one of {TOO_LONG}, got {too_long!r}")
@@ -73,7 +81,7 @@ def load_audio(
         # what the header promises: the larger of libsndfile's count and a WAV's data chunk
         expected = max(held, _wav_declared_frames(path, handle) or 0) if known else None
         limit = min(held, cap) if known and cap is not None else held if known else cap
-        out, done, peak = _decode(handle, channels, mono, limit)
+        out, done, peak, mono_peak = _decode(handle, channels, mono, limit)
     if done == 0:
         raise AudioError("zero length")
     if cap is not None and done > cap:  # a stream of unknown length ran past the cap
@@ -82,21 +90,22 @@ def load_audio(
         out, done = out[..., :cap], cap
     cut = cap is not None and done == cap and (not known or held > cap)
     if info is not None:
-        info["cut"], info["peak"] = cut, peak
+        info.update(cut=cut, peak=peak, mono_peak=mono_peak, channels=channels)
     if expected is not None and not cut and _short(done, expected, handle.format):
-        raise AudioError(f"truncated: {done} of {expected} frames")
+        raise AudioError(f"truncated ({done} of {expected} frames)")
     return np.ascontiguousarray(out[..., :done]), rate
 
 
 def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
-    """(samples, frames decoded, peak magnitude over every channel): block by block up to
+    """(samples, frames decoded, peak magnitude over every channel, peak magnitude of the
+    channels' mean): block by block up to
     `limit` frames, or to the file's end (one frame past `limit` when the length is
     unknown, so a caller sees it ran over)."""
     if limit is not None and handle.frames < UNKNOWN_FRAMES:
         out = np.empty((limit,) if mono else (channels, limit), dtype=np.float32)
     else:  # unknown length: blocks are collected, then joined
         out = None
-    blocks, done, peak = [], 0, 0.0
+    blocks, done, peak, mono_peak = [], 0, 0.0, 0.0
     while limit is None or done < limit + (out is None):
         want = READ_BLOCK if limit is None else min(READ_BLOCK, limit + (out is None) - done)
         try:
@@ -104,15 +113,15 @@ def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
         except (sf.SoundFileError, RuntimeError) as err:
             detail = getattr(err, "error_string", str(err)).strip()
             whole = f" of {handle.frames}" if handle.frames < UNKNOWN_FRAMES else ""
-            raise AudioError(f"decoding failed after {done}{whole} frames ({detail})") from err
+            raise AudioError(f"decoding failed (after {done}{whole} frames: {detail})") from err
         got = len(block)
         if got and not np.isfinite(block).all():
             raise AudioError("non-finite samples (NaN or infinity)")
         if got:
             peak = max(peak, float(np.abs(block).max()))
-            samples = block[:, 0] if mono and channels == 1 else (
-                _downmix(block) if mono else block.T
-            )  # fmt: skip
+            mixed = block[:, 0] if channels == 1 else _downmix(block)
+            mono_peak = max(mono_peak, float(np.abs(mixed).max()))
+            samples = mixed if mono else block.T
             if out is None:
                 blocks.append(np.array(samples, dtype=np.float32))
             else:
@@ -123,7 +132,7 @@ def _decode(handle: sf.SoundFile, channels: int, mono: bool, limit: int | None):
     if out is None:
         shape = (0,) if mono else (channels, 0)
         out = np.concatenate(blocks, axis=-1) if blocks else np.empty(shape, np.float32)
-    return out, done, peak
+    return out, done, peak, mono_peak
 
 
 def _short(done: int, expected: int, file_format: str) -> bool:
@@ -398,6 +407,20 @@ class ClipSettings:
         if problems:
             raise ValueError("preprocess settings: " + "; ".join(problems))
 
+    @classmethod
+    def from_record(cls, record: dict, **given) -> ClipSettings:
+        """The settings as a cache recorded them (`dataclasses.asdict` of one: the cache's
+        `settings`, model.pt's "preprocess"), each one it lacks at its default and each
+        `given` one that is not None in its place; every value cast to its field's type."""
+        types = typing.get_type_hints(cls)
+        values = {}
+        for setting in dataclasses.fields(cls):
+            value = given.get(setting.name)
+            if value is None:
+                value = record.get(setting.name, setting.default)
+            values[setting.name] = types[setting.name](value)
+        return cls(**values)
+
 
 @dataclass
 class ClipResult:
@@ -413,7 +436,7 @@ def process_clip(path: str | os.PathLike, settings: ClipSettings) -> ClipResult:
     """Decode, downmix, resample, trim and quantise one file to its cache samples; an
     unusable file (unreadable, shorter than min_ms, silent) gives its reason instead, the
     words excluded.csv and predict show."""
-    read: dict = {}  # load_audio says there whether it cut the file, and the channels' peak
+    read: dict = {}  # load_audio says there whether it cut the file, and its peaks
     problem = file_problem(path)  # a FIFO, a device or a dangling symlink is never opened
     if problem:
         return ClipResult(None, float("nan"), problem)
@@ -435,7 +458,7 @@ def process_clip(path: str | os.PathLike, settings: ClipSettings) -> ClipResult:
     )
     # int16 crosses the process boundary: half the bytes of float32, and the cache's own type.
     samples = to_int16(trimmed)
-    silent = _silence_reason(samples, mono, read["peak"])
+    silent = _silence_reason(samples, mono, read, sample_rate, settings.sample_rate)
     if silent:
         return ClipResult(None, original_seconds, silent)
     if len(samples) * 1000 < settings.min_ms * settings.sample_rate:
@@ -444,17 +467,36 @@ def process_clip(path: str | os.PathLike, settings: ClipSettings) -> ClipResult:
     return ClipResult(samples, original_seconds, cut=bool(read.get("cut")))
 
 
-def _silence_reason(samples: np.ndarray, mono: np.ndarray, channel_peak: float) -> str | None:
-    """Why a clip is silent, judged on int16 samples against SILENT_PEAK, or None: the
-    mono clip `mono` (before trimming) is that quiet though its channels (peak
-    `channel_peak`) are not, so they cancel in the downmix; or the file is that quiet; or
-    trimming left cache samples `samples` that are (or none)."""
+def _silence_reason(
+    samples: np.ndarray, mono: np.ndarray, read: dict, file_rate: int, rate: int
+) -> str | None:
+    """Why a clip is silent, judged on int16 samples against SILENT_PEAK, or None. The mono
+    clip `mono` (resampled to `rate`, before trimming) is that quiet: because its channels
+    cancel in their mean (at least two channels, the mean under the floor at the file's
+    rate while a channel peaks REMOVED_BY_STEP_DB above it; load_audio's `read` peaks),
+    because resampling from `file_rate` removed a sound above the floor, or because the
+    file is that quiet. Else trimming left cache samples `samples` that are (or none)."""
     mono_peak = _int16_peak(mono)
     if mono_peak < SILENT_PEAK:
-        if _int16_peak(channel_peak) >= SILENT_PEAK:
+        channel, mixed = read["peak"], read["mono_peak"]
+        mixed_silent = _int16_peak(mixed) < SILENT_PEAK
+        if (
+            mixed_silent
+            and read["channels"] >= 2
+            and _int16_peak(channel) >= SILENT_PEAK
+            and peak_dbfs(channel) - peak_dbfs(mixed) >= REMOVED_BY_STEP_DB
+        ):
             return (
                 f"silent after mixing to mono (the channels peak at "
-                f"{peak_dbfs(channel_peak):.0f} dBFS but cancel in their mean)"
+                f"{peak_dbfs(channel):.0f} dBFS but cancel in their mean)"
+            )
+        if not mixed_silent and (
+            peak_dbfs(mixed) - peak_dbfs(mono_peak / INT16_SCALE) >= REMOVED_BY_STEP_DB
+        ):
+            return (
+                f"silent at {rate} Hz (its sound, peak {peak_dbfs(mixed):.0f} dBFS at "
+                f"{file_rate} Hz, lies above the {min(rate, file_rate) / 2:g} Hz that "
+                "resampling keeps)"
             )
         if mono_peak == 0:
             return "silent (every sample is zero)"

@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -16,19 +16,25 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from audioclf.contracts import CLIPS, EXCLUDED, SUBSET
+from audioclf.contracts import CLIPS, EXCLUDED, SUBSET, reason_kind
 from audioclf.io import raise_output_error
 from audioclf.preprocess.audio import ClipResult, ClipSettings, process_clip
 from audioclf.preprocess.cache import PackedClips
 
-# excluded.csv's reason for a copy of a clip that carries another label
-LABEL_CONFLICT = "same audio as {fname}, labelled {label}"
+# excluded.csv's reasons for a copy of a clip that carries another label, and (with
+# preprocess_subset's `not_in`) for a copy of a clip of that cache
+LABEL_CONFLICT = "same audio as a clip labelled otherwise ({fname}, labelled {label})"
+CACHED_COPY = "same audio as a dataset clip ({fname} of {cache})"
 
 
 def is_label_conflict(reason: str) -> bool:
-    """Whether an excluded.csv reason is LABEL_CONFLICT's."""
-    head, tail = LABEL_CONFLICT.split("{fname}")
-    return reason.startswith(head) and tail.split("{label}")[0] in reason
+    """Whether an excluded.csv reason is LABEL_CONFLICT's (of its kind)."""
+    return reason_kind(reason) == reason_kind(LABEL_CONFLICT)
+
+
+def is_cached_copy(reason: str) -> bool:
+    """Whether an excluded.csv reason is CACHED_COPY's (of its kind)."""
+    return reason_kind(reason) == reason_kind(CACHED_COPY)
 
 
 class PreprocessError(RuntimeError):
@@ -109,7 +115,8 @@ def preprocess_subset(
     are all excluded, each naming a copy with another label. With `not_in` (another packed
     cache), a clip whose samples equal one of that cache's clips is excluded too, named:
     an unlabeled pool never repeats a dataset clip.
-    Returns counts (clips, usable, excluded, excluded_reasons) and the usable clips' total
+    Returns counts (clips, usable, excluded, excluded_reasons: per reason_kind) and the
+    usable clips' total
     original_seconds and trimmed_seconds.
     """
     settings = ClipSettings(
@@ -218,7 +225,7 @@ def _spool_clips(
             result = ClipResult(None, float("nan"), reason) if reason else next(results)
             digest = _digest(result.samples) if result.reason is None else b""
             if digest in known:
-                result.reason = f"same audio as {known[digest]} of {not_in}"
+                result.reason = CACHED_COPY.format(fname=known[digest], cache=not_in)
             if result.reason is None:
                 done.cut.append(result.cut)
                 done.kept.append(i)
@@ -243,15 +250,7 @@ def _pack(
         labels=[labels[i] for i in done.kept],
         sample_rate=settings.sample_rate,
         original_seconds=torch.tensor(done.original_seconds, dtype=torch.float64),
-        settings={
-            "sample_rate": settings.sample_rate,
-            "top_db": settings.top_db,
-            "pad_ms": settings.pad_ms,
-            "mode": settings.mode,
-            "max_seconds": settings.max_seconds,
-            "too_long": settings.too_long,
-            "min_ms": settings.min_ms,
-        },
+        settings=asdict(settings),
     )
 
 
@@ -261,7 +260,7 @@ def _summary(done: _Spooled, cache: PackedClips, n_clips: int) -> dict:
         "clips": n_clips,
         "usable": len(done.kept),
         "excluded": len(done.excluded),
-        "excluded_reasons": dict(Counter(reason for _, reason in done.excluded)),
+        "excluded_reasons": dict(Counter(reason_kind(reason) for _, reason in done.excluded)),
         "cut": done.n_cut,
         "original_seconds": float(cache.original_seconds.sum()),
         "trimmed_seconds": float(cache.trimmed_seconds.sum()),
@@ -305,7 +304,7 @@ def samples_hash(samples: np.ndarray) -> str:
 
 def _label_conflicts(done: _Spooled, fnames: list, labels: list) -> dict[int, str]:
     """Subset position -> reason, for every kept clip whose samples equal those of a clip
-    with another label: "same audio as <fname>, labelled <other>" (the first such copy)."""
+    with another label: LABEL_CONFLICT, naming the first such copy and its label."""
     copies: dict[bytes, list[int]] = {}
     for i, digest in zip(done.kept, done.digests, strict=True):
         copies.setdefault(digest, []).append(i)
@@ -368,7 +367,7 @@ def _check_exclusions(
         problems.append(f"label(s) {empty} have no usable clip left")
     fraction = len(excluded) / len(labels)
     if fraction > max_excluded_fraction:
-        reasons = Counter(reason for _, reason in excluded).most_common(3)
+        reasons = Counter(reason_kind(reason) for _, reason in excluded).most_common(3)
         problems.append(
             f"{len(excluded)} of {len(labels)} clips ({fraction:.1%}) are unusable, more than "
             f"max_excluded_fraction={max_excluded_fraction:g} (most common reasons: "

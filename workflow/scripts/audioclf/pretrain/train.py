@@ -18,6 +18,7 @@ from audioclf.io import log, write_torch
 from audioclf.learn.data import ClipDataset, batched, clip_samples, to_device
 from audioclf.learn.registry import MODEL_TYPES, build_model, model_type
 from audioclf.preprocess.cache import PackedClips
+from audioclf.preprocess.clips import is_cached_copy
 from audioclf.pretrain import DEFAULT_POOL, POOLS
 from audioclf.pretrain.autoencoder import LOSS_FFTS, LOSSES, WaveformAutoencoder, encoder_keys
 from audioclf.pretrain.pool import MAX_CLIPS
@@ -54,9 +55,7 @@ def pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded) -> dic
         excluded = EXCLUDED.read(pool_excluded)
         record["excluded"] = len(excluded)
         record["excluded_csv"] = str(pool_excluded)
-        record["excluded_as_dataset_clips"] = int(
-            excluded["reason"].str.startswith("same audio as").sum()
-        )
+        record["excluded_as_dataset_clips"] = int(excluded["reason"].map(is_cached_copy).sum())
     return record
 
 

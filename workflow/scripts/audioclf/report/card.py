@@ -194,9 +194,7 @@ def reading_words(facts: CardFacts) -> list[str]:
 def preprocessing(checkpoint: dict) -> dict:
     """model.pt's preprocessing settings, each one it lacks at the workflow's default (as
     the predict command reads them)."""
-    defaults = asdict(ClipSettings())
-    recorded = checkpoint.get("preprocess") or {}
-    return {**defaults, **{k: v for k, v in recorded.items() if k in defaults}}
+    return asdict(ClipSettings.from_record(checkpoint.get("preprocess") or {}))
 
 
 def preprocessing_section(facts: CardFacts) -> str:

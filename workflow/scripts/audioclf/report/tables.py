@@ -7,7 +7,7 @@ from functools import partial
 
 import pandas as pd
 
-from audioclf.contracts import EXCLUDED, SPLIT_NAMES
+from audioclf.contracts import EXCLUDED, SPLIT_NAMES, reason_kind
 from audioclf.report.formatting import duration, integer, number, percent
 from audioclf.report.inputs import ModelRun
 
@@ -256,14 +256,9 @@ def _duration_row(label: str, part: pd.DataFrame) -> list[str]:
 
 
 def excluded_reasons(excluded: pd.DataFrame) -> Table:
-    """Excluded clips per reason; copies labelled otherwise count as one reason (each
-    names its own copy)."""
-    from audioclf.preprocess.clips import is_label_conflict
-
-    reasons = excluded["reason"].map(
-        lambda r: "same audio as a clip with another label" if is_label_conflict(r) else r
-    )
-    counts = reasons.value_counts()
+    """Excluded clips per kind of reason (reason_kind: "silent", not each file's peak;
+    excluded_list has every file's whole reason)."""
+    counts = excluded["reason"].map(reason_kind).value_counts()
     rows = [[str(reason), integer(n)] for reason, n in counts.items()]
     return Table(["reason", "clips"], rows, numeric={1})
 

@@ -144,7 +144,7 @@ def test_pretrained_names_weights_that_fit_the_type():
     assert "pretrained: audioset" in one_line_error(cnn14(width=4), True)
     assert "download_weights" in one_line_error(cnn14(width=4), "audioset")
     spectrogram = build_model({"type": "spectrogram", "n_mels": 32}, 3, SECOND, SECOND)
-    assert "fits a CNN14 only" in one_line_error(spectrogram, "audioset")
+    assert "fits type cnn14 only" in one_line_error(spectrogram, "audioset")
 
 
 def test_the_builder_needs_16_khz():

@@ -12,7 +12,7 @@ import yaml
 from audioclf.datasets.benchmarks import benchmark_name
 from audioclf.datasets.files import check_path_template
 from audioclf.datasets.kinds import OFFICIAL_SPLIT_KINDS
-from audioclf.learn.limits import check_settings
+from audioclf.learn.limits import check_pretrained, check_sample_rate, check_settings
 from audioclf.pretrain import DEFAULT_POOL
 from audioclf.procedure import (
     config_differences,
@@ -249,8 +249,10 @@ def check_split(config: dict) -> None:
 
 
 def check_models(config: dict) -> None:
-    """Model settings the schema cannot check (they depend on each other or on the sample
-    rate), each error naming the model's key: learn/limits.py's check_settings."""
+    """Model settings the schema cannot check (they depend on each other, on the type or on
+    the sample rate), each error naming the model's key: learn/limits.py's check_settings,
+    check_sample_rate (a type defined at one rate) and check_pretrained (weights that fit
+    the type), before any download or preprocessing."""
     sample_rate = _sample_rate(config)
     errors = []
     for name, settings in (config.get("models") or {}).items():
@@ -258,6 +260,14 @@ def check_models(config: dict) -> None:
             check_settings(settings, sample_rate)
         except ValueError as err:
             errors.append(f"  models.{name}: {err} (at preprocess.sample_rate {sample_rate} Hz)")
+        try:
+            check_sample_rate(settings.get("type"), sample_rate)
+        except ValueError as err:
+            errors.append(f"  models.{name}.type: {err}")
+        try:
+            check_pretrained(settings.get("type"), settings.get("pretrained"))
+        except ValueError as err:
+            errors.append(f"  models.{name}.pretrained: {err}")
     if errors:
         raise ConfigError(
             "the configuration is invalid (see config/README.md for every key):\n"

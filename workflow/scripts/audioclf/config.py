@@ -76,23 +76,16 @@ def apply_defaults(config: dict, defaults_path: str | os.PathLike) -> dict:
     `config`, in place: a key `config` sets wins, as a later config file's does (mappings
     merge key by key, anything else is replaced), and every other key comes from the file.
     Merging it again changes nothing."""
+    # Snakemake's own merge of one config file over another, so the two cannot differ;
+    # imported here, as validation alone needs none of snakemake
+    from snakemake.utils import update_config
+
     with open(defaults_path) as handle:
-        defaults = yaml.safe_load(handle) or {}
-    merged = _merge(defaults, config)
+        merged = yaml.safe_load(handle) or {}
+    update_config(merged, config)
     config.clear()
     config.update(merged)
     return config
-
-
-def _merge(base: dict, over: dict) -> dict:
-    """`over` merged over a copy of `base`, as Snakemake merges one config file over another."""
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def leave_out_models(config: dict) -> None:

@@ -130,6 +130,13 @@ def get_catalog_settings():
     return catalog_settings(DATASET)
 
 
+def get_http_download_options():
+    """dataset.download's options for a plain HTTP download (ESC-50's archive, published
+    weights): retries only, as the others concern FSDKaggle2018's range reads, so that
+    changing one of those reruns neither download."""
+    return {k: v for k, v in DATASET.get("download", {}).items() if k == "retries"}
+
+
 def get_demo_labels():
     labels = config["labels"]
     return list(DEMO_LABELS) if labels == "all" else labels

@@ -6,6 +6,7 @@ import yaml
 
 from audioclf.config import ConfigError, apply_defaults, validate_config
 from audioclf.learn.limits import check_settings
+from audioclf.learn.published import AUDIOSET_CNN14, weights_to_load
 from conftest import REPO
 
 RATE = 16000
@@ -68,6 +69,58 @@ def test_a_models_autoencoder_must_exist_and_fit_its_type():
     message = str(err.value)
     assert "models.raw_ae.pretrained: autoencoder:nope names no pretraining config" in message
     assert "pretrain.raw_conv has a raw1d encoder, which does not fit type raw1d_deep" in message
+
+
+def one_error(config: dict) -> str:
+    """The one line of the ConfigError that validating `config` raises."""
+    with pytest.raises(ConfigError) as err:
+        validate_config(config, SCHEMA)
+    lines = str(err.value).splitlines()[1:]
+    assert len(lines) == 1, lines
+    return lines[0].strip()
+
+
+CNN14 = {"type": "cnn14", "epochs": 1, "lr": 0.001, "batch_size": 8}
+
+
+def test_a_valid_cnn14_loads_its_published_weights_and_no_other_type_does():
+    config = default_config()
+    config["models"]["cnn14"] = {**CNN14, "pretrained": "audioset"}
+    config["models"]["cnn14_scratch"] = {**CNN14, "pretrained": False}
+    config["models"]["cnn14_file"] = {**CNN14, "pretrained": "weights/mine.pth"}
+    validate_config(config, SCHEMA)
+    # what get_weights_input (common.smk) adds as train_model's input
+    assert weights_to_load(config["models"]["cnn14"]) == AUDIOSET_CNN14
+    assert weights_to_load(config["models"]["cnn14_scratch"]) is None
+    assert weights_to_load({"type": "spectrogram", "pretrained": "audioset"}) is None
+
+
+@pytest.mark.parametrize("model_type", ["spectrogram", "raw1d"])
+def test_published_weights_for_a_type_they_do_not_fit_are_refused(model_type):
+    config = default_config()
+    config["models"]["wrong"] = {**CNN14, "type": model_type, "pretrained": "audioset"}
+    assert one_error(config) == (
+        f"models.wrong.pretrained: audioset means {AUDIOSET_CNN14.what}, which fits type "
+        f"cnn14 only, not {model_type}; set type: cnn14, or pretrained: false or the path "
+        f"of a {model_type} weights file"
+    )
+
+
+def test_imagenet_weights_for_cnn14_are_refused_naming_what_fits():
+    config = default_config()
+    config["models"]["cnn14"] = {**CNN14, "pretrained": True}
+    message = one_error(config)
+    assert message.startswith("models.cnn14.pretrained: true means torchvision's ImageNet")
+    assert "set pretrained: audioset, the path of a cnn14 checkpoint, or false" in message
+
+
+def test_cnn14_at_another_sample_rate_is_refused_naming_the_rate_to_set():
+    config = default_config()
+    config["preprocess"]["sample_rate"] = 22050
+    config["models"]["cnn14"] = dict(CNN14)
+    message = one_error(config)
+    assert message.startswith("models.cnn14.type: cnn14's front end")
+    assert "not at preprocess.sample_rate 22050; set preprocess.sample_rate: 16000" in message
 
 
 def test_pools_without_a_source_fail_naming_keys():

@@ -40,7 +40,7 @@ from audioclf.config import apply_defaults, validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
 from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
-from audioclf.learn.published import PUBLISHED_WEIGHTS, published  # noqa: E402
+from audioclf.learn.published import PUBLISHED_WEIGHTS, weights_to_load  # noqa: E402
 from audioclf.pretrain import DEFAULT_POOL  # noqa: E402
 from audioclf.report import figure_files  # noqa: E402
 from audioclf.runs import (  # noqa: E402
@@ -130,6 +130,13 @@ def get_catalog_settings():
     return catalog_settings(DATASET)
 
 
+def get_http_download_options():
+    """dataset.download's options for a plain HTTP download (ESC-50's archive, published
+    weights): retries only, as the others concern FSDKaggle2018's range reads, so that
+    changing one of those reruns neither download."""
+    return {k: v for k, v in DATASET.get("download", {}).items() if k == "retries"}
+
+
 def get_demo_labels():
     labels = config["labels"]
     return list(DEMO_LABELS) if labels == "all" else labels
@@ -173,9 +180,10 @@ def get_encoder_input(wildcards):
 
 def get_weights_input(wildcards):
     """{"weights": its file in resources/weights/} for a model whose `pretrained` names
-    published weights (audioclf/learn/published.py), which download_weights fetches, or
-    finds already there (offline: put the file there yourself)."""
-    weights = published(config["models"][wildcards.model].get("pretrained"))
+    published weights (audioclf/learn/published.py) that fit its type, which
+    download_weights fetches, or finds already there (offline: put the file there
+    yourself)."""
+    weights = weights_to_load(config["models"][wildcards.model])
     if weights is None:
         return {}
     return {

@@ -62,10 +62,7 @@ rule download_esc50:
         root=lambda wildcards, output: Path(output.data).parent,
         url=DATASET.get("esc50", {}).get("url"),
         md5=DATASET.get("esc50", {}).get("md5"),
-        # only the HTTP option: the range-read ones concern FSDKaggle2018's archives
-        download={
-            k: v for k, v in DATASET.get("download", {}).items() if k == "retries"
-        },
+        download=get_http_download_options(),
     script:
         "../scripts/download_esc50.py"
 

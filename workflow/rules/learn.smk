@@ -17,10 +17,7 @@ rule download_weights:
         runtime=60,
     params:
         name=get_weights_name,
-        # only the HTTP option, as for ESC-50: the range-read ones concern FSDKaggle2018's
-        download={
-            k: v for k, v in DATASET.get("download", {}).items() if k == "retries"
-        },
+        download=get_http_download_options(),
     script:
         "../scripts/download_weights.py"
 

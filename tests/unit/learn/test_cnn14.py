@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import zipfile
 from pathlib import Path
+from pickle import UnpicklingError
 
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from audioclf.learn.cnn14 import Cnn14
 from audioclf.learn.models import parameter_groups
 from audioclf.learn.published import AUDIOSET_CNN14, fetch_weights
 from audioclf.learn.registry import build_model
-from audioclf.learn.weights import load_pretrained
+from audioclf.learn.weights import NUMPY_GLOBALS, load_pretrained
 from audioclf.procedure import weights_kind
 from httpserver import FileServer
 
@@ -62,9 +64,10 @@ def test_the_front_end_equals_the_authors_within_1e_4_db():
     assert not any(n.startswith(("spectrogram_extractor", "logmel_extractor")) for n in names)
 
 
-def official_checkpoint(model: Cnn14, path: Path, seed: int = 0) -> dict:
+def official_checkpoint(model: Cnn14, path: Path, seed: int = 0, zipped: bool = True) -> dict:
     """A file of the authors' layout for `model`'s width: {"model": state_dict} of random
-    values (AudioSet's 527-class head), beside their sampler's numpy state."""
+    values (AudioSet's 527-class head), beside their sampler's numpy state; in torch's zip
+    format, or (`zipped` False) in the single-pickle format torch wrote before 1.6."""
     generator = torch.Generator().manual_seed(seed)
     state = {}
     for key, value in model.state_dict().items():
@@ -75,7 +78,8 @@ def official_checkpoint(model: Cnn14, path: Path, seed: int = 0) -> dict:
             else torch.rand(shape, generator=generator) + 0.5
         )
     sampler = {"indexes_per_class": [np.arange(4), np.arange(3)], "queue": [np.int64(2)]}
-    torch.save({"iteration": 600000, "model": state, "sampler": sampler}, path)
+    checkpoint = {"iteration": 600000, "model": state, "sampler": sampler}
+    torch.save(checkpoint, path, _use_new_zipfile_serialization=zipped)
     return state
 
 
@@ -95,6 +99,52 @@ def test_a_checkpoint_of_the_authors_layout_loads_strictly_with_a_new_head(tmp_p
         assert model.eval()(torch.randn(2, 1, SECOND)).shape == (2, 3)
     # fine-tuning's split: the new head is a group of its own
     assert parameter_groups(model)[1] == list(model.fc_audioset.parameters())
+
+
+# A pickle (protocol 2, torch's) names a global as GLOBAL "module\nname\n": numpy 2 pickles
+# its array and scalar rebuilders under numpy._core.multiarray, numpy 1 (which wrote the
+# authors' 2020 files) under numpy.core.multiarray; numpy.dtype and numpy.ndarray are the
+# same in both.
+NUMPY2_GLOBAL, NUMPY1_GLOBAL = b"cnumpy._core.multiarray\n", b"cnumpy.core.multiarray\n"
+
+
+def pickled_by_numpy_1(path: Path) -> bytes:
+    """`path`'s pickle (data.pkl of a zip, else the whole file) rewritten in place to
+    name numpy's globals as numpy 1 did; returns the new pickle."""
+    if not zipfile.is_zipfile(path):
+        data = path.read_bytes().replace(NUMPY2_GLOBAL, NUMPY1_GLOBAL)
+        path.write_bytes(data)
+        return data
+    with zipfile.ZipFile(path) as original:
+        entries = [(info, original.read(info)) for info in original.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as rewritten:
+        for info, data in entries:
+            if info.filename.endswith("/data.pkl"):
+                data = pickled = data.replace(NUMPY2_GLOBAL, NUMPY1_GLOBAL)
+            rewritten.writestr(info, data)
+    return pickled
+
+
+@pytest.mark.parametrize("zipped", [True, False], ids=["zip", "before-torch-1.6"])
+def test_a_checkpoint_pickled_by_numpy_1_loads_with_the_safe_loader(tmp_path, zipped):
+    model = cnn14(3, width=4)
+    path = tmp_path / AUDIOSET_CNN14.file
+    state = official_checkpoint(model, path, zipped=zipped)
+    pickled = pickled_by_numpy_1(path)
+    assert NUMPY1_GLOBAL + b"_reconstruct\n" in pickled and NUMPY1_GLOBAL + b"scalar\n" in pickled
+    assert b"cnumpy\ndtype\n" in pickled and b"cnumpy\nndarray\n" in pickled
+    assert b"numpy._core" not in pickled
+    # torch's own safe loader refuses these names; NUMPY_GLOBALS lets them in
+    with pytest.raises(UnpicklingError, match="numpy.core.multiarray"):
+        torch.load(path, weights_only=True)
+    assert load_pretrained(model, "audioset", weights_file=path) == str(path)
+    loaded = model.state_dict()
+    body = [k for k in loaded if not k.startswith("fc_audioset.")]
+    assert all(torch.equal(loaded[k], state[k]) for k in body)
+    with torch.serialization.safe_globals(NUMPY_GLOBALS):
+        sampler = torch.load(path, weights_only=True)["sampler"]
+    assert [a.tolist() for a in sampler["indexes_per_class"]] == [[0, 1, 2, 3], [0, 1, 2]]
+    assert sampler["queue"] == [np.int64(2)]
 
 
 def test_a_path_loads_the_same_way_and_records_what_it_is(tmp_path):
@@ -144,7 +194,7 @@ def test_pretrained_names_weights_that_fit_the_type():
     assert "pretrained: audioset" in one_line_error(cnn14(width=4), True)
     assert "download_weights" in one_line_error(cnn14(width=4), "audioset")
     spectrogram = build_model({"type": "spectrogram", "n_mels": 32}, 3, SECOND, SECOND)
-    assert "fits a CNN14 only" in one_line_error(spectrogram, "audioset")
+    assert "fits type cnn14 only" in one_line_error(spectrogram, "audioset")
 
 
 def test_the_builder_needs_16_khz():

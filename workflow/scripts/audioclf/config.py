@@ -12,7 +12,7 @@ import yaml
 from audioclf.datasets.benchmarks import benchmark_name
 from audioclf.datasets.files import check_path_template
 from audioclf.datasets.kinds import OFFICIAL_SPLIT_KINDS
-from audioclf.learn.limits import check_settings
+from audioclf.learn.limits import check_pretrained, check_sample_rate, check_settings
 from audioclf.pretrain import DEFAULT_POOL
 from audioclf.procedure import (
     config_differences,
@@ -76,23 +76,16 @@ def apply_defaults(config: dict, defaults_path: str | os.PathLike) -> dict:
     `config`, in place: a key `config` sets wins, as a later config file's does (mappings
     merge key by key, anything else is replaced), and every other key comes from the file.
     Merging it again changes nothing."""
+    # Snakemake's own merge of one config file over another, so the two cannot differ;
+    # imported here, as validation alone needs none of snakemake
+    from snakemake.utils import update_config
+
     with open(defaults_path) as handle:
-        defaults = yaml.safe_load(handle) or {}
-    merged = _merge(defaults, config)
+        merged = yaml.safe_load(handle) or {}
+    update_config(merged, config)
     config.clear()
     config.update(merged)
     return config
-
-
-def _merge(base: dict, over: dict) -> dict:
-    """`over` merged over a copy of `base`, as Snakemake merges one config file over another."""
-    merged = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def leave_out_models(config: dict) -> None:
@@ -249,8 +242,10 @@ def check_split(config: dict) -> None:
 
 
 def check_models(config: dict) -> None:
-    """Model settings the schema cannot check (they depend on each other or on the sample
-    rate), each error naming the model's key: learn/limits.py's check_settings."""
+    """Model settings the schema cannot check (they depend on each other, on the type or on
+    the sample rate), each error naming the model's key: learn/limits.py's check_settings,
+    check_sample_rate (a type defined at one rate) and check_pretrained (weights that fit
+    the type), before any download or preprocessing."""
     sample_rate = _sample_rate(config)
     errors = []
     for name, settings in (config.get("models") or {}).items():
@@ -258,6 +253,14 @@ def check_models(config: dict) -> None:
             check_settings(settings, sample_rate)
         except ValueError as err:
             errors.append(f"  models.{name}: {err} (at preprocess.sample_rate {sample_rate} Hz)")
+        try:
+            check_sample_rate(settings.get("type"), sample_rate)
+        except ValueError as err:
+            errors.append(f"  models.{name}.type: {err}")
+        try:
+            check_pretrained(settings.get("type"), settings.get("pretrained"))
+        except ValueError as err:
+            errors.append(f"  models.{name}.pretrained: {err}")
     if errors:
         raise ConfigError(
             "the configuration is invalid (see config/README.md for every key):\n"

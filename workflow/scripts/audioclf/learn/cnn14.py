@@ -14,12 +14,14 @@ from torch import nn
 from torch.nn import functional as F
 
 from audioclf.learn.features import _masks
+from audioclf.learn.limits import FIXED_SAMPLE_RATES, check_sample_rate
 from audioclf.learn.registry import register
 
 # The front end of the 16 kHz checkpoint (the authors' README and their Cnn14_16k, which
 # asserts these values): a 512-sample periodic Hann window every 160 samples, centred
 # with reflect padding; 64 Slaney mel bands from 50 to 8000 Hz; 10 log10 of the power.
-SAMPLE_RATE = 16000
+# The rate lives in learn/limits.py, which the config check reads without torch.
+SAMPLE_RATE = FIXED_SAMPLE_RATES["cnn14"]
 WINDOW = 512
 HOP = 160
 MEL_BANDS = 64
@@ -200,11 +202,7 @@ class Cnn14(nn.Module):
 )
 def build_cnn14(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
     """CNN14 at `width` (64: the checkpoint's); its front end is defined at 16 kHz only."""
-    if sample_rate != SAMPLE_RATE:
-        raise ValueError(
-            f"CNN14's front end (and its AudioSet checkpoint) is defined at {SAMPLE_RATE} Hz, "
-            f"but the cache is at {sample_rate} Hz; set preprocess.sample_rate: {SAMPLE_RATE}"
-        )
+    check_sample_rate("cnn14", sample_rate)
     width = int(settings["width"])
     if width < 1:
         raise ValueError(f"width {width} must be at least 1; fix it in config")

@@ -1,14 +1,17 @@
 """Model settings that config validation checks before any job starts, without torch.
 
-The training defaults, the augmentation's and the front end's defaults and the limits a
-filterbank or a whole-clip model must fit live here, so the Snakefile (which never imports
-torch), the procedure record (audioclf.procedure) and the builders in learn/models.py read
-the same values and check the same rules with the same messages.
+The training defaults, the augmentation's and the front end's defaults, the limits a
+filterbank or a whole-clip model must fit, the sample rate a type is defined at and the
+pretrained weights a type can load live here, so the Snakefile (which never imports
+torch), the procedure record (audioclf.procedure) and the builders in learn/models.py and
+learn/cnn14.py read the same values and check the same rules with the same messages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from audioclf.learn.published import PUBLISHED_WEIGHTS, published
 
 # What every model type fills in for training settings its config leaves out.
 TRAINING_DEFAULTS = {
@@ -42,6 +45,10 @@ FRONT_END_DEFAULTS = {
     "time_masks": 1,
     "time_mask_width": 20,
 }
+
+# The types whose front end is defined at one sample rate: CNN14's fixed STFT and mel
+# filters are those of PANNs' 16 kHz AudioSet checkpoint (learn/cnn14.py reads it here).
+FIXED_SAMPLE_RATES = {"cnn14": 16000}
 
 FILTERBANK_INITS = ("mel", "random", "linear")
 # A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.
@@ -105,3 +112,35 @@ def check_settings(settings: Mapping, sample_rate: int) -> None:
         check_front_end(n_fft, int(s["hop_length"]), int(s["n_mels"]))
     if set(WHOLE_CLIP_DEFAULTS) & set(settings):
         check_whole_clip(sample_rate, n_fft, float(s["max_seconds"]), float(s["batch_seconds"]))
+
+
+def check_sample_rate(model_type: str, sample_rate: int) -> None:
+    """Raise ValueError when `model_type` is defined at one sample rate and the cache
+    (preprocess.sample_rate) is at another."""
+    fixed = FIXED_SAMPLE_RATES.get(model_type)
+    if fixed is not None and sample_rate != fixed:
+        raise ValueError(
+            f"{model_type}'s front end (and its published weights) is defined at {fixed} Hz "
+            f"only, not at preprocess.sample_rate {sample_rate}; set preprocess.sample_rate: "
+            f"{fixed}, or use another type"
+        )
+
+
+def check_pretrained(model_type: str, pretrained) -> None:
+    """Raise ValueError when `pretrained` asks for weights that cannot fit `model_type`:
+    published weights (learn/published.py) of another type, or `true` (torchvision's
+    ImageNet resnet18) for a type that has published weights of its own."""
+    weights = published(pretrained)
+    if weights is not None and weights.fits != model_type:
+        raise ValueError(
+            f"{pretrained} means {weights.what}, which fits type {weights.fits} only, not "
+            f"{model_type}; set type: {weights.fits}, or pretrained: false or the path of a "
+            f"{model_type} weights file"
+        )
+    own = [w.name for w in PUBLISHED_WEIGHTS.values() if w.fits == model_type]
+    if pretrained is True and own:
+        raise ValueError(
+            f"true means torchvision's ImageNet resnet18, which does not fit type "
+            f"{model_type}; set pretrained: {' or '.join(own)}, the path of a {model_type} "
+            "checkpoint, or false"
+        )

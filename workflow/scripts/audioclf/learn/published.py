@@ -1,10 +1,11 @@
 """Published pretrained weights that the workflow downloads itself: what `pretrained:
 <name>` fetches, from where, and how the report cites it. Torch-free, so the Snakefile
-reads it (the download_weights rule and train_model's input)."""
+reads it (the download_weights rule, train_model's input and the config check)."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,10 +13,12 @@ from pathlib import Path
 @dataclass(frozen=True)
 class PublishedWeights:
     """One published weights file: `name` is the `pretrained:` value that asks for it (and
-    the procedure record's `weights`), `file` its name in resources/weights/."""
+    the procedure record's `weights`), `file` its name in resources/weights/, `fits` the
+    model type whose state_dict it holds (no other type can load it)."""
 
     name: str
     file: str
+    fits: str
     url: str
     md5: str | None  # None: not checked
     what: str  # the network and its pretraining, in words
@@ -25,6 +28,7 @@ class PublishedWeights:
 AUDIOSET_CNN14 = PublishedWeights(
     name="audioset",
     file="Cnn14_16k_mAP=0.438.pth",
+    fits="cnn14",
     url="https://zenodo.org/records/3987831/files/Cnn14_16k_mAP%3D0.438.pth?download=1",
     # the md5 Zenodo lists for the file, as several projects that download it quote it
     # (the record page itself was not read here)
@@ -44,6 +48,13 @@ PUBLISHED_WEIGHTS = {w.name: w for w in (AUDIOSET_CNN14,)}
 def published(pretrained) -> PublishedWeights | None:
     """The published weights a `pretrained:` value names, else None."""
     return PUBLISHED_WEIGHTS.get(pretrained) if isinstance(pretrained, str) else None
+
+
+def weights_to_load(settings: Mapping) -> PublishedWeights | None:
+    """The published weights a model's settings load: those its `pretrained` names, if
+    they fit its `type`; else None."""
+    weights = published(settings.get("pretrained"))
+    return weights if weights is not None and weights.fits == settings.get("type") else None
 
 
 def fetch_weights(name: str, dest: str | os.PathLike, **http) -> Path:

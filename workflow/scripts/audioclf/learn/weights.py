@@ -146,9 +146,10 @@ def load_pretrained(
         return None
     if isinstance(model, Cnn14):
         return load_cnn14(model, pretrained, weights_file)
-    if published(pretrained) is not None:
+    weights = published(pretrained)
+    if weights is not None:
         raise ValueError(
-            f"pretrained: {pretrained} means {published(pretrained).what}, which fits a CNN14 "
+            f"pretrained: {pretrained} means {weights.what}, which fits type {weights.fits} "
             f"only, not a {type(model).__name__}; set `pretrained: false` or a state_dict path"
         )
     if not isinstance(model, SpectrogramClassifier):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from audioclf.split.groups import split_groups
-from audioclf.split.stratified import stratified_split
+from audioclf.split.stratified import SplitError, stratified_split
 from audioclf.split.write import write_split
 
 FRACTIONS = {"train": 0.64, "valid": 0.16, "test": 0.20}
@@ -116,3 +116,52 @@ def test_the_official_split_leaves_out_train_copies_of_test_clips(tmp_path):
     assert (parts_of_each_copy(split, frame) == 1).all()
     left_out = frame[(frame["source"] == "train") & frame["samples_hash"].isin(tested)]
     assert len(left_out) > 0 and set(left_out["fname"]).isdisjoint(split["fname"])
+
+
+def labelled(counts: dict[str, int], copies: dict[str, int] | None = None) -> pd.DataFrame:
+    """`counts[label]` clips of each label, the first `copies[label]` of them all the same
+    audio (one samples_hash), the others distinct."""
+    rows = []
+    for label, n in counts.items():
+        same = (copies or {}).get(label, 0)
+        rows += [(f"{label}_{i}.wav", label, f"{label}{max(i, same - 1)}") for i in range(n)]
+    frame = pd.DataFrame(rows, columns=["fname", "label", "samples_hash"])
+    return frame.assign(path="x")
+
+
+def test_a_label_too_small_to_split_is_named_as_such_whatever_copies_other_labels_have(
+    tmp_path,
+):
+    """One copy pair in label a must not turn b's plain shortage into advice about groups."""
+    write_inputs(tmp_path, labelled({"a": 50, "b": 3}, copies={"a": 2}))
+    with pytest.raises(SplitError) as err:
+        split_of(tmp_path, "seed0")
+    message = str(err.value)
+    assert message.startswith("label 'b' has 3 usable clip(s): too few for one clip in each")
+    assert "copies" not in message and "group" not in message
+
+
+def test_copies_that_leave_too_few_distinct_clips_are_named_as_such(tmp_path):
+    """Label c has 5 clips (enough for the fractions) but 2 distinct sounds: the copies
+    stay in one part, so some part has none; the message says so, not 'map a column'."""
+    write_inputs(tmp_path, labelled({"a": 20, "c": 5}, copies={"c": 4}))
+    with pytest.raises(SplitError) as err:
+        split_of(tmp_path, "seed0")
+    message = str(err.value)
+    assert message.startswith(
+        f"{tmp_path / 'clips.csv'}: too few distinct clips for label(s) ['c']"
+    )
+    assert "'c' has 2 distinct clip(s), none in" in message
+    assert "copies of the same audio (clips.csv samples_hash) stay in one part" in message
+    assert "map a column" not in message
+
+
+def test_mapped_groups_that_leave_a_label_without_clips_keep_the_advice_on_groups(tmp_path):
+    frame = labelled({"a": 20, "c": 5}).assign(group=lambda f: f["fname"])
+    frame.loc[frame["label"] == "c", "group"] = ["g1", "g1", "g1", "g2", "g2"]
+    write_inputs(tmp_path, frame, ("fname", "label", "path", "group"))
+    with pytest.raises(SplitError) as err:
+        split_of(tmp_path, "seed0")
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'subset.csv'}: dataset.columns.group: whole groups")
+    assert "'c', in 2 group(s), has none in" in message and "map a column" in message

@@ -94,23 +94,36 @@ def assign_groups(
 def check_parts(
     labels: pd.Series, groups: pd.Series, parts: np.ndarray, names, source: str, key: str = KEY
 ) -> None:
-    """A SplitError naming the key and each label that some part of `names` has no clip of."""
+    """A SplitError naming each label that some part of `names` has no clip of, and the fix
+    by what made the groups (`key`): copies of the same audio alone (COPIES_KEY), too few
+    distinct clips; else too few of the user's groups."""
     present = pd.crosstab(labels.to_numpy(), parts).reindex(columns=list(names), fill_value=0)
     n_groups = groups.groupby(labels.to_numpy()).nunique()
     lacking = {
         label: [name for name in names if row[name] == 0] for label, row in present.iterrows()
     }
     lacking = {label: empty for label, empty in lacking.items() if empty}
-    if lacking:
-        words = "; ".join(
-            f"{label!r}, in {n_groups[label]} group(s), has none in {', '.join(empty)}"
-            for label, empty in lacking.items()
-        )
+    if not lacking:
+        return
+    said = (
+        "{!r} has {} distinct clip(s), none in {}"
+        if key == COPIES_KEY
+        else "{!r}, in {} group(s), has none in {}"
+    )
+    words = "; ".join(
+        said.format(label, n_groups[label], ", ".join(empty)) for label, empty in lacking.items()
+    )
+    if key == COPIES_KEY:
         raise SplitError(
-            f"{source}: {key}: whole groups leave label(s) {sorted(lacking)} without clips in "
-            f"a part ({words}); map a column with more groups per label, change "
+            f"{source}: too few distinct clips for label(s) {sorted(lacking)} ({words}): "
+            f"{key} stay in one part; add other clips of those labels, change "
             "split.fractions, or leave those labels out"
         )
+    raise SplitError(
+        f"{source}: {key}: whole groups leave label(s) {sorted(lacking)} without clips in "
+        f"a part ({words}); map a column with more groups per label, change "
+        "split.fractions, or leave those labels out"
+    )
 
 
 def grouped_split(

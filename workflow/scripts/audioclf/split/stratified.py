@@ -27,19 +27,28 @@ def check_fractions(fractions: dict[str, float]) -> None:
         raise SplitError(f"split.fractions: {problem}")
 
 
+def check_label_counts(clips: pd.DataFrame, fractions: dict[str, float]) -> None:
+    """A SplitError naming the first label (sorted) whose usable clips are too few for one
+    clip in each of train/valid/test at `fractions`, however the clips are grouped."""
+    sizes = clips["label"].value_counts()
+    for label in sorted(sizes.index):
+        if min(split_counts_for(int(sizes[label]), fractions).values()) < 1:
+            raise SplitError(
+                f"label {label!r} has {sizes[label]} usable clip(s): too few for one clip in "
+                f"each of train/valid/test with fractions {fractions}; add clips or drop the "
+                "label"
+            )
+
+
 def stratified_split(clips: pd.DataFrame, fractions: dict[str, float], seed: int) -> pd.DataFrame:
     """`fname,label,split` for every clip; each class split within one clip of `fractions`."""
     check_fractions(fractions)
+    check_label_counts(clips, fractions)
     rng = np.random.default_rng(seed)
     parts = []
     for label in sorted(clips["label"].unique()):
         names = clips.loc[clips["label"] == label, "fname"].to_numpy()
         counts = split_counts_for(len(names), fractions)
-        if min(counts.values()) < 1:
-            raise SplitError(
-                f"label {label!r} has {len(names)} usable clip(s): too few for one clip in each "
-                f"of train/valid/test with fractions {fractions}; add clips or drop the label"
-            )
         order = rng.permutation(len(names))
         names = names[order]
         assigned = np.repeat(SPLITS, [counts[s] for s in SPLITS])

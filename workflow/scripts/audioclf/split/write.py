@@ -14,6 +14,8 @@ from audioclf.split.groups import COPIES_KEY, KEY, clip_groups, grouped_split, s
 from audioclf.split.official import official_split
 from audioclf.split.stratified import (
     SplitError,
+    check_fractions,
+    check_label_counts,
     count_table,
     nested_train_subset,
     stratified_split,
@@ -57,12 +59,16 @@ def make_split(
         )  # fmt: skip
     if fold is None:
         clips = CLIPS.read(clips_csv)
+        # a label too small to split at all is named as such, whatever the groups are
+        check_fractions(fractions)
+        check_label_counts(clips, fractions)
         groups = clip_groups(subset_csv, clips)
         whole = split_groups(groups, clips["samples_hash"])
         if whole is None:
             return stratified_split(clips, fractions, split_seed)
-        key = COPIES_KEY if groups is None else KEY
-        split = grouped_split(clips, whole, fractions, split_seed, str(subset_csv), key)
+        # the file that made the groups: clips.csv's hashes alone, or subset.csv's groups
+        source, key = (clips_csv, COPIES_KEY) if groups is None else (subset_csv, KEY)
+        split = grouped_split(clips, whole, fractions, split_seed, str(source), key)
         # the split names the groups the user mapped (dataset.columns.group), if any
         return split.drop(columns="group") if groups is None else split.assign(group=groups)
     splits = fold_splits(

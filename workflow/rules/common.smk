@@ -38,6 +38,7 @@ put_first_on_path(package_folder())
 
 from audioclf.config import apply_defaults, validate_config  # noqa: E402
 from audioclf.datasets.benchmarks import official_folds  # noqa: E402
+from audioclf.datasets.files import folder_listing  # noqa: E402
 from audioclf.datasets.kinds import DEMO_LABELS, dataset_kind  # noqa: E402
 from audioclf.datasets.settings import catalog_settings  # noqa: E402
 from audioclf.learn.published import PUBLISHED_WEIGHTS, weights_to_load  # noqa: E402
@@ -229,14 +230,12 @@ def get_pool_meta_input(wildcards):
 def get_pool_selection(wildcards):
     """The settings that choose a pool's files, and nothing else, so that a change of
     epochs or lr never selects, fetches or decodes the pool again. A folder pool's listing
-    (each audio file's path, size and mtime, as a digest) is one of them: adding, removing
-    or editing a file anywhere under its folders selects it again."""
+    (the path, size and mtime of each entry walk_audio finds there, the audio files and
+    those it names with a reason, as a digest) is one of them: adding, removing or editing a file anywhere
+    under its folders selects it again."""
     settings = config["pretrain"][wildcards.name]
     pool = pool_of(wildcards.name)
     if pool == "folder":
-        # here, not at the top: it imports pandas, which a run without a folder pool skips
-        from audioclf.pretrain.listing import folder_listing
-
         return {"pool": pool, "folders": settings["folders"],
                 "listing": folder_listing(settings["folders"])}  # fmt: skip
     return {
@@ -436,7 +435,4 @@ def get_predict_listing(wildcards):
     """predict.folder's listing (each entry's path, size and mtime) as a digest: adding,
     removing or editing a file there reruns predict_audio, as a folder pool's listing
     reruns its pool."""
-    # here, not at the top: only a run that predicts lists the folder
-    from audioclf.evaluate.predict import folder_listing
-
-    return folder_listing(get_predict_folder(wildcards))
+    return folder_listing([get_predict_folder(wildcards)], others=True)

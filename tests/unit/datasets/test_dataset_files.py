@@ -16,12 +16,36 @@ from audioclf.preprocess import audio as preprocess_audio
 from audioclf.preprocess import clips as preprocess_clips
 from httpserver import wav_bytes
 
+
+def outside(target) -> str:
+    """excluded.csv's reason for a file that resolves to `target`, outside the folder."""
+    return f"{OUTSIDE} (resolves to {os.path.realpath(target)})"
+
+
 LONG_NAME = "a" * 300 + ".wav"
 
 
-@pytest.mark.parametrize("template", ["fold{fold}/{fname}", "{dir}/{fname}", "{fname}", "x"])
+@pytest.mark.parametrize(
+    "template", ["fold{fold}/{fname}", "{dir}/{fname}", "{fname}", "x", "{class-id}/{file name}"]
+)
 def test_a_plain_template_inside_the_folder_is_accepted(template):
     check_path_template(template)
+
+
+def test_a_template_of_csv_columns_that_are_no_identifiers_finds_the_files(tmp_path):
+    """Any CSV column is a field, as str.format_map reads it: spaces and dashes too."""
+    root = tmp_path / "data"
+    (root / "dogs").mkdir(parents=True)
+    (root / "cats").mkdir()
+    (root / "dogs" / "bark.wav").write_bytes(wav_bytes(0.1))
+    (root / "cats" / "meow.wav").write_bytes(wav_bytes(0.1, seed=1))
+    pd.DataFrame(
+        {"fname": ["d1", "c1"], "label": ["dog", "cat"], "file name": ["bark.wav", "meow.wav"],
+         "class-id": ["dogs", "cats"]}
+    ).to_csv(tmp_path / "meta.csv", index=False)  # fmt: skip
+    catalog = folder_catalog(root, tmp_path / "meta.csv", path_template="{class-id}/{file name}")
+    assert catalog["path"].tolist() == [str(root / "dogs/bark.wav"), str(root / "cats/meow.wav")]
+    assert catalog["exclusion"].tolist() == ["", ""]
 
 
 @pytest.mark.parametrize(
@@ -32,6 +56,8 @@ def test_a_plain_template_inside_the_folder_is_accepted(template):
         ("{fname:>10}", "not a plain field"),
         ("{fname!r}", "not a plain field"),
         ("{}", "not a plain field"),
+        ("{0}", "not a plain field"),
+        ("{dir}/{1}", "not a plain field"),
         ("{fname", "expected '}'"),
         ("../x/{fname}", "leads out of dataset.path"),
         ("/etc/{fname}", "leads out of dataset.path"),
@@ -75,7 +101,9 @@ def test_the_catalog_names_why_each_hostile_file_is_not_read(hostile):
     assert {name: reasons[name] for name in ("cat0.wav", "dog3.wav", "inner.wav")} == {
         "cat0.wav": "", "dog3.wav": "", "inner.wav": ""
     }  # fmt: skip
-    assert reasons["/etc/hostname"] == reasons["../x.wav"] == reasons["out.wav"] == OUTSIDE
+    assert reasons["/etc/hostname"] == outside("/etc/hostname")
+    assert reasons["../x.wav"] == outside(root.parent / "x.wav")
+    assert reasons["out.wav"] == outside(root.parent / "elsewhere" / "far.wav")
     assert reasons["pipe.wav"] == "not a regular file: a FIFO (named pipe)"
     assert reasons["gone.wav"] == f"dangling symlink (to {root / 'nothing-here.wav'})"
     assert reasons["loop.wav"] == "symlink loop"
@@ -118,7 +146,8 @@ def test_preprocessing_lists_each_hostile_file_with_its_reason_and_opens_none(
     excluded = pd.read_csv(out / "excluded.csv")
     reasons = dict(zip(excluded["fname"], excluded["reason"], strict=True))
     assert reasons == {
-        "/etc/hostname": OUTSIDE, "../x.wav": OUTSIDE, "out.wav": OUTSIDE,
+        "/etc/hostname": outside("/etc/hostname"), "../x.wav": outside(root.parent / "x.wav"),
+        "out.wav": outside(root.parent / "elsewhere" / "far.wav"),
         "pipe.wav": "not a regular file: a FIFO (named pipe)",
         "gone.wav": f"dangling symlink (to {root / 'nothing-here.wav'})",
         "loop.wav": "symlink loop", LONG_NAME: "unreadable (File name too long)",
@@ -134,9 +163,9 @@ def test_a_template_or_dir_column_leading_out_is_excluded_row_by_row(tmp_path):
         tmp_path / "meta.csv", index=False
     )
     catalog = folder_catalog(root, tmp_path / "meta.csv", columns={"dir": "dir"})
-    assert catalog["exclusion"].tolist() == ["", OUTSIDE]
+    assert catalog["exclusion"].tolist() == ["", outside(tmp_path.parent / "2.wav")]
     catalog = folder_catalog(root, tmp_path / "meta.csv", path_template="{dir}/{fname}")
-    assert catalog["exclusion"].tolist() == ["", OUTSIDE]
+    assert catalog["exclusion"].tolist() == ["", outside(tmp_path.parent / "2.wav")]
     with pytest.raises(CatalogError, match="not a plain field"):
         folder_catalog(root, tmp_path / "meta.csv", path_template="{fname.__class__}")
 
@@ -159,7 +188,7 @@ def test_a_label_regex_catalog_names_fifos_and_broken_symlinks(tmp_path):
         "dog_1.wav": "",
         "dog_2.wav": "",
         "dog_3.wav": "symlink loop",
-        "dog_4.wav": OUTSIDE,
+        "dog_4.wav": outside(tmp_path),
     }
 
 

@@ -16,7 +16,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from audioclf.evaluate.predict import folder_listing, main, predict_files, preprocess_settings
+from audioclf.datasets.files import folder_listing
+from audioclf.evaluate.predict import main, predict_files, preprocess_settings
 from audioclf.evaluate.scoring import evaluate
 from audioclf.learn.train import train
 from audioclf.preprocess.cache import PackedClips
@@ -378,16 +379,16 @@ def test_a_silent_file_is_reported_unusable_not_labelled(workflow, tmp_path, cap
 
 
 def test_the_folder_listing_changes_with_every_entry_predict_would_name(tmp_path):
-    """The predict_audio rule reruns when this digest changes: a file added, removed,
-    grown or touched, and a FIFO or a dangling symlink added too."""
+    """The predict_audio rule reruns when this digest (its listing param) changes: a file
+    added, removed, grown or touched, and a FIFO or a dangling symlink added too."""
     folder = tmp_path / "new"
     folder.mkdir()
     (folder / "a.wav").write_bytes(b"RIFF one")
-    seen = [folder_listing(folder)]
-    assert folder_listing(folder) == seen[-1]  # nothing changed: the same digest
+    seen = [folder_listing([folder], others=True)]
+    assert folder_listing([folder], others=True) == seen[-1]  # nothing changed: the same
 
     def changed():
-        seen.append(folder_listing(folder))
+        seen.append(folder_listing([folder], others=True))
         return seen[-1] not in seen[:-1]
 
     (folder / "b.wav").write_bytes(b"RIFF two")

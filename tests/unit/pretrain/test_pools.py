@@ -1,6 +1,7 @@
 """The pools of their own: a folder of unlabeled audio and the labels a run leaves out,
 each decoded once into its own cache without any dataset clip, then pretrained on."""
 
+import os
 import shutil
 
 import pandas as pd
@@ -12,6 +13,7 @@ from audioclf.datasets.fsdkaggle import fsdkaggle_catalog
 from audioclf.preprocess.clips import preprocess_subset
 from audioclf.pretrain.pool import PoolError, folder_pool, other_labels_pool, write_pool
 from audioclf.pretrain.train import PretrainError, pretrain
+from httpserver import wav_bytes
 
 SETTINGS = {"encoder": "raw1d", "epochs": 3, "batch_size": 4, "crop_seconds": 0.25}
 
@@ -73,6 +75,41 @@ def test_a_folder_pool_excludes_unreadable_files_and_dataset_clips_naming_them(
     )
     assert excluded.loc[str(tmp_path / "unlabeled" / "broken.wav"), "reason"]
     assert len(CLIPS.read(pool / "clips.csv")) == 6
+
+
+@pytest.mark.timeout(60)
+def test_a_folder_pool_names_fifos_broken_symlinks_and_folder_links_in_excluded(tmp_path):
+    """Entries named like audio that are no regular file are listed in the pool's
+    excluded.csv with their reason, never opened (a FIFO would hang the test)."""
+    folder = tmp_path / "unlabeled"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "ok.wav").write_bytes(wav_bytes(0.3))
+    os.mkfifo(folder / "pipe.wav")
+    (folder / "gone.wav").symlink_to(tmp_path / "nothing.wav")
+    (folder / "more").symlink_to(folder / "sub")
+    (folder / "notes.txt").write_text("not named like audio, not listed")
+    write_pool(tmp_path / "pool.csv", "mine", {"pool": "folder", "folders": [str(folder)]},
+               kind="folder", labels=["x"])  # fmt: skip
+    summary = preprocess_subset(
+        tmp_path / "pool.csv", tmp_path / "cache.pt", tmp_path / "clips.csv",
+        tmp_path / "excluded.csv", max_excluded_fraction=1.0, require_every_label=False,
+        progress=False,
+    )  # fmt: skip
+    excluded = EXCLUDED.read(tmp_path / "excluded.csv")
+    assert dict(zip(excluded["path"], excluded["reason"], strict=True)) == {
+        str(folder / "pipe.wav"): "not a regular file: a FIFO (named pipe)",
+        str(folder / "gone.wav"): f"dangling symlink (to {tmp_path / 'nothing.wav'})",
+        str(folder / "more"): "a symlink to a folder, not followed; give that folder itself",
+    }
+    assert summary["usable"] == 1
+    assert CLIPS.read(tmp_path / "clips.csv")["fname"].tolist() == [str(folder / "sub/ok.wav")]
+
+
+def test_a_pool_of_only_unreadable_entries_fails_naming_them(tmp_path):
+    os.mkfifo(tmp_path / "pipe.wav")
+    fifo = r"1 entries it cannot read \(.*pipe.wav: not a regular file: a FIFO"
+    with pytest.raises(PoolError, match=rf"0 audio files .*{fifo}"):
+        folder_pool("mine", [tmp_path])
 
 
 def test_pretraining_on_a_folder_pool_records_its_source_and_exclusions(folder_pool_run):

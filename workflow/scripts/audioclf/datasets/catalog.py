@@ -13,40 +13,6 @@ import pandas as pd
 
 from audioclf.contracts import ContractError, Table
 
-# The file extensions of each libsndfile format (its `sf.available_formats()` names); RAW
-# (headerless: no rate, no sample format) is left out, as no file says it is raw audio.
-FORMAT_EXTENSIONS = {
-    "WAV": (".wav",), "WAVEX": (".wav",), "RF64": (".rf64", ".wav"), "W64": (".w64",),
-    "AIFF": (".aif", ".aiff", ".aifc"), "AU": (".au", ".snd"), "CAF": (".caf",),
-    "FLAC": (".flac",), "OGG": (".ogg", ".oga", ".opus"), "MP3": (".mp3",),
-    "PAF": (".paf",), "SVX": (".iff", ".svx"), "NIST": (".nist", ".sph"), "VOC": (".voc",),
-    "IRCAM": (".sf", ".ircam"), "MAT4": (".mat",), "MAT5": (".mat",), "PVF": (".pvf",),
-    "XI": (".xi",), "HTK": (".htk",), "SDS": (".sds",), "AVR": (".avr",), "SD2": (".sd2",),
-    "WVE": (".wve",), "MPC2K": (".mpc",),
-}  # fmt: skip
-
-
-def _libsndfile_extensions() -> frozenset[str]:
-    import soundfile as sf
-
-    return frozenset(
-        ext for name in sf.available_formats() for ext in FORMAT_EXTENSIONS.get(name, ())
-    )
-
-
-# Every extension a folder's audio is listed by: the formats this machine's libsndfile
-# reads (WAV, FLAC, OGG Vorbis and Opus, MP3, AIFF, ...), so nothing it could decode is
-# skipped and nothing listed is a format it cannot.
-AUDIO_EXTENSIONS = _libsndfile_extensions()
-COMMON_EXTENSIONS = (".wav", ".flac", ".ogg", ".opus", ".mp3", ".aiff")
-
-
-def extensions_words() -> str:
-    """The extensions read, in a few words for an error message."""
-    common = [e for e in COMMON_EXTENSIONS if e in AUDIO_EXTENSIONS]
-    return f"{', '.join(common)} and {len(AUDIO_EXTENSIONS) - len(common)} more libsndfile formats"
-
-
 CATALOG_COLUMNS = ["fname", "label", "source", "manually_verified", "path"]
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from audioclf.datasets.catalog import (
-    AUDIO_EXTENSIONS,
-    CATALOG_COLUMNS,
-    CatalogError,
-    check_folds,
+from audioclf.datasets.catalog import CATALOG_COLUMNS, CatalogError, check_folds, read_metadata
+from audioclf.datasets.files import (
+    audio_extensions,
+    check_path_template,
+    exclusion,
     extensions_words,
-    read_metadata,
+    walk_audio,
 )
-from audioclf.datasets.files import check_path_template, exclusion
 
 ROLES = ("fname", "label", "fold", "dir", "group")
 
@@ -143,13 +143,15 @@ def _labels_from_names(root: Path, label_regex: str) -> pd.DataFrame:
         raise CatalogError(f"dataset.label_regex {label_regex!r} is not a regex: {err}") from err
     if "label" not in pattern.groupindex:
         raise CatalogError(f"dataset.label_regex {label_regex!r} has no named group (?P<label>...)")
-    # not only regular files: a FIFO, a dangling symlink or a loop named like audio is
-    # listed too, so that excluded.csv names it (the catalog's exclusion column)
-    files = sorted(
-        p.relative_to(root).as_posix()
-        for p in root.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS and not (p.is_dir() and not p.is_symlink())
-    )
+    # not only the audio files: an entry named like audio that is not one (a FIFO, a
+    # dangling symlink, a loop) is listed too, so that excluded.csv names it (the catalog's
+    # exclusion column); a symlink to a folder named otherwise has no clip name to list
+    found, skipped = walk_audio([root])
+    for path, why in skipped.items():
+        if Path(path).suffix.lower() not in audio_extensions():
+            print(f"{path}: {why}", file=sys.stderr)
+    named = [path for path in skipped if Path(path).suffix.lower() in audio_extensions()]
+    files = sorted(Path(path).relative_to(root).as_posix() for path in [*found, *named])
     if not files:
         raise CatalogError(f"{root}: no audio files ({extensions_words()})")
     rows, unmatched = [], []

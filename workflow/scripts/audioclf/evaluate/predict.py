@@ -99,13 +99,11 @@ def preprocess_settings(
 
 def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str, str]]:
     """(the files to score, {input: why it is not scored}): the paths as given, a folder
-    replaced by the audio files under it (sorted). Nothing here opens a file: an input that
-    is not a regular file (a FIFO, a device, a dangling symlink, a symlink loop) is named
-    with its reason (file_problem), never opened, for a FIFO would block the reader. Under a
-    folder, so is a file whose extension no libsndfile format has, a symlink to a folder
-    (not followed: it may lead back up), and a folder without audio."""
-    from audioclf.datasets.catalog import AUDIO_EXTENSIONS, extensions_words
-    from audioclf.datasets.files import file_problem
+    replaced by what walk_audio finds under it, every other entry there named too. Nothing
+    here opens a file: an input that is not a regular file (a FIFO, a device, a dangling
+    symlink, a symlink loop) is named with its reason (file_problem), never opened, for a
+    FIFO would block the reader; so is a folder without audio."""
+    from audioclf.datasets.files import extensions_words, file_problem, walk_audio
 
     files, skipped = [], {}
     for path in paths:
@@ -116,24 +114,11 @@ def audio_files(paths: Sequence[str | os.PathLike]) -> tuple[list[str], dict[str
             else:
                 files.append(str(path))
             continue
-        # every entry but the folders walked into; a symlink to a folder is not walked into
-        found = sorted(p for p in Path(path).rglob("*") if p.is_symlink() or not p.is_dir())
-        audio = []
-        for p in found:
-            if p.is_dir():
-                skipped[str(p)] = "a symlink to a folder, not followed; give that folder itself"
-            elif problem := file_problem(p):
-                skipped[str(p)] = problem
-            elif p.suffix.lower() not in AUDIO_EXTENSIONS:
-                skipped[str(p)] = (
-                    f"not read: extension {p.suffix or '(none)'} is not an audio format "
-                    f"libsndfile reads ({extensions_words()})"
-                )
-            else:
-                audio.append(str(p))
+        audio, others = walk_audio([path], others=True)
+        skipped.update(others)
         if not audio:
             skipped[str(path)] = (
-                f"no audio files in this folder ({len(found)} other file(s); {extensions_words()})"
+                f"no audio files in this folder ({len(others)} other file(s); {extensions_words()})"
             )
         files += audio
     return files, skipped
@@ -259,16 +244,6 @@ def is_predictions_csv(path: str | os.PathLike) -> bool:
         and bool(probabilities)
         and all(c.startswith("prob_") for c in probabilities)
     )
-
-
-def folder_listing(folder: str | os.PathLike) -> str:
-    """A digest of what audio_files finds under `folder`: each entry's path, size and mtime.
-    The predict_audio rule's params hold it, so that adding, removing or changing a file
-    there reruns predict."""
-    from audioclf.pretrain.listing import listing_digest
-
-    files, skipped = audio_files([folder])
-    return listing_digest([*files, *skipped])
 
 
 def preprocess_files(files: list[str], settings) -> tuple[list[int], list, list[str | None]]:

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 
 from audioclf.contracts import SUBSET
-from audioclf.datasets.catalog import CatalogError, extensions_words
+from audioclf.datasets.catalog import CatalogError
+from audioclf.datasets.files import extensions_words, walk_audio
 from audioclf.datasets.subset import build_catalog
 from audioclf.pretrain import DEFAULT_POOL
-from audioclf.pretrain.listing import audio_files
 
 UNLABELED = "unlabeled"  # the label column of a folder pool: its clips carry none
 MAX_CLIPS = 1000  # other_labels' default cap
@@ -27,22 +27,28 @@ class PoolError(ValueError):
 
 
 def folder_pool(name: str, folders: Sequence[str | os.PathLike]) -> pd.DataFrame:
-    """Every audio file under `folders` (recursively, the extensions a dataset folder
-    reads), as a subset table; fname is the file's path as found, so two folders never
-    collide."""
+    """Every audio file under `folders` (walk_audio: recursively, the extensions a dataset
+    folder reads), as a subset table; fname is the file's path as found, so two folders
+    never collide. An entry named like audio that is no regular file (a FIFO, a dangling
+    symlink, ...) and a symlink to a folder are rows too, with their reason in the
+    `exclusion` column: cache_pool lists them in the pool's excluded.csv, unopened."""
     missing = [str(f) for f in folders if not Path(f).is_dir()]
     if missing:
         raise PoolError(f"pretrain.{name}.folders: {missing} not a folder; fix the path(s)")
-    paths = audio_files(folders)
+    paths, skipped = walk_audio(folders)
     if not paths:
+        named = "; ".join(f"{path}: {why}" for path, why in list(skipped.items())[:5])
+        unread = f", and {len(skipped)} entries it cannot read ({named})" if skipped else ""
         raise PoolError(
             f"pretrain.{name}: the folder pool {[str(f) for f in folders]} has 0 audio files "
-            f"({extensions_words()}); add audio or use pool: train"
+            f"({extensions_words()}){unread}; add audio or use pool: train"
         )
+    rows = [*paths, *skipped]
     return pd.DataFrame(
-        {"fname": paths, "label": UNLABELED, "source": "folder", "path": paths},
-        columns=["fname", "label", "source", "path"],
-    )
+        {"fname": rows, "label": UNLABELED, "source": "folder", "path": rows,
+         "exclusion": [""] * len(paths) + list(skipped.values())},
+        columns=["fname", "label", "source", "path", "exclusion"],
+    )  # fmt: skip
 
 
 def other_labels_pool(

@@ -171,9 +171,10 @@ def test_a_template_or_dir_column_leading_out_is_excluded_row_by_row(tmp_path):
 
 
 @pytest.mark.timeout(30)
-def test_a_label_regex_catalog_names_fifos_and_broken_symlinks(tmp_path):
+def test_a_label_regex_catalog_names_fifos_and_broken_symlinks(tmp_path, capsys):
     root = tmp_path / "data"
-    root.mkdir()
+    (root / "empty").mkdir(parents=True)
+    (root / "more").symlink_to(root / "empty")  # no clip name: named in the log instead
     for name in ("cat_1.wav", "dog_1.wav", "dog_2.wav"):
         (root / name).write_bytes(wav_bytes(0.1))
     os.mkfifo(root / "cat_2.wav")
@@ -190,6 +191,7 @@ def test_a_label_regex_catalog_names_fifos_and_broken_symlinks(tmp_path):
         "dog_3.wav": "symlink loop",
         "dog_4.wav": outside(tmp_path),
     }
+    assert f"{root / 'more'}: a symlink to a folder, not followed" in capsys.readouterr().err
 
 
 def test_a_folder_named_like_audio_is_named_a_folder(tmp_path):

@@ -92,6 +92,14 @@ def snakemake(
     return result
 
 
+def only_these_models(models: dict) -> dict:
+    """`models`, and every other model of config/config.yaml left out (null): the workflow's
+    own config/config.yaml lies beneath every run's config, so a model is left out by null,
+    never by leaving it unnamed."""
+    defaults = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["models"]
+    return {**dict.fromkeys(defaults), **models}
+
+
 def make_workdir(tmp_path: Path, overrides: dict) -> Path:
     """A working folder with the default config/config.yaml and a test config beside it."""
     workdir = tmp_path / "run"

@@ -94,5 +94,6 @@ def workflow_config(base: dict, archive_url: str, md5: str, models=None) -> dict
         "clip_seconds": 1,
         "device": "cpu",
         "seeds": [0],
-        "models": models or TINY_MODELS,
+        # config.yaml's other models left out by null: it lies beneath every run's config
+        "models": {**dict.fromkeys(base["models"]), **(models or TINY_MODELS)},
     }  # fmt: skip

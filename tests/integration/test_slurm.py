@@ -21,7 +21,7 @@ import pytest
 import yaml
 from test_workflow_data import TINY_DEMO
 
-from conftest import REPO, jobs_of, make_workdir, snakemake
+from conftest import REPO, jobs_of, make_workdir, only_these_models, snakemake
 from slurm_cluster import missing_programs, single_node_cluster
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
@@ -88,13 +88,12 @@ def said(result: subprocess.CompletedProcess) -> str:
 def tiny_workdir(tmp_path: Path) -> Path:
     """A working folder for TINY: only its models, one training seed."""
     workdir = make_workdir(tmp_path, TINY)
-    # A --configfile adds models but cannot remove any: trim the defaults themselves.
-    defaults_file = workdir / "config" / "config.yaml"
-    defaults = yaml.safe_load(defaults_file.read_text())
-    defaults["models"] = {name: defaults["models"][name] for name in TINY["models"]}
-    if "seeds" in defaults:
-        defaults["seeds"] = defaults["seeds"][:1]
-    defaults_file.write_text(yaml.safe_dump(defaults, sort_keys=False))
+    # config.yaml's other models left out by null (it lies beneath every run's config)
+    test_file = workdir / "config" / "test.yaml"
+    test = yaml.safe_load(test_file.read_text())
+    test["models"] = only_these_models(TINY["models"])
+    test["seeds"] = test.get("seeds", [0])[:1]
+    test_file.write_text(yaml.safe_dump(test, sort_keys=False))
     return workdir
 
 

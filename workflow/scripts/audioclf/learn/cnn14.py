@@ -14,14 +14,16 @@ from torch import nn
 from torch.nn import functional as F
 
 from audioclf.learn.features import _masks
-from audioclf.learn.limits import FIXED_SAMPLE_RATES, check_sample_rate
+from audioclf.learn.limits import check_sample_rate
+from audioclf.learn.published import AUDIOSET_CNN14
 from audioclf.learn.registry import register
 
 # The front end of the 16 kHz checkpoint (the authors' README and their Cnn14_16k, which
 # asserts these values): a 512-sample periodic Hann window every 160 samples, centred
 # with reflect padding; 64 Slaney mel bands from 50 to 8000 Hz; 10 log10 of the power.
-# The rate lives in learn/limits.py, which the config check reads without torch.
-SAMPLE_RATE = FIXED_SAMPLE_RATES["cnn14"]
+# The rate is the published record's (learn/published.py), which the config check reads
+# without torch.
+SAMPLE_RATE = AUDIOSET_CNN14.sample_rate
 WINDOW = 512
 HOP = 160
 MEL_BANDS = 64
@@ -202,7 +204,7 @@ class Cnn14(nn.Module):
 )
 def build_cnn14(n_classes: int, clip_samples: int, sample_rate: int, settings: Mapping):
     """CNN14 at `width` (64: the checkpoint's); its front end is defined at 16 kHz only."""
-    check_sample_rate("cnn14", sample_rate)
+    check_sample_rate(AUDIOSET_CNN14.fits, sample_rate)
     width = int(settings["width"])
     if width < 1:
         raise ValueError(f"width {width} must be at least 1; fix it in config")

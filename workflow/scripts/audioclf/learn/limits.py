@@ -46,9 +46,10 @@ FRONT_END_DEFAULTS = {
     "time_mask_width": 20,
 }
 
-# The types whose front end is defined at one sample rate: CNN14's fixed STFT and mel
-# filters are those of PANNs' 16 kHz AudioSet checkpoint (learn/cnn14.py reads it here).
-FIXED_SAMPLE_RATES = {"cnn14": 16000}
+# The types whose front end is defined at one sample rate: a published network's own (CNN14's
+# fixed STFT and mel filters are those of PANNs' 16 kHz AudioSet checkpoint), with or
+# without its weights.
+FIXED_SAMPLE_RATES = {w.fits: w.sample_rate for w in PUBLISHED_WEIGHTS.values()}
 
 FILTERBANK_INITS = ("mel", "random", "linear")
 # A Gabor filter's Gaussian window must fit its n_fft taps: +-3 sigma, at least 2 samples.

@@ -19,6 +19,7 @@ class PublishedWeights:
     name: str
     file: str
     fits: str
+    sample_rate: int  # the rate the network's own front end is defined at
     url: str
     md5: str | None  # None: not checked
     what: str  # the network and its pretraining, in words
@@ -29,6 +30,7 @@ AUDIOSET_CNN14 = PublishedWeights(
     name="audioset",
     file="Cnn14_16k_mAP=0.438.pth",
     fits="cnn14",
+    sample_rate=16000,
     url="https://zenodo.org/records/3987831/files/Cnn14_16k_mAP%3D0.438.pth?download=1",
     # the md5 Zenodo lists for the file, as several projects that download it quote it
     # (the record page itself was not read here)

@@ -55,7 +55,8 @@ def pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded) -> dic
         excluded = EXCLUDED.read(pool_excluded)
         record["excluded"] = len(excluded)
         record["excluded_csv"] = str(pool_excluded)
-        record["excluded_as_dataset_clips"] = int(excluded["reason"].map(is_cached_copy).sum())
+        reasons = excluded["reason"].astype(str)
+        record["excluded_as_dataset_clips"] = sum(map(is_cached_copy, reasons))
     return record
 
 

@@ -55,8 +55,7 @@ def pool_record(s, split_csv, cache, fnames, pool_samples, pool_excluded) -> dic
         excluded = EXCLUDED.read(pool_excluded)
         record["excluded"] = len(excluded)
         record["excluded_csv"] = str(pool_excluded)
-        reasons = excluded["reason"].astype(str)
-        record["excluded_as_dataset_clips"] = sum(map(is_cached_copy, reasons))
+        record["excluded_as_dataset_clips"] = sum(map(is_cached_copy, excluded["reason"]))
     return record
 
 

@@ -183,7 +183,7 @@ def copies_view(clips: pd.DataFrame, excluded: pd.DataFrame, split: pd.DataFrame
     return {
         "n_groups": len(sizes),
         "n_copies": int(sizes.sum()),
-        "n_conflicts": sum(map(is_label_conflict, excluded["reason"].astype(str))),
+        "n_conflicts": sum(map(is_label_conflict, excluded["reason"])),
         "n_crossing": int((parts > 1).sum()),
         "n_left_out": int(left_out.sum()),
     }
